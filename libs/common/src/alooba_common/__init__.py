@@ -1,0 +1,1 @@
+"""Cross-cutting code shared by the services; each module is one concern."""

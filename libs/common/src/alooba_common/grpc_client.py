@@ -1,0 +1,75 @@
+"""Client channels: created once per peer, retried on UNAVAILABLE, always with a deadline,
+and carrying the caller's request id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from alooba_common.request_context import REQUEST_ID_METADATA_KEY, current_request_id
+
+# Every RPC in this project is idempotent (creates are keyed by the caller), so a
+# transport-level retry of UNAVAILABLE never doubles an effect.
+_SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": 4,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
+
+
+class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Adds the request id to metadata and a deadline to calls made without one."""
+
+    def __init__(self, default_timeout: float) -> None:
+        self._default_timeout = default_timeout
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        metadata = list(client_call_details.metadata or [])
+        request_id = current_request_id()
+        if request_id and not any(key == REQUEST_ID_METADATA_KEY for key, _ in metadata):
+            metadata.append((REQUEST_ID_METADATA_KEY, request_id))
+        details = grpc.aio.ClientCallDetails(
+            method=client_call_details.method,
+            timeout=(
+                client_call_details.timeout
+                if client_call_details.timeout is not None
+                else self._default_timeout
+            ),
+            metadata=grpc.aio.Metadata(*metadata),
+            credentials=client_call_details.credentials,
+            wait_for_ready=client_call_details.wait_for_ready,
+        )
+        return await continuation(details, request)
+
+
+def create_channel(target: str, *, default_timeout: float = 5.0) -> grpc.aio.Channel:
+    """One channel per peer, per process; call inside the running event loop."""
+    return grpc.aio.insecure_channel(
+        target,
+        options=[
+            ("grpc.service_config", _SERVICE_CONFIG),
+            ("grpc.enable_retries", 1),
+            ("grpc.keepalive_time_ms", 60_000),
+            ("grpc.keepalive_timeout_ms", 20_000),
+        ],
+        interceptors=[ClientInterceptor(default_timeout)],
+    )

@@ -1,0 +1,230 @@
+"""One lifecycle for every gRPC service: build, serve, report health, drain, stop.
+
+Health has two faces, kept apart on purpose:
+- readiness is the overall service ("") and each business service's own name. It is
+  NOT_SERVING until the database answers, whenever it stops answering, and from the
+  moment SIGTERM arrives;
+- liveness is the "liveness" name. It only says the event loop is turning, so a
+  database outage never gets a pod restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from alooba_common.config import GrpcServerSettings
+from alooba_common.errors import DomainError
+from alooba_common.grpc_metrics import GrpcServerMetrics
+from alooba_common.request_context import (
+    REQUEST_ID_METADATA_KEY,
+    accept_request_id,
+    set_request_id,
+)
+
+log = structlog.get_logger("alooba.grpc")
+
+LIVENESS_SERVICE = "liveness"
+_QUIET_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
+
+Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Per RPC: binds the request id for logging, records the standard metrics, maps
+    domain errors to status codes, hides unexpected errors behind INTERNAL, and writes
+    one canonical log line."""
+
+    def __init__(self, metrics: GrpcServerMetrics) -> None:
+        self._metrics = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        full_method: str = handler_call_details.method
+        service, _, method = full_method.lstrip("/").rpartition("/")
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        request_id = accept_request_id(metadata.get(REQUEST_ID_METADATA_KEY))
+        wrapped = self._wrap(handler.unary_unary, service, method, request_id)
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _wrap(self, inner: Handler, service: str, method: str, request_id: str) -> Handler:
+        metrics = self._metrics
+        quiet = service in _QUIET_SERVICES
+
+        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
+            set_request_id(request_id)
+            metrics.started.labels("unary", service, method).inc()
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await inner(request, context)
+            except DomainError as error:
+                code = error.code
+                await context.abort(error.code, error.message)
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+                raise
+            except Exception as error:
+                # context.abort() raises once the status is set: keep what it set.
+                if _is_abort(error):
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                code = grpc.StatusCode.INTERNAL
+                log.exception("rpc.failed", grpc_service=service)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                elapsed = time.perf_counter() - started
+                metrics.handled.labels("unary", service, method, code.name).inc()
+                metrics.handling_seconds.labels("unary", service, method).observe(elapsed)
+                emit = log.debug if quiet else log.info
+                emit(
+                    "rpc.handled",
+                    grpc_service=service,
+                    grpc_code=code.name,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+        return unary_unary
+
+
+def _is_abort(error: BaseException) -> bool:
+    return type(error).__name__ == "AbortError"
+
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+Cleanup = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class GrpcService:
+    """What a service hands the lifecycle: its servicers and how to tell it is ready."""
+
+    name: str
+    # (function that registers a servicer on a server, full proto service name)
+    registrations: Sequence[tuple[Callable[[grpc.aio.Server], None], str]]
+    readiness_check: ReadinessCheck
+    cleanups: list[Cleanup] = field(default_factory=list)
+    # Long-running work the service does beside answering RPCs (say, an outbox relay).
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
+    """Runs `service` until SIGTERM or SIGINT, then drains and stops it. Returns normally
+    (exit status 0) once in-flight RPCs have finished or the grace period has passed."""
+    metrics = GrpcServerMetrics.create()
+    server = grpc.aio.server(
+        interceptors=[ServerInterceptor(metrics)],
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
+        options=[
+            # Clients reconnect every few minutes, so new pods get their share of traffic
+            # even behind a connection-level load balancer.
+            ("grpc.max_connection_age_ms", 300_000),
+            ("grpc.max_connection_age_grace_ms", int(settings.shutdown_grace_seconds * 1000)),
+        ],
+    )
+    service_names = [name for _, name in service.registrations]
+    for register, _ in service.registrations:
+        register(server)
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    readiness_names = ["", *service_names]
+    await _set_status(health_servicer, readiness_names, serving=False)
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+
+    if settings.reflection:
+        reflection.enable_server_reflection(
+            (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+
+    bound_port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    metrics_server, metrics_thread = start_http_server(
+        settings.metrics_port, addr=settings.metrics_host
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await server.start()
+    log.info(
+        "server.started",
+        grpc_port=bound_port,
+        metrics_port=metrics_server.server_port,
+        services=service_names,
+    )
+    readiness = asyncio.create_task(
+        _watch_readiness(health_servicer, readiness_names, service.readiness_check, settings)
+    )
+    background = [asyncio.create_task(job()) for job in service.background]
+    try:
+        await stop.wait()
+        log.info("server.stopping", grace_seconds=settings.shutdown_grace_seconds)
+        readiness.cancel()
+        await _set_status(health_servicer, readiness_names, serving=False)
+        if settings.drain_seconds:
+            await asyncio.sleep(settings.drain_seconds)
+        await server.stop(settings.shutdown_grace_seconds)
+    finally:
+        for task in (readiness, *background):
+            task.cancel()
+        for task in (readiness, *background):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for cleanup in reversed(service.cleanups):
+            await cleanup()
+        metrics_server.shutdown()
+        metrics_thread.join(timeout=5)
+        log.info("server.stopped")
+
+
+async def _watch_readiness(
+    servicer: health.aio.HealthServicer,
+    names: Sequence[str],
+    check: ReadinessCheck,
+    settings: GrpcServerSettings,
+) -> None:
+    ready: bool | None = None
+    while True:
+        now_ready = await check()
+        if now_ready != ready:
+            await _set_status(servicer, names, serving=now_ready)
+            (log.info if now_ready else log.warning)("readiness.changed", serving=now_ready)
+            ready = now_ready
+        await asyncio.sleep(settings.health_check_interval_seconds)
+
+
+async def _set_status(
+    servicer: health.aio.HealthServicer, names: Sequence[str], *, serving: bool
+) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in names:
+        await servicer.set(name, status)

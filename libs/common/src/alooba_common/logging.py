@@ -1,0 +1,97 @@
+"""structlog set-up: one JSON object per line, request-scoped context, no secrets or PII.
+
+Standard-library loggers (grpc, sqlalchemy, aiohttp, alembic) are routed through the
+same processors so every line a process writes has the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from alooba_common.config import LoggingSettings
+
+# Keys that must never reach a log line with their value. Logging any of them is a bug;
+# this processor is the safety net that keeps the bug from leaking data.
+SENSITIVE_KEYS = frozenset(
+    {
+        "api_key",
+        "authorization",
+        "email",
+        "first_name",
+        "last_name",
+        "name_of_candidate",
+        "password",
+        "phone",
+        "phone_number",
+        "preferred_name",
+        "partner_key",
+        "resume_url",
+        "secret",
+        "token",
+    }
+)
+
+
+def _redact_sensitive(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in SENSITIVE_KEYS.intersection(event_dict):
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def configure_logging(settings: LoggingSettings, *, service: str) -> None:
+    """Configures structlog and the standard library for this process. Call once, first."""
+    level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
+    def add_service(
+        _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        add_service,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_sensitive,
+    ]
+    renderer: structlog.types.Processor
+    if settings.format == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.dict_tracebacks,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.dict_tracebacks,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # These libraries are chatty at INFO and say nothing an operator acts on.
+    for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+

@@ -1,0 +1,58 @@
+"""The command line every gRPC service shares: `python -m <service> [serve|migrate]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import structlog
+
+from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
+from alooba_common.logging import configure_logging
+from alooba_common.migrations import upgrade_to_head
+
+
+class ServiceSettings(Protocol):
+    @property
+    def database(self) -> DatabaseSettings: ...
+
+    @property
+    def logging(self) -> LoggingSettings: ...
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def run_service(
+    *,
+    name: str,
+    load_settings: Callable[[Mapping[str, str]], SettingsT],
+    serve: Callable[[SettingsT], Awaitable[None]],
+    migrations: Path,
+    argv: list[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=("serve", "migrate"),
+        help="serve (default): run the gRPC server; migrate: apply database migrations",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as error:
+        print(f"{name}: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.logging, service=name)
+    if args.command == "migrate":
+        upgrade_to_head(migrations, settings.database.url)
+        structlog.get_logger(name).info("migrations.applied")
+        return
+    asyncio.run(serve(settings))

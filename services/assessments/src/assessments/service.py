@@ -1,0 +1,546 @@
+"""The rules of the assessments service: who may do what, and what it changes.
+
+Servicers translate protobuf to the calls here; the repository does the SQL. Every
+method that reads or writes an organization's data takes the organization's id and
+scopes every query by it, so another tenant's id reads as "not found".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alooba_common.db import utcnow
+from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from alooba_common.secrets import SecretBox
+from assessments import greenhouse, keys
+from assessments.metrics import INVITATIONS_CREATED, PARTNER_AUTH_FAILURES
+from assessments.models import (
+    ApiKey,
+    Invitation,
+    InvitationEvent,
+    Organization,
+    ResponseErrorReport,
+    Test,
+)
+from assessments.repository import Repository
+
+log = structlog.get_logger("assessments")
+
+MAX_NAME_LENGTH = 200
+MAX_PARTNER_KEY_LENGTH = 512
+# Greenhouse's partner statuses; only "complete" has a documented meaning to Greenhouse.
+PARTNER_STATUS_SENT = "sent"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- what the service needs from the candidates service ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateContact:
+    first_name: str
+    last_name: str
+    preferred_name: str | None
+    email: str
+    phone_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRefs:
+    candidate_id: str
+    application_id: str
+
+
+class CandidateDirectory(Protocol):
+    """Where candidate PII goes; assessments keeps only the references it returns."""
+
+    async def register_application(
+        self,
+        *,
+        organization_id: str,
+        profile: greenhouse.ProfileIds,
+        contact: CandidateContact,
+        resume_url: str | None,
+        profile_url: str,
+        sent_by: str | None,
+    ) -> ApplicationRefs: ...
+
+
+# --- commands and views ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendTestCommand:
+    partner_test_id: str
+    contact: CandidateContact
+    resume_url: str | None
+    greenhouse_profile_url: str
+    sent_by: str | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestStatusView:
+    partner_status: str
+    partner_profile_url: str | None
+    partner_score: float | None
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseErrorCommand:
+    api_call: str
+    errors: Sequence[str]
+    partner_test_id: str | None
+    partner_test_name: str | None
+    partner_interview_id: str | None
+    candidate_email_present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationView:
+    invitation: Invitation
+    test_name: str
+    events: Sequence[InvitationEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class TestChanges:
+    name: str | None = None
+    skills: Sequence[str] | None = None
+    needs_manual_evaluation: bool | None = None
+    expiry_days: int | None = None
+
+
+def _require_text(value: str, field: str, max_length: int = MAX_NAME_LENGTH) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidArgument(f"{field} must not be empty")
+    if len(value) > max_length:
+        raise InvalidArgument(f"{field} must be at most {max_length} characters")
+    return value
+
+
+def _optional_text(value: str | None, field: str, max_length: int) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return _require_text(value, field, max_length)
+
+
+def _check_contact(contact: CandidateContact) -> CandidateContact:
+    email = _require_text(contact.email, "candidate.email", 320)
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() for c in email):
+        raise InvalidArgument("candidate.email is not an email address")
+    return CandidateContact(
+        first_name=_require_text(contact.first_name, "candidate.first_name"),
+        last_name=_require_text(contact.last_name, "candidate.last_name"),
+        preferred_name=_optional_text(contact.preferred_name, "candidate.preferred_name", 200),
+        email=email,
+        phone_number=_optional_text(contact.phone_number, "candidate.phone_number", 64),
+    )
+
+
+def _check_skills(skills: Sequence[str]) -> list[str]:
+    cleaned = [_require_text(skill, "skills[]", 100) for skill in skills]
+    if len(set(cleaned)) != len(cleaned):
+        raise InvalidArgument("skills must not repeat")
+    return cleaned
+
+
+def _check_expiry_days(days: int) -> int:
+    if not 1 <= days <= 365:
+        raise InvalidArgument("expiry_days must be between 1 and 365")
+    return days
+
+
+class PartnerApi:
+    """Greenhouse's four partner calls, each authenticated by the organization's key."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        candidates: CandidateDirectory,
+        *,
+        callback_host_allowlist: tuple[str, ...],
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._candidates = candidates
+        self._allowlist = callback_host_allowlist
+
+    async def _authenticate(self, repo: Repository, partner_key: str) -> str:
+        """The organization id the key belongs to; Unauthenticated otherwise."""
+        if not partner_key or len(partner_key) > MAX_PARTNER_KEY_LENGTH:
+            PARTNER_AUTH_FAILURES.inc()
+            raise Unauthenticated("invalid partner API key")
+        key = await repo.api_key_by_hash(self._box.lookup_hash(partner_key))
+        now = utcnow()
+        if key is None or not keys.accepts(key, now):
+            PARTNER_AUTH_FAILURES.inc()
+            raise Unauthenticated("invalid partner API key")
+        await repo.touch_api_key(key.id, now, now - dt.timedelta(minutes=1))
+        structlog.contextvars.bind_contextvars(organization_id=key.organization_id)
+        return key.organization_id
+
+    async def list_tests(self, partner_key: str) -> Sequence[Test]:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            organization_id = await self._authenticate(repo, partner_key)
+            return await repo.tests(organization_id, include_archived=False)
+
+    async def send_test(self, partner_key: str, command: SendTestCommand) -> tuple[str, bool]:
+        """(partner_interview_id, created). The same callback url twice returns the first
+        invitation and changes nothing."""
+        url = greenhouse.check_callback_url(command.url, self._allowlist)
+        profile = greenhouse.parse_profile_url(command.greenhouse_profile_url)
+        contact = _check_contact(command.contact)
+        resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
+        sent_by = _optional_text(command.sent_by, "sent_by", 320)
+
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            organization_id = await self._authenticate(repo, partner_key)
+            test = await repo.test(organization_id, command.partner_test_id)
+            if test is None or test.archived_at is not None:
+                raise NotFound("no such test")
+            existing = await repo.invitation_by_callback_url(organization_id, url)
+            if existing is not None:
+                return existing.id, False
+            expiry_days = test.expiry_days
+            test_id = test.id
+
+        # PII goes to the candidates service, outside our transaction: a network call
+        # must not hold a database transaction (or SQLite's write lock) open. It is
+        # idempotent, so a retry after a failure below registers nothing twice.
+        refs = await self._candidates.register_application(
+            organization_id=organization_id,
+            profile=profile,
+            contact=contact,
+            resume_url=resume_url,
+            profile_url=command.greenhouse_profile_url,
+            sent_by=sent_by,
+        )
+
+        now = utcnow()
+        invitation = Invitation(
+            id=new_id(),
+            organization_id=organization_id,
+            test_id=test_id,
+            status=PARTNER_STATUS_SENT,
+            callback_url=url,
+            candidate_id=refs.candidate_id,
+            application_id=refs.application_id,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + dt.timedelta(days=expiry_days),
+        )
+        try:
+            async with self._sessions.begin() as session:
+                repo = Repository(session)
+                repo.add(invitation)
+                await repo.flush()
+                repo.add(InvitationEvent(invitation_id=invitation.id, kind="sent", occurred_at=now))
+        except IntegrityError:
+            # A concurrent send_test for the same url won the race: answer with its id.
+            async with self._sessions.begin() as session:
+                winner = await Repository(session).invitation_by_callback_url(organization_id, url)
+            if winner is None:
+                raise
+            return winner.id, False
+        INVITATIONS_CREATED.inc()
+        log.info("invitation.created", invitation_id=invitation.id, test_id=test_id)
+        return invitation.id, True
+
+    async def test_status(self, partner_key: str, partner_interview_id: str) -> TestStatusView:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            organization_id = await self._authenticate(repo, partner_key)
+            invitation = await repo.invitation(organization_id, partner_interview_id)
+            if invitation is None:
+                raise NotFound("no such partner_interview_id")
+            # Results, and with them "complete", a score and a report URL, arrive with the
+            # assessment lifecycle; until then an invitation reports its own state.
+            return TestStatusView(
+                partner_status=invitation.status,
+                partner_profile_url=None,
+                partner_score=None,
+                metadata=None,
+            )
+
+    async def record_response_error(
+        self, partner_key: str, command: ResponseErrorCommand
+    ) -> str:
+        api_call = _require_text(command.api_call, "api_call", 100)
+        errors = [error[:2000] for error in command.errors][:100]
+        report = ResponseErrorReport(
+            id=new_id(),
+            api_call=api_call,
+            errors=errors,
+            partner_test_id=(command.partner_test_id or None) and command.partner_test_id[:200],
+            partner_test_name=(command.partner_test_name or None)
+            and command.partner_test_name[:500],
+            partner_interview_id=(command.partner_interview_id or None)
+            and command.partner_interview_id[:200],
+            candidate_email_present=command.candidate_email_present,
+        )
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            report.organization_id = await self._authenticate(repo, partner_key)
+            repo.add(report)
+        log.warning(
+            "greenhouse.response_error",
+            api_call=api_call,
+            error_count=len(errors),
+            partner_interview_id=report.partner_interview_id,
+        )
+        return report.id
+
+
+class Administration:
+    """Organizations, keys, the test catalog and invitation look-ups, for operators."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        default_expiry_days: int,
+        key_rotation_grace_seconds: int,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._default_expiry_days = default_expiry_days
+        self._default_grace = key_rotation_grace_seconds
+
+    # --- organizations -------------------------------------------------------
+
+    async def create_organization(self, name: str) -> Organization:
+        # Exact, case-sensitive name: not even surrounding spaces are changed, because it
+        # must equal what Greenhouse sends byte for byte.
+        if not name or not name.strip():
+            raise InvalidArgument("name must not be empty")
+        if len(name) > MAX_NAME_LENGTH or name != name.strip():
+            raise InvalidArgument(
+                f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
+            )
+        organization = Organization(id=new_id(), name=name, created_at=utcnow())
+        try:
+            async with self._sessions.begin() as session:
+                Repository(session).add(organization)
+        except IntegrityError:
+            raise FailedPrecondition(f"an organization named {name!r} already exists") from None
+        log.info("organization.created", organization_id=organization.id)
+        return organization
+
+    async def organizations(self) -> Sequence[Organization]:
+        async with self._sessions.begin() as session:
+            return await Repository(session).organizations()
+
+    async def organization(self, *, organization_id: str = "", name: str = "") -> Organization:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            if organization_id:
+                found = await repo.organization_by_id(organization_id)
+            else:
+                found = await repo.organization_by_name(name)
+        if found is None:
+            raise NotFound("no such organization")
+        return found
+
+    async def _require_organization(self, repo: Repository, organization_id: str) -> None:
+        if not organization_id or await repo.organization_by_id(organization_id) is None:
+            raise NotFound("no such organization")
+
+    # --- partner API keys ----------------------------------------------------
+
+    def _new_key(self, organization_id: str, now: dt.datetime) -> tuple[ApiKey, str]:
+        secret = keys.generate_secret()
+        key_id = new_id()
+        key = ApiKey(
+            id=key_id,
+            organization_id=organization_id,
+            prefix=keys.display_prefix(secret),
+            lookup_hash=self._box.lookup_hash(secret),
+            encrypted_secret=self._box.encrypt(secret, context=key_id),
+            created_at=now,
+        )
+        return key, secret
+
+    async def issue_key(self, organization_id: str) -> tuple[ApiKey, str]:
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            current = [
+                k for k in await repo.unexpired_keys(organization_id, now) if k.expires_at is None
+            ]
+            if current:
+                raise FailedPrecondition(
+                    "the organization already has an active key; rotate it instead"
+                )
+            key, secret = self._new_key(organization_id, now)
+            repo.add(key)
+        log.info("api_key.issued", organization_id=organization_id, api_key_id=key.id)
+        return key, secret
+
+    async def rotate_key(
+        self, organization_id: str, grace_seconds: int
+    ) -> tuple[ApiKey, str, ApiKey]:
+        if grace_seconds < 0:
+            raise InvalidArgument("grace_period_seconds must not be negative")
+        grace = dt.timedelta(seconds=grace_seconds or self._default_grace)
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            active = [
+                k for k in await repo.unexpired_keys(organization_id, now) if k.expires_at is None
+            ]
+            if not active:
+                raise FailedPrecondition("the organization has no active key; issue one first")
+            for previous in active:
+                previous.expires_at = now + grace
+            key, secret = self._new_key(organization_id, now)
+            repo.add(key)
+        log.info(
+            "api_key.rotated",
+            organization_id=organization_id,
+            api_key_id=key.id,
+            previous_api_key_id=active[0].id,
+            grace_seconds=grace.total_seconds(),
+        )
+        return key, secret, active[0]
+
+    async def revoke_key(self, organization_id: str, key_id: str) -> ApiKey:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            key = await repo.api_key(organization_id, key_id)
+            if key is None:
+                raise NotFound("no such API key")
+            if key.revoked_at is None:
+                key.revoked_at = utcnow()
+        log.info("api_key.revoked", organization_id=organization_id, api_key_id=key_id)
+        return key
+
+    async def keys(self, organization_id: str) -> Sequence[ApiKey]:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            return await repo.api_keys(organization_id)
+
+    # --- test catalog --------------------------------------------------------
+
+    async def create_test(
+        self,
+        organization_id: str,
+        *,
+        name: str,
+        skills: Sequence[str],
+        needs_manual_evaluation: bool,
+        expiry_days: int,
+    ) -> Test:
+        now = utcnow()
+        test = Test(
+            id=new_id(),
+            organization_id=organization_id,
+            name=_require_text(name, "name"),
+            skills=_check_skills(skills),
+            needs_manual_evaluation=needs_manual_evaluation,
+            expiry_days=_check_expiry_days(expiry_days or self._default_expiry_days),
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            repo.add(test)
+        log.info("test.created", organization_id=organization_id, test_id=test.id)
+        return test
+
+    async def update_test(self, organization_id: str, test_id: str, changes: TestChanges) -> Test:
+        async with self._sessions.begin() as session:
+            test = await Repository(session).test(organization_id, test_id)
+            if test is None:
+                raise NotFound("no such test")
+            if changes.name is not None:
+                test.name = _require_text(changes.name, "name")
+            if changes.skills is not None:
+                test.skills = _check_skills(changes.skills)
+            if changes.needs_manual_evaluation is not None:
+                test.needs_manual_evaluation = changes.needs_manual_evaluation
+            if changes.expiry_days is not None:
+                test.expiry_days = _check_expiry_days(changes.expiry_days)
+            test.updated_at = utcnow()
+        log.info("test.updated", organization_id=organization_id, test_id=test_id)
+        return test
+
+    async def archive_test(self, organization_id: str, test_id: str) -> Test:
+        async with self._sessions.begin() as session:
+            test = await Repository(session).test(organization_id, test_id)
+            if test is None:
+                raise NotFound("no such test")
+            if test.archived_at is None:
+                test.archived_at = test.updated_at = utcnow()
+        log.info("test.archived", organization_id=organization_id, test_id=test_id)
+        return test
+
+    async def tests(self, organization_id: str, *, include_archived: bool) -> Sequence[Test]:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            return await repo.tests(organization_id, include_archived=include_archived)
+
+    # --- invitations ---------------------------------------------------------
+
+    async def invitations(
+        self, organization_id: str, *, page_size: int, page_token: str
+    ) -> tuple[Sequence[InvitationView], str]:
+        limit = min(max(page_size or 50, 1), 500)
+        after = _decode_page_token(page_token) if page_token else None
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            rows = await repo.invitations_page(organization_id, limit=limit + 1, after=after)
+            page = rows[:limit]
+            tests = await repo.tests_by_id({row.test_id for row in page})
+        views = [InvitationView(row, tests[row.test_id].name, ()) for row in page]
+        next_token = _encode_page_token(page[-1]) if len(rows) > limit else ""
+        return views, next_token
+
+    async def invitation(self, organization_id: str, invitation_id: str) -> InvitationView:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            invitation = await repo.invitation(organization_id, invitation_id)
+            if invitation is None:
+                raise NotFound("no such invitation")
+            test = await repo.test(organization_id, invitation.test_id)
+            events = await repo.invitation_events(invitation.id)
+        return InvitationView(invitation, test.name if test else "", events)
+
+
+def _encode_page_token(last: Invitation) -> str:
+    raw = f"{last.created_at.isoformat()}|{last.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_page_token(token: str) -> tuple[dt.datetime, str]:
+    try:
+        created_at, _, invitation_id = base64.urlsafe_b64decode(token).decode().partition("|")
+        return dt.datetime.fromisoformat(created_at), invitation_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument("page_token is not valid") from None

@@ -1,0 +1,273 @@
+"""protobuf ⇄ domain for the assessments gRPC API. No SQL and no rules here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from alooba.assessments.v1 import assessments_pb2 as pb
+from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from assessments import keys
+from assessments.models import ApiKey, Invitation, InvitationEvent, Organization, Test
+from assessments.service import (
+    Administration,
+    CandidateContact,
+    InvitationView,
+    PartnerApi,
+    ResponseErrorCommand,
+    SendTestCommand,
+    TestChanges,
+)
+from alooba_common.db import utcnow
+
+_INVITATION_STATUS = {
+    "sent": pb.INVITATION_STATUS_SENT,
+    "started": pb.INVITATION_STATUS_STARTED,
+    "awaiting_evaluation": pb.INVITATION_STATUS_AWAITING_EVALUATION,
+    "complete": pb.INVITATION_STATUS_COMPLETE,
+    "expired": pb.INVITATION_STATUS_EXPIRED,
+    "cancelled": pb.INVITATION_STATUS_CANCELLED,
+}
+_KEY_STATE = {
+    keys.KeyState.ACTIVE: pb.API_KEY_STATE_ACTIVE,
+    keys.KeyState.RETIRING: pb.API_KEY_STATE_RETIRING,
+    keys.KeyState.REVOKED: pb.API_KEY_STATE_REVOKED,
+    keys.KeyState.EXPIRED: pb.API_KEY_STATE_EXPIRED,
+}
+
+
+def _ts(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def organization_pb(org: Organization) -> pb.Organization:
+    return pb.Organization(id=org.id, name=org.name, create_time=_ts(org.created_at))
+
+
+def api_key_pb(key: ApiKey) -> pb.ApiKey:
+    return pb.ApiKey(
+        id=key.id,
+        organization_id=key.organization_id,
+        prefix=key.prefix,
+        state=_KEY_STATE[keys.key_state(key, utcnow())],
+        create_time=_ts(key.created_at),
+        expire_time=_ts(key.expires_at),
+        revoke_time=_ts(key.revoked_at),
+        last_used_time=_ts(key.last_used_at),
+    )
+
+
+def test_pb(test: Test) -> pb.Test:
+    return pb.Test(
+        id=test.id,
+        organization_id=test.organization_id,
+        name=test.name,
+        skills=test.skills,
+        needs_manual_evaluation=test.needs_manual_evaluation,
+        expiry_days=test.expiry_days,
+        archived=test.archived_at is not None,
+        create_time=_ts(test.created_at),
+        update_time=_ts(test.updated_at),
+    )
+
+
+def _event_pb(event: InvitationEvent) -> pb.InvitationEvent:
+    return pb.InvitationEvent(kind=event.kind, occur_time=_ts(event.occurred_at))
+
+
+def invitation_pb(view: InvitationView) -> pb.Invitation:
+    invitation: Invitation = view.invitation
+    return pb.Invitation(
+        id=invitation.id,
+        organization_id=invitation.organization_id,
+        test_id=invitation.test_id,
+        test_name=view.test_name,
+        status=_INVITATION_STATUS.get(invitation.status, pb.INVITATION_STATUS_UNSPECIFIED),
+        candidate_id=invitation.candidate_id,
+        application_id=invitation.application_id,
+        callback_url=invitation.callback_url,
+        create_time=_ts(invitation.created_at),
+        expire_time=_ts(invitation.expires_at),
+        events=[_event_pb(event) for event in view.events],
+    )
+
+
+def _optional(message: Any, field: str) -> Any:
+    return getattr(message, field) if message.HasField(field) else None
+
+
+class PartnerServicer(pb_grpc.PartnerServiceServicer):
+    def __init__(self, partner: PartnerApi) -> None:
+        self._partner = partner
+
+    async def ListTests(
+        self, request: pb.ListTestsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTestsResponse:
+        tests = await self._partner.list_tests(request.partner_key)
+        return pb.ListTestsResponse(
+            tests=[pb.PartnerTest(partner_test_id=t.id, partner_test_name=t.name) for t in tests]
+        )
+
+    async def SendTest(
+        self, request: pb.SendTestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendTestResponse:
+        candidate = request.candidate
+        command = SendTestCommand(
+            partner_test_id=request.partner_test_id,
+            contact=CandidateContact(
+                first_name=candidate.first_name,
+                last_name=candidate.last_name,
+                preferred_name=_optional(candidate, "preferred_name"),
+                email=candidate.email,
+                phone_number=_optional(candidate, "phone_number"),
+            ),
+            resume_url=_optional(candidate, "resume_url"),
+            greenhouse_profile_url=candidate.greenhouse_profile_url,
+            sent_by=_optional(request, "sent_by"),
+            url=request.url,
+        )
+        interview_id, created = await self._partner.send_test(request.partner_key, command)
+        return pb.SendTestResponse(partner_interview_id=interview_id, created=created)
+
+    async def GetTestStatus(
+        self, request: pb.GetTestStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTestStatusResponse:
+        view = await self._partner.test_status(request.partner_key, request.partner_interview_id)
+        response = pb.GetTestStatusResponse(
+            partner_status=view.partner_status,
+            partner_profile_url=view.partner_profile_url,
+            partner_score=view.partner_score,
+        )
+        if view.metadata is not None:
+            metadata = struct_pb2.Struct()
+            metadata.update(view.metadata)
+            response.metadata.CopyFrom(metadata)
+        return response
+
+    async def RecordResponseError(
+        self, request: pb.RecordResponseErrorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordResponseErrorResponse:
+        report_id = await self._partner.record_response_error(
+            request.partner_key,
+            ResponseErrorCommand(
+                api_call=request.api_call,
+                errors=list(request.errors),
+                partner_test_id=_optional(request, "partner_test_id"),
+                partner_test_name=_optional(request, "partner_test_name"),
+                partner_interview_id=_optional(request, "partner_interview_id"),
+                candidate_email_present=request.candidate_email_present,
+            ),
+        )
+        return pb.RecordResponseErrorResponse(id=report_id)
+
+
+class AdminServicer(pb_grpc.AdminServiceServicer):
+    def __init__(self, admin: Administration) -> None:
+        self._admin = admin
+
+    async def CreateOrganization(
+        self, request: pb.CreateOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateOrganizationResponse:
+        org = await self._admin.create_organization(request.name)
+        return pb.CreateOrganizationResponse(organization=organization_pb(org))
+
+    async def ListOrganizations(
+        self, request: pb.ListOrganizationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrganizationsResponse:
+        orgs = await self._admin.organizations()
+        return pb.ListOrganizationsResponse(organizations=[organization_pb(o) for o in orgs])
+
+    async def GetOrganization(
+        self, request: pb.GetOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOrganizationResponse:
+        org = await self._admin.organization(organization_id=request.id, name=request.name)
+        return pb.GetOrganizationResponse(organization=organization_pb(org))
+
+    async def IssueApiKey(
+        self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueApiKeyResponse:
+        key, secret = await self._admin.issue_key(request.organization_id)
+        return pb.IssueApiKeyResponse(api_key=api_key_pb(key), secret=secret)
+
+    async def RotateApiKey(
+        self, request: pb.RotateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateApiKeyResponse:
+        key, secret, previous = await self._admin.rotate_key(
+            request.organization_id, request.grace_period_seconds
+        )
+        return pb.RotateApiKeyResponse(
+            api_key=api_key_pb(key), secret=secret, previous=api_key_pb(previous)
+        )
+
+    async def RevokeApiKey(
+        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeApiKeyResponse:
+        key = await self._admin.revoke_key(request.organization_id, request.api_key_id)
+        return pb.RevokeApiKeyResponse(api_key=api_key_pb(key))
+
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListApiKeysResponse:
+        found = await self._admin.keys(request.organization_id)
+        return pb.ListApiKeysResponse(api_keys=[api_key_pb(k) for k in found])
+
+    async def CreateTest(
+        self, request: pb.CreateTestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateTestResponse:
+        test = await self._admin.create_test(
+            request.organization_id,
+            name=request.name,
+            skills=list(request.skills),
+            needs_manual_evaluation=request.needs_manual_evaluation,
+            expiry_days=request.expiry_days,
+        )
+        return pb.CreateTestResponse(test=test_pb(test))
+
+    async def UpdateTest(
+        self, request: pb.UpdateTestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateTestResponse:
+        changes = TestChanges(
+            name=_optional(request, "name"),
+            skills=list(request.skills.skills) if request.HasField("skills") else None,
+            needs_manual_evaluation=_optional(request, "needs_manual_evaluation"),
+            expiry_days=_optional(request, "expiry_days"),
+        )
+        test = await self._admin.update_test(request.organization_id, request.test_id, changes)
+        return pb.UpdateTestResponse(test=test_pb(test))
+
+    async def ArchiveTest(
+        self, request: pb.ArchiveTestRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ArchiveTestResponse:
+        test = await self._admin.archive_test(request.organization_id, request.test_id)
+        return pb.ArchiveTestResponse(test=test_pb(test))
+
+    async def ListOrganizationTests(
+        self, request: pb.ListOrganizationTestsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrganizationTestsResponse:
+        tests = await self._admin.tests(
+            request.organization_id, include_archived=request.include_archived
+        )
+        return pb.ListOrganizationTestsResponse(tests=[test_pb(t) for t in tests])
+
+    async def ListInvitations(
+        self, request: pb.ListInvitationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListInvitationsResponse:
+        views, next_token = await self._admin.invitations(
+            request.organization_id, page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListInvitationsResponse(
+            invitations=[invitation_pb(v) for v in views], next_page_token=next_token
+        )
+
+    async def GetInvitation(
+        self, request: pb.GetInvitationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetInvitationResponse:
+        view = await self._admin.invitation(request.organization_id, request.invitation_id)
+        return pb.GetInvitationResponse(invitation=invitation_pb(view))

@@ -1,0 +1,36 @@
+"""Builds the candidates service from its settings and runs it until SIGTERM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alooba.candidates.v1 import candidates_pb2 as pb
+from alooba.candidates.v1 import candidates_pb2_grpc as pb_grpc
+from alooba_common import grpc_server
+from alooba_common.db import create_engine, session_factory
+from alooba_common.migrations import database_readiness
+from candidates.config import Settings
+from candidates.service import Candidates
+from candidates.servicer import CandidatesServicer
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+CANDIDATES_SERVICE = pb.DESCRIPTOR.services_by_name["CandidatesService"].full_name
+
+
+async def serve(settings: Settings) -> None:
+    engine = create_engine(settings.database)
+    candidates = Candidates(session_factory(engine))
+    service = grpc_server.GrpcService(
+        name="candidates",
+        registrations=[
+            (
+                lambda server: pb_grpc.add_CandidatesServiceServicer_to_server(
+                    CandidatesServicer(candidates), server
+                ),
+                CANDIDATES_SERVICE,
+            )
+        ],
+        readiness_check=database_readiness(engine, MIGRATIONS),
+        cleanups=[engine.dispose],
+    )
+    await grpc_server.serve(service, settings.server)
