@@ -21,7 +21,8 @@ PARTNER_SERVICE = pb.DESCRIPTOR.services_by_name["PartnerService"].full_name
 ADMIN_SERVICE = pb.DESCRIPTOR.services_by_name["AdminService"].full_name
 
 
-async def serve(settings: Settings) -> None:
+def build_service(settings: Settings) -> grpc_server.GrpcService:
+    """The service's servicers, readiness check and clean-ups, ready to be served."""
     box = SecretBox.from_base64(settings.key_encryption_key)
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
@@ -40,7 +41,7 @@ async def serve(settings: Settings) -> None:
         default_expiry_days=settings.default_expiry_days,
         key_rotation_grace_seconds=settings.key_rotation_grace_seconds,
     )
-    service = grpc_server.GrpcService(
+    return grpc_server.GrpcService(
         name="assessments",
         registrations=[
             (
@@ -59,4 +60,7 @@ async def serve(settings: Settings) -> None:
         readiness_check=database_readiness(engine, MIGRATIONS),
         cleanups=[engine.dispose, lambda: candidates_channel.close()],
     )
-    await grpc_server.serve(service, settings.server)
+
+
+async def serve(settings: Settings) -> None:
+    await grpc_server.serve(build_service(settings), settings.server)

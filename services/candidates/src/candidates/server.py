@@ -17,10 +17,11 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 CANDIDATES_SERVICE = pb.DESCRIPTOR.services_by_name["CandidatesService"].full_name
 
 
-async def serve(settings: Settings) -> None:
+def build_service(settings: Settings) -> grpc_server.GrpcService:
+    """The service's servicers, readiness check and clean-ups, ready to be served."""
     engine = create_engine(settings.database)
     candidates = Candidates(session_factory(engine))
-    service = grpc_server.GrpcService(
+    return grpc_server.GrpcService(
         name="candidates",
         registrations=[
             (
@@ -33,4 +34,7 @@ async def serve(settings: Settings) -> None:
         readiness_check=database_readiness(engine, MIGRATIONS),
         cleanups=[engine.dispose],
     )
-    await grpc_server.serve(service, settings.server)
+
+
+async def serve(settings: Settings) -> None:
+    await grpc_server.serve(build_service(settings), settings.server)

@@ -16,9 +16,10 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 HARVEST_SYNC_SERVICE = pb.DESCRIPTOR.services_by_name["HarvestSyncService"].full_name
 
 
-async def serve(settings: Settings) -> None:
+def build_service(settings: Settings) -> grpc_server.GrpcService:
+    """The service's servicers, readiness check and clean-ups, ready to be served."""
     engine = create_engine(settings.database)
-    service = grpc_server.GrpcService(
+    return grpc_server.GrpcService(
         name="harvest-sync",
         registrations=[
             (
@@ -31,4 +32,7 @@ async def serve(settings: Settings) -> None:
         readiness_check=database_readiness(engine, MIGRATIONS),
         cleanups=[engine.dispose],
     )
-    await grpc_server.serve(service, settings.server)
+
+
+async def serve(settings: Settings) -> None:
+    await grpc_server.serve(build_service(settings), settings.server)

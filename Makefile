@@ -1,0 +1,76 @@
+# The one entry point for people and CI. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+# Point the tests at a PostgreSQL server (an admin URL; the tests create their own
+# databases on it). Unset: testcontainers when Docker answers, else SQLite.
+TEST_DATABASE_URL ?=
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml libs/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.synced ## Create .venv from the lock file (uv.lock), installing uv first if needed
+
+.PHONY: lock
+lock: $(UV) ## Re-resolve dependencies into uv.lock after editing a pyproject.toml
+	$(UV) lock --python $(PYTHON)
+
+.PHONY: proto
+proto: install ## Regenerate protos/python (messages, gRPC stubs, typed stubs)
+	PATH="$(abspath $(BIN)):$$PATH" scripts/gen-protos.sh
+
+.PHONY: proto-check
+proto-check: proto ## Fail if the committed generated code differs from a fresh generation
+	@git diff --exit-code --stat -- protos/python || \
+	  { echo "protos/python is stale: run 'make proto' and commit the result"; exit 1; }
+	@test -z "$$(git status --porcelain -- protos/python)" || \
+	  { echo "protos/python has untracked generated files: run 'make proto' and commit them"; exit 1; }
+
+.PHONY: lint
+lint: install ## ruff (lint + format check) and mypy --strict on our own code
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/common/src services/*/src cli/src tools/src
+
+.PHONY: fmt
+fmt: install ## Format the code and apply ruff's safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: test
+test: install ## Run the whole test suite (set TEST_DATABASE_URL to use PostgreSQL)
+	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -m "not bench" $(PYTEST_ARGS)
+
+.PHONY: run
+run: install ## Start all four services on the embedded defaults (SQLite under var/); Ctrl-C stops
+	$(BIN)/alooba-devstack --var var
+
+.PHONY: ci
+ci: lint proto-check test ## What .ci/run runs
+
+.PHONY: clean
+clean: ## Remove caches and the local state under var/
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,58 @@
+"""What every command handler is given, and the errors it may raise on purpose."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from alooba.assessments.v1 import assessments_pb2 as pb
+
+
+class CommandError(Exception):
+    """An expected failure: printed as one `alooba-gh: ...` line, exit status 1."""
+
+
+class UsageError(Exception):
+    """The arguments parse but do not make sense together: exit status 2, like argparse."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The AdminService stub (on a channel whose calls all carry the --timeout deadline)
+    and how the user wants results printed."""
+
+    admin: Any  # AdminServiceStub on a grpc.aio channel; the generated stub is untyped here
+    addr: str
+    timeout: float
+    json: bool
+
+    async def organization_id(self, args: argparse.Namespace) -> str:
+        """The id of the organization chosen with --org NAME or --org-id ID."""
+        if args.org_id:
+            return str(args.org_id)
+        return str((await self.organization_by_name(args.org)).id)
+
+    async def organization_by_name(self, name: str) -> Any:
+        """The organization named exactly `name`; NOT_FOUND names what was looked for,
+        which the service's own message cannot."""
+        try:
+            response = await self.admin.GetOrganization(pb.GetOrganizationRequest(name=name))
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise CommandError(f"NOT_FOUND: no organization named {name!r}") from None
+            raise
+        return response.organization
+
+
+Handler = Callable[[argparse.Namespace, Context], Awaitable[None]]
+
+
+def add_organization_options(parser: argparse.ArgumentParser) -> None:
+    """--org NAME or --org-id ID, exactly one of them."""
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--org", metavar="NAME", help="the organization's exact name")
+    group.add_argument("--org-id", metavar="ID", help="the organization's id")

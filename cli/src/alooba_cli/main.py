@@ -1,0 +1,151 @@
+"""alooba-gh: the operators' command line, speaking the assessments AdminService."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+
+from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba_cli.commands import catalog, invitations, keys, org
+from alooba_cli.context import CommandError, Context, UsageError
+from alooba_common.grpc_client import create_channel
+from alooba_common.request_context import new_request_id, set_request_id
+
+PROG = "alooba-gh"
+DEFAULT_ADDR = "localhost:50051"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def _add_global_options(parser: argparse.ArgumentParser, defaults: Mapping[str, Any]) -> None:
+    parser.add_argument(
+        "--assessments-addr",
+        metavar="HOST:PORT",
+        default=defaults.get("assessments_addr", argparse.SUPPRESS),
+        help=f"the assessments service (env ASSESSMENTS_ADDR; default {DEFAULT_ADDR})",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=defaults.get("timeout", argparse.SUPPRESS),
+        help=f"deadline for each call (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=defaults.get("json", argparse.SUPPRESS),
+        help="print the response as JSON instead of text",
+    )
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    """The whole command line. `environ` supplies ASSESSMENTS_ADDR."""
+    # The global options are also added to every command, with no defaults there, so
+    # `alooba-gh org list --json` works as well as `alooba-gh --json org list` and a
+    # command never resets an option given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, {})
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Operate the Greenhouse integration: organizations, partner API keys, "
+        "the test catalog and invitations.",
+    )
+    _add_global_options(
+        parser,
+        {
+            "assessments_addr": environ.get("ASSESSMENTS_ADDR") or DEFAULT_ADDR,
+            "timeout": DEFAULT_TIMEOUT_SECONDS,
+            "json": False,
+        },
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in (org, keys, catalog, invitations):
+        group.register(commands, common)
+    return parser
+
+
+async def _run(args: argparse.Namespace, request_id: str) -> None:
+    # The service logs this id with every line about the call: it is what an operator
+    # quotes when a call fails with INTERNAL.
+    set_request_id(request_id)
+    # create_channel gives every call the --timeout deadline and retries UNAVAILABLE
+    # (safe: the service's RPCs are idempotent) until that deadline.
+    channel = create_channel(args.assessments_addr, default_timeout=args.timeout)
+    try:
+        context = Context(
+            admin=pb_grpc.AdminServiceStub(channel),
+            addr=args.assessments_addr,
+            timeout=args.timeout,
+            json=args.json,
+        )
+        await args.handler(args, context)
+    finally:
+        await channel.close(grace=None)
+
+
+def describe_rpc_error(
+    error: grpc.aio.AioRpcError, args: argparse.Namespace, request_id: str
+) -> str:
+    """`STATUS_NAME: details`, said so that an operator knows what to do next."""
+    code = error.code()
+    details = error.details() or "no details"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return (
+            f"UNAVAILABLE: the assessments service at {args.assessments_addr} "
+            f"could not be reached: {details}"
+        )
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return (
+            f"DEADLINE_EXCEEDED: the assessments service at {args.assessments_addr} "
+            f"did not answer within {args.timeout:g} s"
+        )
+    if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+        return f"{code.name}: {details} (request id {request_id})"
+    return f"{code.name}: {details}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command and returns the exit status: 0 done, 1 failed, 2 usage error."""
+    parser = build_parser(os.environ)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits for --help (0) and for usage errors (2)
+        return exit_.code if isinstance(exit_.code, int) else 2
+
+    request_id = new_request_id()
+    try:
+        asyncio.run(_run(args, request_id))
+    except UsageError as error:
+        args.parser.print_usage(sys.stderr)
+        print(f"{args.parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except grpc.aio.AioRpcError as error:
+        print(f"{PROG}: {describe_rpc_error(error, args, request_id)}", file=sys.stderr)
+        return 1
+    except CommandError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

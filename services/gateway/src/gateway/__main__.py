@@ -1,0 +1,26 @@
+"""`python -m gateway`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from alooba_common.config import ConfigError
+from alooba_common.logging import configure_logging
+from gateway.config import Settings
+from gateway.server import serve
+
+
+def run() -> None:
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as error:
+        print(f"gateway: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.logging, service="gateway")
+    asyncio.run(serve(settings))
+
+
+if __name__ == "__main__":
+    run()

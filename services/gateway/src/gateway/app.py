@@ -1,0 +1,39 @@
+"""The gateway's aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway.clients import Backends
+from gateway.config import Settings
+from gateway.keys import BACKENDS, LIFECYCLE, SETTINGS, Lifecycle
+from gateway.metrics import HttpMetrics
+from gateway.middlewares import json_errors, observe
+from gateway.routes import setup_routes
+
+
+def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web.Application:
+    """Builds the app; channels to the backends open when it starts and close when it stops."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[observe(metrics or HttpMetrics.create()), json_errors],
+    )
+    app[SETTINGS] = settings
+    app[LIFECYCLE] = Lifecycle()
+    app.cleanup_ctx.append(_backends)
+    setup_routes(app)
+    return app
+
+
+async def _backends(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    backends = Backends.connect(
+        assessments_addr=settings.assessments_addr, timeout=settings.rpc_timeout_seconds
+    )
+    app[BACKENDS] = backends
+    app[LIFECYCLE].ready = True
+    yield
+    app[LIFECYCLE].ready = False
+    await backends.close()

@@ -1,0 +1,31 @@
+"""HTTP Basic auth as Greenhouse uses it: the partner API key is the username and the
+password is empty (Greenhouse appends a colon to the key and base64-encodes it)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from gateway.errors import RequestError
+
+# Greenhouse requires keys under 171 characters; anything far longer is not a key.
+_MAX_HEADER_LENGTH = 1024
+
+
+def partner_key_from_header(header: str | None) -> str:
+    """The key from an `Authorization: Basic ...` header; RequestError(401) otherwise."""
+    if not header:
+        raise RequestError(401, "missing Authorization header")
+    if len(header) > _MAX_HEADER_LENGTH:
+        raise RequestError(401, "malformed Authorization header")
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise RequestError(401, "Authorization must use the Basic scheme")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise RequestError(401, "malformed Basic credentials") from None
+    key, colon, password = decoded.partition(":")
+    if not colon or not key or password:
+        raise RequestError(401, "the partner API key must be the username, with an empty password")
+    return key

@@ -1,0 +1,1 @@
+"""HTTP handlers: JSON ⇄ protobuf translation only."""

@@ -1,0 +1,22 @@
+"""Typed application keys (aiohttp's AppKey) for what the gateway keeps in its app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.clients import Backends
+from gateway.config import Settings
+
+
+@dataclass
+class Lifecycle:
+    """Readiness as /readyz reports it: false before start-up and once SIGTERM arrives."""
+
+    ready: bool = False
+
+
+SETTINGS = web.AppKey("settings", Settings)
+BACKENDS = web.AppKey("backends", Backends)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)

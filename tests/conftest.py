@@ -1,0 +1,47 @@
+"""Fixtures shared by the whole suite: real databases, migrated, one per service."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from alooba_common.migrations import upgrade_to_head
+from support.databases import SERVICES, DatabaseServer, discover
+
+
+def migrations_of(service: str) -> Path:
+    module = importlib.import_module(f"{service.replace('-', '_')}.server")
+    path: Path = module.MIGRATIONS
+    return path
+
+
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    server, container = discover(tmp_path_factory.mktemp("sqlite"))
+    yield server
+    server.drop_all()
+    if container is not None:
+        container.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def new_databases(database_server: DatabaseServer) -> Callable[[], dict[str, str]]:
+    """Makes a fresh, migrated database for each service: {service: DATABASE_URL}."""
+
+    def make() -> dict[str, str]:
+        urls = {service: database_server.create_database(service) for service in SERVICES}
+        for service, url in urls.items():
+            upgrade_to_head(migrations_of(service), url)
+        return urls
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_databases(new_databases: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """One set of migrated databases for the tests that can share them (tests keep to
+    their own organizations, which is what tenants do too)."""
+    return new_databases()

@@ -1,0 +1,123 @@
+"""The services running inside the test process: real gRPC servers on free ports, real
+databases, the real gateway app behind a real HTTP server. For tests that need no
+separate processes (faster, and their failures show a traceback in the test)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import grpc
+from aiohttp.test_utils import TestServer
+from prometheus_client import CollectorRegistry
+
+from alooba.assessments.v1 import assessments_pb2 as apb
+from alooba.assessments.v1 import assessments_pb2_grpc as agrpc
+from alooba.candidates.v1 import candidates_pb2_grpc as cgrpc
+from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
+from alooba_common.grpc_metrics import GrpcServerMetrics
+from alooba_common.grpc_server import GrpcService, ServerInterceptor
+from alooba_common.secrets import generate_kek
+
+import assessments.config
+import assessments.server
+import candidates.config
+import candidates.server
+import gateway.config
+from gateway.app import create_app
+from gateway.metrics import HttpMetrics
+
+
+@asynccontextmanager
+async def serving(service: GrpcService) -> AsyncIterator[str]:
+    """Serves `service` on a free loopback port; yields its address."""
+    server = grpc.aio.server(
+        interceptors=[ServerInterceptor(GrpcServerMetrics.create(CollectorRegistry()))]
+    )
+    for register, _ in service.registrations:
+        register(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(None)
+        for cleanup in reversed(service.cleanups):
+            await cleanup()
+
+
+def basic_auth(key: str) -> dict[str, str]:
+    """The header Greenhouse sends: the key as username, an empty password."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+@dataclass
+class System:
+    admin: agrpc.AdminServiceStub
+    partner: agrpc.PartnerServiceStub
+    candidates: cgrpc.CandidatesServiceStub
+    http: aiohttp.ClientSession
+    gateway_url: str
+    databases: Mapping[str, str]
+
+    async def organization_with_key(self, name: str) -> tuple[apb.Organization, str]:
+        org = (await self.admin.CreateOrganization(apb.CreateOrganizationRequest(name=name))).organization
+        issued = await self.admin.IssueApiKey(apb.IssueApiKeyRequest(organization_id=org.id))
+        return org, issued.secret
+
+    async def create_test(self, organization_id: str, name: str = "Data Analyst", **fields: Any) -> apb.Test:
+        response = await self.admin.CreateTest(
+            apb.CreateTestRequest(organization_id=organization_id, name=name, **fields)
+        )
+        return response.test
+
+
+@asynccontextmanager
+async def running_system(
+    databases: Mapping[str, str],
+    *,
+    callback_hosts: tuple[str, ...] = ("*.greenhouse.io",),
+    max_body_bytes: int = 1024 * 1024,
+) -> AsyncIterator[System]:
+    grpc_settings = GrpcServerSettings(port=0, metrics_port=0)
+    log_settings = LoggingSettings(level="info", format="json")
+    candidates_settings = candidates.config.Settings(
+        server=grpc_settings,
+        database=DatabaseSettings(url=databases["candidates"]),
+        logging=log_settings,
+    )
+    async with serving(candidates.server.build_service(candidates_settings)) as candidates_addr:
+        assessments_settings = assessments.config.Settings(
+            server=grpc_settings,
+            database=DatabaseSettings(url=databases["assessments"]),
+            logging=log_settings,
+            key_encryption_key=generate_kek(),
+            candidates_addr=candidates_addr,
+            callback_host_allowlist=callback_hosts,
+        )
+        async with serving(assessments.server.build_service(assessments_settings)) as assessments_addr:
+            gateway_settings = gateway.config.Settings(
+                logging=log_settings,
+                assessments_addr=assessments_addr,
+                candidates_addr=candidates_addr,
+                max_body_bytes=max_body_bytes,
+            )
+            app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))
+            async with TestServer(app, host="127.0.0.1") as http_server:
+                async with (
+                    grpc.aio.insecure_channel(assessments_addr) as assessments_channel,
+                    grpc.aio.insecure_channel(candidates_addr) as candidates_channel,
+                    aiohttp.ClientSession() as http,
+                ):
+                    yield System(
+                        admin=agrpc.AdminServiceStub(assessments_channel),
+                        partner=agrpc.PartnerServiceStub(assessments_channel),
+                        candidates=cgrpc.CandidatesServiceStub(candidates_channel),
+                        http=http,
+                        gateway_url=str(http_server.make_url("")).rstrip("/"),
+                        databases=databases,
+                    )
