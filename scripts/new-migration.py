@@ -1,6 +1,6 @@
 """Autogenerates a migration for one service against a scratch SQLite database.
 
-    .venv/bin/python scripts/new-migration.py assessments "add results"
+.venv/bin/python scripts/new-migration.py assessments "add results"
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.databases import SERVICES, DatabaseServer, discover
 
 from alooba_common.migrations import upgrade_to_head
-from support.databases import SERVICES, DatabaseServer, discover
 
 
 def migrations_of(service: str) -> Path:

@@ -76,7 +76,7 @@ def _try_testcontainers() -> object | None:
         import docker  # type: ignore[import-untyped]
 
         docker.from_env().ping()
-    except Exception:  # noqa: BLE001 - no daemon: fall back to SQLite
+    except Exception:
         return None
     from testcontainers.postgres import PostgresContainer
 

@@ -15,6 +15,11 @@ import grpc
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
+import assessments.config
+import assessments.server
+import candidates.config
+import candidates.server
+import gateway.config
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.assessments.v1 import assessments_pb2_grpc as agrpc
 from alooba.candidates.v1 import candidates_pb2_grpc as cgrpc
@@ -22,12 +27,6 @@ from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSe
 from alooba_common.grpc_metrics import GrpcServerMetrics
 from alooba_common.grpc_server import GrpcService, ServerInterceptor
 from alooba_common.secrets import generate_kek
-
-import assessments.config
-import assessments.server
-import candidates.config
-import candidates.server
-import gateway.config
 from gateway.app import create_app
 from gateway.metrics import HttpMetrics
 
@@ -65,11 +64,15 @@ class System:
     databases: Mapping[str, str]
 
     async def organization_with_key(self, name: str) -> tuple[apb.Organization, str]:
-        org = (await self.admin.CreateOrganization(apb.CreateOrganizationRequest(name=name))).organization
+        org = (
+            await self.admin.CreateOrganization(apb.CreateOrganizationRequest(name=name))
+        ).organization
         issued = await self.admin.IssueApiKey(apb.IssueApiKeyRequest(organization_id=org.id))
         return org, issued.secret
 
-    async def create_test(self, organization_id: str, name: str = "Data Analyst", **fields: Any) -> apb.Test:
+    async def create_test(
+        self, organization_id: str, name: str = "Data Analyst", **fields: Any
+    ) -> apb.Test:
         response = await self.admin.CreateTest(
             apb.CreateTestRequest(organization_id=organization_id, name=name, **fields)
         )
@@ -99,7 +102,9 @@ async def running_system(
             candidates_addr=candidates_addr,
             callback_host_allowlist=callback_hosts,
         )
-        async with serving(assessments.server.build_service(assessments_settings)) as assessments_addr:
+        async with serving(
+            assessments.server.build_service(assessments_settings)
+        ) as assessments_addr:
             gateway_settings = gateway.config.Settings(
                 logging=log_settings,
                 assessments_addr=assessments_addr,
@@ -107,17 +112,17 @@ async def running_system(
                 max_body_bytes=max_body_bytes,
             )
             app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))
-            async with TestServer(app, host="127.0.0.1") as http_server:
-                async with (
-                    grpc.aio.insecure_channel(assessments_addr) as assessments_channel,
-                    grpc.aio.insecure_channel(candidates_addr) as candidates_channel,
-                    aiohttp.ClientSession() as http,
-                ):
-                    yield System(
-                        admin=agrpc.AdminServiceStub(assessments_channel),
-                        partner=agrpc.PartnerServiceStub(assessments_channel),
-                        candidates=cgrpc.CandidatesServiceStub(candidates_channel),
-                        http=http,
-                        gateway_url=str(http_server.make_url("")).rstrip("/"),
-                        databases=databases,
-                    )
+            async with (
+                TestServer(app, host="127.0.0.1") as http_server,
+                grpc.aio.insecure_channel(assessments_addr) as assessments_channel,
+                grpc.aio.insecure_channel(candidates_addr) as candidates_channel,
+                aiohttp.ClientSession() as http,
+            ):
+                yield System(
+                    admin=agrpc.AdminServiceStub(assessments_channel),
+                    partner=agrpc.PartnerServiceStub(assessments_channel),
+                    candidates=cgrpc.CandidatesServiceStub(candidates_channel),
+                    http=http,
+                    gateway_url=str(http_server.make_url("")).rstrip("/"),
+                    databases=databases,
+                )

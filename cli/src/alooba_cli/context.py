@@ -26,8 +26,6 @@ class Context:
     and how the user wants results printed."""
 
     admin: Any  # AdminServiceStub on a grpc.aio channel; the generated stub is untyped here
-    addr: str
-    timeout: float
     json: bool
 
     async def organization_id(self, args: argparse.Namespace) -> str:

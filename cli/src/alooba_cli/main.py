@@ -89,12 +89,7 @@ async def _run(args: argparse.Namespace, request_id: str) -> None:
     # (safe: the service's RPCs are idempotent) until that deadline.
     channel = create_channel(args.assessments_addr, default_timeout=args.timeout)
     try:
-        context = Context(
-            admin=pb_grpc.AdminServiceStub(channel),
-            addr=args.assessments_addr,
-            timeout=args.timeout,
-            json=args.json,
-        )
+        context = Context(admin=pb_grpc.AdminServiceStub(channel), json=args.json)
         await args.handler(args, context)
     finally:
         await channel.close(grace=None)

@@ -97,5 +97,7 @@ async def _show(args: argparse.Namespace, ctx: Context) -> None:
     )
     print()
     print("Events:")
+    if not invitation.events:
+        print("  none")
     for event in invitation.events:
         print(f"  {timestamp(event, 'occur_time')}  {event.kind}")

@@ -120,7 +120,9 @@ class DatabaseSettings:
     statement_timeout_ms: int = 10_000
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], default_url: str | None = None) -> DatabaseSettings:
+    def from_env(
+        cls, environ: Mapping[str, str], default_url: str | None = None
+    ) -> DatabaseSettings:
         return cls(
             url=env_str(environ, "DATABASE_URL", default_url),
             pool_size=env_int(environ, "DB_POOL_SIZE", 10),

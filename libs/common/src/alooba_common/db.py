@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -113,14 +112,3 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def ping(engine: AsyncEngine, timeout: float = 2.0) -> bool:
-    """True when the database answers a trivial query within `timeout` seconds."""
-    try:
-        async with asyncio.timeout(timeout):
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not ready", and the caller logs it
-        return False

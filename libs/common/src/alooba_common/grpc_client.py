@@ -31,7 +31,7 @@ _SERVICE_CONFIG = json.dumps(
 )
 
 
-class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     """Adds the request id to metadata and a deadline to calls made without one."""
 
     def __init__(self, default_timeout: float) -> None:
@@ -71,5 +71,5 @@ def create_channel(target: str, *, default_timeout: float = 5.0) -> grpc.aio.Cha
             ("grpc.keepalive_time_ms", 60_000),
             ("grpc.keepalive_timeout_ms", 20_000),
         ],
-        interceptors=[ClientInterceptor(default_timeout)],
+        interceptors=[ClientInterceptor(default_timeout)],  # type: ignore[list-item]
     )

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
@@ -38,10 +39,11 @@ log = structlog.get_logger("alooba.grpc")
 LIVENESS_SERVICE = "liveness"
 _QUIET_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
 
-Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Context = grpc.aio.ServicerContext[Any, Any]
+Handler = Callable[[Any, Context], Awaitable[Any]]
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Per RPC: binds the request id for logging, records the standard metrics, maps
     domain errors to status codes, hides unexpected errors behind INTERNAL, and writes
     one canonical log line."""
@@ -51,17 +53,22 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Any:  # a grpc.RpcMethodHandler, or None for an unknown method
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         full_method: str = handler_call_details.method
         service, _, method = full_method.lstrip("/").rpartition("/")
         metadata = dict(handler_call_details.invocation_metadata or ())
-        request_id = accept_request_id(metadata.get(REQUEST_ID_METADATA_KEY))
-        wrapped = self._wrap(handler.unary_unary, service, method, request_id)
+        raw_id = metadata.get(REQUEST_ID_METADATA_KEY)
+        request_id = accept_request_id(raw_id if isinstance(raw_id, str) else None)
+        # Registered by grpc.aio, so the handler is a coroutine function.
+        inner: Handler = handler.unary_unary  # type: ignore[assignment]
+        wrapped = self._wrap(inner, service, method, request_id)
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
             request_deserializer=handler.request_deserializer,
@@ -72,7 +79,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         metrics = self._metrics
         quiet = service in _QUIET_SERVICES
 
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary_unary(request: Any, context: Context) -> Any:
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(request_id=request_id, rpc=method)
             set_request_id(request_id)
@@ -128,7 +135,7 @@ class GrpcService:
     readiness_check: ReadinessCheck
     cleanups: list[Cleanup] = field(default_factory=list)
     # Long-running work the service does beside answering RPCs (say, an outbox relay).
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
@@ -149,7 +156,7 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
     for register, _ in service.registrations:
         register(server)
 
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     readiness_names = ["", *service_names]
     await _set_status(health_servicer, readiness_names, serving=False)
@@ -203,7 +210,7 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
 
 
 async def _watch_readiness(
-    servicer: health.aio.HealthServicer,
+    servicer: Any,
     names: Sequence[str],
     check: ReadinessCheck,
     settings: GrpcServerSettings,
@@ -218,9 +225,7 @@ async def _watch_readiness(
         await asyncio.sleep(settings.health_check_interval_seconds)
 
 
-async def _set_status(
-    servicer: health.aio.HealthServicer, names: Sequence[str], *, serving: bool
-) -> None:
+async def _set_status(servicer: Any, names: Sequence[str], *, serving: bool) -> None:
     status = (
         health_pb2.HealthCheckResponse.SERVING
         if serving

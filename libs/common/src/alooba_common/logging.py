@@ -48,6 +48,7 @@ def _redact_sensitive(
 def configure_logging(settings: LoggingSettings, *, service: str) -> None:
     """Configures structlog and the standard library for this process. Call once, first."""
     level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
+
     def add_service(
         _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
@@ -94,4 +95,3 @@ def configure_logging(settings: LoggingSettings, *, service: str) -> None:
     # These libraries are chatty at INFO and say nothing an operator acts on.
     for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-

@@ -113,7 +113,7 @@ def database_readiness(
         try:
             async with asyncio.timeout(timeout):
                 return await current_revision(engine) == expected
-        except Exception:  # noqa: BLE001 - unreachable or unmigrated both mean "not ready"
+        except Exception:
             return False
 
     return check

@@ -24,7 +24,7 @@ def new_request_id() -> str:
 
 def accept_request_id(candidate: str | None) -> str:
     """The caller's id if it is safe to echo, else a fresh one."""
-    if candidate and _SAFE_REQUEST_ID.match(candidate):
+    if candidate and _SAFE_REQUEST_ID.fullmatch(candidate):
         return candidate
     return new_request_id()
 

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -32,7 +32,7 @@ def run_service(
     *,
     name: str,
     load_settings: Callable[[Mapping[str, str]], SettingsT],
-    serve: Callable[[SettingsT], Awaitable[None]],
+    serve: Callable[[SettingsT], Coroutine[Any, Any, None]],
     migrations: Path,
     argv: list[str] | None = None,
 ) -> None:

@@ -8,7 +8,9 @@ from assessments.server import MIGRATIONS, serve
 
 
 def run() -> None:
-    run_service(name="assessments", load_settings=Settings.from_env, serve=serve, migrations=MIGRATIONS)
+    run_service(
+        name="assessments", load_settings=Settings.from_env, serve=serve, migrations=MIGRATIONS
+    )
 
 
 if __name__ == "__main__":

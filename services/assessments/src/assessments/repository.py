@@ -44,7 +44,9 @@ class Repository:
     # --- API keys ------------------------------------------------------------
 
     async def api_key_by_hash(self, lookup_hash: str) -> ApiKey | None:
-        result = await self._session.execute(select(ApiKey).where(ApiKey.lookup_hash == lookup_hash))
+        result = await self._session.execute(
+            select(ApiKey).where(ApiKey.lookup_hash == lookup_hash)
+        )
         return result.scalar_one_or_none()
 
     async def api_key(self, organization_id: str, key_id: str) -> ApiKey | None:

@@ -58,7 +58,7 @@ def build_service(settings: Settings) -> grpc_server.GrpcService:
             ),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
-        cleanups=[engine.dispose, lambda: candidates_channel.close()],
+        cleanups=[engine.dispose, lambda: candidates_channel.close(None)],
     )
 
 

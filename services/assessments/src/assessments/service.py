@@ -197,6 +197,10 @@ class PartnerApi:
         structlog.contextvars.bind_contextvars(organization_id=key.organization_id)
         return key.organization_id
 
+    async def authenticate(self, partner_key: str) -> str:
+        async with self._sessions.begin() as session:
+            return await self._authenticate(Repository(session), partner_key)
+
     async def list_tests(self, partner_key: str) -> Sequence[Test]:
         async with self._sessions.begin() as session:
             repo = Repository(session)
@@ -282,9 +286,7 @@ class PartnerApi:
                 metadata=None,
             )
 
-    async def record_response_error(
-        self, partner_key: str, command: ResponseErrorCommand
-    ) -> str:
+    async def record_response_error(self, partner_key: str, command: ResponseErrorCommand) -> str:
         api_call = _require_text(command.api_call, "api_call", 100)
         errors = [error[:2000] for error in command.errors][:100]
         report = ResponseErrorReport(

@@ -10,6 +10,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba_common.db import utcnow
 from assessments import keys
 from assessments.models import ApiKey, Invitation, InvitationEvent, Organization, Test
 from assessments.service import (
@@ -21,7 +22,6 @@ from assessments.service import (
     SendTestCommand,
     TestChanges,
 )
-from alooba_common.db import utcnow
 
 _INVITATION_STATUS = {
     "sent": pb.INVITATION_STATUS_SENT,
@@ -108,7 +108,7 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
         self._partner = partner
 
     async def ListTests(
-        self, request: pb.ListTestsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListTestsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListTestsResponse:
         tests = await self._partner.list_tests(request.partner_key)
         return pb.ListTestsResponse(
@@ -116,7 +116,7 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
         )
 
     async def SendTest(
-        self, request: pb.SendTestRequest, context: grpc.aio.ServicerContext
+        self, request: pb.SendTestRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.SendTestResponse:
         candidate = request.candidate
         command = SendTestCommand(
@@ -137,7 +137,7 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
         return pb.SendTestResponse(partner_interview_id=interview_id, created=created)
 
     async def GetTestStatus(
-        self, request: pb.GetTestStatusRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetTestStatusRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetTestStatusResponse:
         view = await self._partner.test_status(request.partner_key, request.partner_interview_id)
         response = pb.GetTestStatusResponse(
@@ -151,8 +151,14 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
             response.metadata.CopyFrom(metadata)
         return response
 
+    async def Authenticate(
+        self, request: pb.AuthenticateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.AuthenticateResponse:
+        organization_id = await self._partner.authenticate(request.partner_key)
+        return pb.AuthenticateResponse(organization_id=organization_id)
+
     async def RecordResponseError(
-        self, request: pb.RecordResponseErrorRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RecordResponseErrorRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RecordResponseErrorResponse:
         report_id = await self._partner.record_response_error(
             request.partner_key,
@@ -173,31 +179,31 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         self._admin = admin
 
     async def CreateOrganization(
-        self, request: pb.CreateOrganizationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CreateOrganizationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CreateOrganizationResponse:
         org = await self._admin.create_organization(request.name)
         return pb.CreateOrganizationResponse(organization=organization_pb(org))
 
     async def ListOrganizations(
-        self, request: pb.ListOrganizationsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListOrganizationsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListOrganizationsResponse:
         orgs = await self._admin.organizations()
         return pb.ListOrganizationsResponse(organizations=[organization_pb(o) for o in orgs])
 
     async def GetOrganization(
-        self, request: pb.GetOrganizationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetOrganizationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetOrganizationResponse:
         org = await self._admin.organization(organization_id=request.id, name=request.name)
         return pb.GetOrganizationResponse(organization=organization_pb(org))
 
     async def IssueApiKey(
-        self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext
+        self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.IssueApiKeyResponse:
         key, secret = await self._admin.issue_key(request.organization_id)
         return pb.IssueApiKeyResponse(api_key=api_key_pb(key), secret=secret)
 
     async def RotateApiKey(
-        self, request: pb.RotateApiKeyRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RotateApiKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RotateApiKeyResponse:
         key, secret, previous = await self._admin.rotate_key(
             request.organization_id, request.grace_period_seconds
@@ -207,19 +213,19 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         )
 
     async def RevokeApiKey(
-        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RevokeApiKeyResponse:
         key = await self._admin.revoke_key(request.organization_id, request.api_key_id)
         return pb.RevokeApiKeyResponse(api_key=api_key_pb(key))
 
     async def ListApiKeys(
-        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListApiKeysResponse:
         found = await self._admin.keys(request.organization_id)
         return pb.ListApiKeysResponse(api_keys=[api_key_pb(k) for k in found])
 
     async def CreateTest(
-        self, request: pb.CreateTestRequest, context: grpc.aio.ServicerContext
+        self, request: pb.CreateTestRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CreateTestResponse:
         test = await self._admin.create_test(
             request.organization_id,
@@ -231,7 +237,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         return pb.CreateTestResponse(test=test_pb(test))
 
     async def UpdateTest(
-        self, request: pb.UpdateTestRequest, context: grpc.aio.ServicerContext
+        self, request: pb.UpdateTestRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.UpdateTestResponse:
         changes = TestChanges(
             name=_optional(request, "name"),
@@ -243,13 +249,13 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         return pb.UpdateTestResponse(test=test_pb(test))
 
     async def ArchiveTest(
-        self, request: pb.ArchiveTestRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ArchiveTestRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ArchiveTestResponse:
         test = await self._admin.archive_test(request.organization_id, request.test_id)
         return pb.ArchiveTestResponse(test=test_pb(test))
 
     async def ListOrganizationTests(
-        self, request: pb.ListOrganizationTestsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListOrganizationTestsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListOrganizationTestsResponse:
         tests = await self._admin.tests(
             request.organization_id, include_archived=request.include_archived
@@ -257,7 +263,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         return pb.ListOrganizationTestsResponse(tests=[test_pb(t) for t in tests])
 
     async def ListInvitations(
-        self, request: pb.ListInvitationsRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ListInvitationsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListInvitationsResponse:
         views, next_token = await self._admin.invitations(
             request.organization_id, page_size=request.page_size, page_token=request.page_token
@@ -267,7 +273,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         )
 
     async def GetInvitation(
-        self, request: pb.GetInvitationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetInvitationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetInvitationResponse:
         view = await self._admin.invitation(request.organization_id, request.invitation_id)
         return pb.GetInvitationResponse(invitation=invitation_pb(view))

@@ -68,7 +68,7 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
         self._candidates = candidates
 
     async def RegisterApplication(
-        self, request: pb.RegisterApplicationRequest, context: grpc.aio.ServicerContext
+        self, request: pb.RegisterApplicationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RegisterApplicationResponse:
         contact = request.contact
         candidate_id, application_id = await self._candidates.register_application(
@@ -93,7 +93,7 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
         )
 
     async def GetCandidate(
-        self, request: pb.GetCandidateRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetCandidateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetCandidateResponse:
         record = await self._candidates.candidate(request.organization_id, request.candidate_id)
         return pb.GetCandidateResponse(candidate=candidate_pb(record))

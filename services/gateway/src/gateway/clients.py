@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 
 from alooba.assessments.v1 import assessments_pb2_grpc
 from alooba_common.grpc_client import create_channel
 
+if TYPE_CHECKING:
+    # The typed stubs know that a stub on an aio channel returns awaitables.
+    from alooba.assessments.v1.assessments_pb2_grpc import PartnerServiceAsyncStub
+
 
 @dataclass(frozen=True, slots=True)
 class Backends:
-    partner: assessments_pb2_grpc.PartnerServiceStub
+    partner: PartnerServiceAsyncStub
     timeout: float
     channels: tuple[grpc.aio.Channel, ...]
 
@@ -27,4 +32,4 @@ class Backends:
 
     async def close(self) -> None:
         for channel in self.channels:
-            await channel.close()
+            await channel.close(None)

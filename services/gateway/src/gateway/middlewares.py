@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from alooba_common.request_context import REQUEST_ID_HEADER, accept_request_id, set_request_id
 from gateway import errors
@@ -24,7 +25,7 @@ def _route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def observe(metrics: HttpMetrics) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def observe(metrics: HttpMetrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))

@@ -63,6 +63,9 @@ def parse_body(model: type[BodyT], raw: bytes) -> BodyT:
 def _describe(problems: list[Any]) -> list[dict[str, str]]:
     # Field paths and messages only: the rejected values may be PII.
     return [
-        {"field": ".".join(str(part) for part in problem["loc"]) or "(body)", "problem": problem["msg"]}
+        {
+            "field": ".".join(str(part) for part in problem["loc"]) or "(body)",
+            "problem": problem["msg"],
+        }
         for problem in problems
     ]

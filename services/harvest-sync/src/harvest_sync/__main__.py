@@ -8,7 +8,9 @@ from harvest_sync.server import MIGRATIONS, serve
 
 
 def run() -> None:
-    run_service(name="harvest-sync", load_settings=Settings.from_env, serve=serve, migrations=MIGRATIONS)
+    run_service(
+        name="harvest-sync", load_settings=Settings.from_env, serve=serve, migrations=MIGRATIONS
+    )
 
 
 if __name__ == "__main__":

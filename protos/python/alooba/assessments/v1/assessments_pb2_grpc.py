@@ -58,6 +58,11 @@ class PartnerServiceStub:
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordResponseErrorRequest.SerializeToString,
                 response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordResponseErrorResponse.FromString,
                 _registered_method=True)
+        self.Authenticate = channel.unary_unary(
+                '/alooba.assessments.v1.PartnerService/Authenticate',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.AuthenticateRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.AuthenticateResponse.FromString,
+                _registered_method=True)
 
 
 class PartnerServiceServicer:
@@ -98,6 +103,14 @@ class PartnerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Authenticate(self, request, context):
+        """Checks a partner key alone. The gateway uses it when a request body is invalid,
+        so that a bad key is still reported as 401 before the body's faults.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PartnerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -120,6 +133,11 @@ def add_PartnerServiceServicer_to_server(servicer, server):
                     servicer.RecordResponseError,
                     request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordResponseErrorRequest.FromString,
                     response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordResponseErrorResponse.SerializeToString,
+            ),
+            'Authenticate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Authenticate,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.AuthenticateRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.AuthenticateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -234,6 +252,33 @@ class PartnerService:
             '/alooba.assessments.v1.PartnerService/RecordResponseError',
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordResponseErrorRequest.SerializeToString,
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordResponseErrorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Authenticate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PartnerService/Authenticate',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.AuthenticateRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.AuthenticateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,6 +53,10 @@ class PartnerServiceStub:
     """Records a complaint Greenhouse sends about one of our responses
     (Greenhouse `response_error`).
     """
+    Authenticate: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.AuthenticateRequest, _assessments_pb2.AuthenticateResponse]
+    """Checks a partner key alone. The gateway uses it when a request body is invalid,
+    so that a bad key is still reported as 401 before the body's faults.
+    """
 
 @_typing.type_check_only
 class PartnerServiceAsyncStub(PartnerServiceStub):
@@ -75,6 +79,10 @@ class PartnerServiceAsyncStub(PartnerServiceStub):
     RecordResponseError: _aio.UnaryUnaryMultiCallable[_assessments_pb2.RecordResponseErrorRequest, _assessments_pb2.RecordResponseErrorResponse]  # type: ignore[assignment]
     """Records a complaint Greenhouse sends about one of our responses
     (Greenhouse `response_error`).
+    """
+    Authenticate: _aio.UnaryUnaryMultiCallable[_assessments_pb2.AuthenticateRequest, _assessments_pb2.AuthenticateResponse]  # type: ignore[assignment]
+    """Checks a partner key alone. The gateway uses it when a request body is invalid,
+    so that a bad key is still reported as 401 before the body's faults.
     """
 
 class PartnerServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -119,6 +127,16 @@ class PartnerServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_assessments_pb2.RecordResponseErrorResponse, _abc.Awaitable[_assessments_pb2.RecordResponseErrorResponse]]:
         """Records a complaint Greenhouse sends about one of our responses
         (Greenhouse `response_error`).
+        """
+
+    @_abc_1.abstractmethod
+    def Authenticate(
+        self,
+        request: _assessments_pb2.AuthenticateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.AuthenticateResponse, _abc.Awaitable[_assessments_pb2.AuthenticateResponse]]:
+        """Checks a partner key alone. The gateway uses it when a request body is invalid,
+        so that a bad key is still reported as 401 before the body's faults.
         """
 
 def add_PartnerServiceServicer_to_server(servicer: PartnerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

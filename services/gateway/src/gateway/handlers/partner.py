@@ -15,11 +15,24 @@ from alooba.assessments.v1 import assessments_pb2 as pb
 from gateway.auth import partner_key_from_header
 from gateway.errors import RequestError
 from gateway.keys import BACKENDS
-from gateway.schemas import ResponseErrorBody, SendTestBody, parse_body
+from gateway.schemas import BodyT, ResponseErrorBody, SendTestBody, parse_body
 
 
 def _partner_key(request: web.Request) -> str:
     return partner_key_from_header(request.headers.get("Authorization"))
+
+
+async def _authenticated_body(request: web.Request, key: str, model: type[BodyT]) -> BodyT:
+    """The parsed body; when it is invalid, the key is checked first so that a wrong key
+    is reported as 401 whatever the body holds."""
+    try:
+        return parse_body(model, await request.read())
+    except RequestError:
+        backends = request.app[BACKENDS]
+        await backends.partner.Authenticate(
+            pb.AuthenticateRequest(partner_key=key), timeout=backends.timeout
+        )
+        raise
 
 
 async def list_tests(request: web.Request) -> web.Response:
@@ -38,7 +51,7 @@ async def list_tests(request: web.Request) -> web.Response:
 
 async def send_test(request: web.Request) -> web.Response:
     key = _partner_key(request)
-    body = parse_body(SendTestBody, await request.read())
+    body = await _authenticated_body(request, key, SendTestBody)
     candidate = body.candidate
     backends = request.app[BACKENDS]
     response = await backends.partner.SendTest(
@@ -92,7 +105,7 @@ async def test_status(request: web.Request) -> web.Response:
 
 async def response_error(request: web.Request) -> web.Response:
     key = _partner_key(request)
-    body = parse_body(ResponseErrorBody, await request.read())
+    body = await _authenticated_body(request, key, ResponseErrorBody)
     backends = request.app[BACKENDS]
     await backends.partner.RecordResponseError(
         pb.RecordResponseErrorRequest(
