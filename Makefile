@@ -52,7 +52,7 @@ proto-check: proto ## Fail if the committed generated code differs from a fresh 
 lint: install ## ruff (lint + format check) and mypy --strict on our own code
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common/src services/*/src cli/src tools/src
+	$(BIN)/mypy libs/common/src services/*/src cli/src tools/src emulator/src
 
 .PHONY: fmt
 fmt: install ## Format the code and apply ruff's safe fixes
@@ -66,6 +66,10 @@ test: install ## Run the whole test suite (set TEST_DATABASE_URL to use PostgreS
 .PHONY: run
 run: install ## Start all four services on the embedded defaults (SQLite under var/); Ctrl-C stops
 	$(BIN)/alooba-devstack --var var
+
+.PHONY: demo
+demo: install ## Play the seed's flow end to end (SMTP server + Greenhouse emulator), step by step
+	$(BIN)/alooba-demo
 
 .PHONY: ci
 ci: lint proto-check test ## What .ci/run runs

@@ -22,8 +22,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite:///{scratch}/scratch.db"
         upgrade_to_head(migrations, url)
-        existing = sorted((migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
-        rev_id = f"{len(existing) + 1:04d}"
+        existing = sorted((migrations / "versions").glob("*.py"))
+        # Revision ids name their service, so a database of one service can never pass
+        # for another's in the readiness check.
+        rev_id = f"{package}_{len(existing) + 1:04d}"
         command.revision(
             alembic_config(migrations, url), message=message, autogenerate=True, rev_id=rev_id
         )

@@ -4,7 +4,9 @@ separate processes (faster, and their failures show a traceback in the test)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from alooba.candidates.v1 import candidates_pb2_grpc as cgrpc
 from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
 from alooba_common.grpc_metrics import GrpcServerMetrics
 from alooba_common.grpc_server import GrpcService, ServerInterceptor
+from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.secrets import generate_kek
 from gateway.app import create_app
 from gateway.metrics import HttpMetrics
@@ -41,9 +44,13 @@ async def serving(service: GrpcService) -> AsyncIterator[str]:
         register(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    background = [asyncio.create_task(job()) for job in service.background]
     try:
         yield f"127.0.0.1:{port}"
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await server.stop(None)
         for cleanup in reversed(service.cleanups):
             await cleanup()
@@ -85,7 +92,10 @@ async def running_system(
     *,
     callback_hosts: tuple[str, ...] = ("*.greenhouse.io",),
     max_body_bytes: int = 1024 * 1024,
+    **assessments_options: Any,
 ) -> AsyncIterator[System]:
+    """`assessments_options` override assessments Settings fields (smtp_url, relay, ...).
+    Unless given, emails go to a temporary folder, never the repository's var/."""
     grpc_settings = GrpcServerSettings(port=0, metrics_port=0)
     log_settings = LoggingSettings(level="info", format="json")
     candidates_settings = candidates.config.Settings(
@@ -101,14 +111,16 @@ async def running_system(
             key_encryption_key=generate_kek(),
             candidates_addr=candidates_addr,
             callback_host_allowlist=callback_hosts,
+            mail_dir=assessments_options.pop("mail_dir", None) or tempfile.mkdtemp(prefix="mail"),
+            **assessments_options,
         )
-        async with serving(
-            assessments.server.build_service(assessments_settings)
-        ) as assessments_addr:
+        service = assessments.server.build_service(
+            assessments_settings, outbox_metrics=OutboxMetrics.create(CollectorRegistry())
+        )
+        async with serving(service) as assessments_addr:
             gateway_settings = gateway.config.Settings(
                 logging=log_settings,
                 assessments_addr=assessments_addr,
-                candidates_addr=candidates_addr,
                 max_body_bytes=max_body_bytes,
             )
             app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))

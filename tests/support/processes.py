@@ -55,10 +55,13 @@ def metric_value(stack: Stack, service: str, name: str, labels: dict[str, str]) 
         text = response.read().decode()
     total = 0.0
     for line in text.splitlines():
-        if not line.startswith(name + "{"):
+        if line.startswith(name + " "):
+            present: dict[str, str] = {}
+        elif line.startswith(name + "{"):
+            label_text = line[len(name) + 1 : line.index("}")]
+            present = dict(part.split("=", 1) for part in label_text.split(","))
+        else:
             continue
-        label_text = line[len(name) + 1 : line.index("}")]
-        present = dict(part.split("=", 1) for part in label_text.split(","))
         if all(present.get(k) == f'"{v}"' for k, v in labels.items()):
             total += float(line.rsplit(" ", 1)[1])
     return total

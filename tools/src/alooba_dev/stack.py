@@ -126,8 +126,6 @@ class Stack:
                     "HTTP_HOST": "127.0.0.1",
                     "HTTP_PORT": str(self.ports.gateway_http),
                     "ASSESSMENTS_ADDR": self.address("assessments"),
-                    "CANDIDATES_ADDR": self.address("candidates"),
-                    "HARVEST_SYNC_ADDR": self.address("harvest-sync"),
                 }
             )
         else:
@@ -174,6 +172,30 @@ class Stack:
         self.processes[service] = process
         return process
 
+    def start_replica(self, service: str, replica: int) -> subprocess.Popen[bytes]:
+        """Another process of `service` on the same database, with ports of its own (as a
+        second pod would run). Stopped with the others by stop_all()."""
+        import socket
+
+        with socket.socket() as grpc_socket, socket.socket() as metrics_socket:
+            grpc_socket.bind(("127.0.0.1", 0))
+            metrics_socket.bind(("127.0.0.1", 0))
+            grpc_port, metrics_port = grpc_socket.getsockname()[1], metrics_socket.getsockname()[1]
+        env = self.env(service)
+        env.update({"GRPC_PORT": str(grpc_port), "METRICS_PORT": str(metrics_port)})
+        name = f"{service}-{replica}"
+        log = self.log_path(name).open("ab")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [self.python, "-m", module_name(service)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.processes[name] = process
+        return process
+
     def start_all(self) -> None:
         for service in START_ORDER:
             self.start(service)
@@ -214,7 +236,10 @@ class Stack:
             return process.wait()
 
     def stop_all(self, timeout: float = 30.0) -> dict[str, int | None]:
-        return {service: self.stop(service, timeout=timeout) for service in reversed(START_ORDER)}
+        """Stops every process (replicas first, then in reverse start order)."""
+        replicas = [name for name in self.processes if name not in START_ORDER]
+        order = [*replicas, *reversed(START_ORDER)]
+        return {name: self.stop(name, timeout=timeout) for name in order}
 
 
 def grpc_serving(address: str, service: str = "", timeout: float = 1.0) -> bool:
@@ -235,6 +260,7 @@ def grpc_serving(address: str, service: str = "", timeout: float = 1.0) -> bool:
 _NEXT_STEPS = """
 The stack is up (embedded defaults: SQLite under {var}/).
   Gateway:  {gateway}/v1/greenhouse/  (metrics on :{gateway_metrics}/metrics)
+  gRPC:     assessments {assessments}, candidates {candidates}, harvest-sync {harvest_sync}
   Logs:     {var}/log/<service>.log
 
 Next steps, in another terminal (the README walks through them):
@@ -250,10 +276,16 @@ Press Ctrl-C to stop everything.
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the whole stack on the embedded defaults.")
     parser.add_argument("--var", type=Path, default=Path("var"), help="state folder (default var/)")
-    parser.add_argument("--http-port", type=int, default=8080)
+    parser.add_argument("--http-port", type=int, default=8080, help="gateway port (8080)")
+    parser.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="use ports the OS picks instead of the fixed ones (to run beside another stack)",
+    )
     args = parser.parse_args(argv)
 
-    stack = Stack(var_dir=args.var, ports=Ports(gateway_http=args.http_port))
+    ports = free_ports() if args.free_ports else Ports(gateway_http=args.http_port)
+    stack = Stack(var_dir=args.var, ports=ports)
     print("Applying migrations ...", flush=True)
     stack.migrate()
     print("Starting candidates, harvest-sync, assessments, gateway ...", flush=True)
@@ -272,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                 var=args.var,
                 gateway=stack.gateway_url,
                 gateway_metrics=stack.ports.gateway_metrics,
+                assessments=stack.address("assessments"),
+                candidates=stack.address("candidates"),
+                harvest_sync=stack.address("harvest-sync"),
             ),
             flush=True,
         )

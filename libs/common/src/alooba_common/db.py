@@ -73,6 +73,8 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         return _create_sqlite_engine(url)
     return create_async_engine(
         url,
+        # SQL parameters are candidate data; an error must never print them into a log.
+        hide_parameters=True,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_seconds,
@@ -88,7 +90,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
 def _create_sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     # SQLite's default deferred transactions fail with "database is locked" when two
     # writers race to upgrade a read lock, and busy_timeout does not help with that.

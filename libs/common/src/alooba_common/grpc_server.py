@@ -20,13 +20,14 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from alooba_common.config import GrpcServerSettings
-from alooba_common.errors import DomainError
+from alooba_common.errors import DomainError, InvalidArgument
 from alooba_common.grpc_metrics import GrpcServerMetrics
 from alooba_common.request_context import (
     REQUEST_ID_METADATA_KEY,
@@ -87,6 +88,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if _contains_nul(request):
+                    # No field of ours may hold NUL (PostgreSQL cannot store it); refusing
+                    # here keeps a bad byte from becoming a database error.
+                    raise InvalidArgument("text fields must not contain NUL characters")
                 return await inner(request, context)
             except DomainError as error:
                 code = error.code
@@ -115,6 +120,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 )
 
         return unary_unary
+
+
+def _contains_nul(message: Any) -> bool:
+    if not isinstance(message, Message):
+        return False
+    for descriptor, value in message.ListFields():
+        values = value if descriptor.is_repeated else (value,)
+        for item in values:
+            if isinstance(item, str) and "\x00" in item:
+                return True
+            if isinstance(item, Message) and _contains_nul(item):
+                return True
+    return False
 
 
 def _is_abort(error: BaseException) -> bool:

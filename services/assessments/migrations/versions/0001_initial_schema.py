@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 0001
+Revision ID: assessments_0001
 Revises:
 Create Date: 2026-11-28 19:43:26.203679
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
+revision: str = "assessments_0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

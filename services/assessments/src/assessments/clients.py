@@ -7,6 +7,7 @@ import grpc
 from alooba.candidates.v1 import candidates_pb2 as candidates_pb
 from alooba.candidates.v1 import candidates_pb2_grpc as candidates_grpc
 from alooba_common.errors import InvalidArgument, Unavailable
+from assessments.emails import CandidateForEmail
 from assessments.greenhouse import ProfileIds
 from assessments.service import ApplicationRefs, CandidateContact
 
@@ -51,3 +52,33 @@ class GrpcCandidateDirectory:
         return ApplicationRefs(
             candidate_id=response.candidate_id, application_id=response.application_id
         )
+
+    async def candidate_for_email(
+        self, organization_id: str, candidate_id: str
+    ) -> CandidateForEmail | None:
+        try:
+            response = await self._stub.GetCandidate(
+                candidates_pb.GetCandidateRequest(
+                    organization_id=organization_id, candidate_id=candidate_id
+                ),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            # The outbox retries: the candidates service may be restarting.
+            raise
+        contact = response.candidate.contact
+        first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
+        return CandidateForEmail(
+            display_name=f"{first} {contact.last_name}".strip(),
+            email=contact.email,
+            hiring_status=_HIRING_STATUS.get(response.candidate.status, "active"),
+        )
+
+
+_HIRING_STATUS = {
+    candidates_pb.HIRING_STATUS_ACTIVE: "active",
+    candidates_pb.HIRING_STATUS_REJECTED: "rejected",
+    candidates_pb.HIRING_STATUS_HIRED: "hired",
+}

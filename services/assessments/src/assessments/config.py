@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alooba_common.config import (
+    ConfigError,
     DatabaseSettings,
     GrpcServerSettings,
     LoggingSettings,
+    env_bool,
     env_float,
     env_int,
     env_list,
+    env_optional,
     env_str,
 )
+from alooba_common.outbox import RelaySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,27 @@ class Settings:
     default_expiry_days: int = 7
     # How long a rotated-out partner key keeps working.
     key_rotation_grace_seconds: int = 7 * 24 * 3600
+    # Where candidates take a test (the token is appended) and where a result's report
+    # lives (the invitation id is appended; Greenhouse's "View Report" link).
+    assessment_link_base_url: str = "http://localhost:3000/take"
+    report_base_url: str = "http://localhost:3000/reports"
+    # smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465. Unset:
+    # emails are written as .eml files to mail_dir (the embedded default).
+    smtp_url: str | None = None
+    mail_dir: str = "var/mail"
+    mail_from: str = "Alooba Assessments <assessments@alooba.localhost>"
+    # The domain part of the stable Message-IDs.
+    mail_domain: str = "alooba.localhost"
+    smtp_timeout_seconds: float = 20.0
+    # The Greenhouse callback PATCH: its timeout, and extra CA certificates to trust
+    # (tests use the emulator's); the system's CAs are always trusted.
+    callback_timeout_seconds: float = 10.0
+    callback_ca_file: str | None = None
+    # One reminder this long before the deadline; 0 turns reminders off.
+    reminder_before_expiry_seconds: int = 24 * 3600
+    sweep_interval_seconds: float = 30.0
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    relay_enabled: bool = True
 
     def __repr__(self) -> str:  # keeps the key-encryption key out of tracebacks and logs
         return f"Settings(server={self.server!r}, candidates_addr={self.candidates_addr!r})"
@@ -52,4 +77,39 @@ class Settings:
             key_rotation_grace_seconds=env_int(
                 environ, "KEY_ROTATION_GRACE_SECONDS", 7 * 24 * 3600
             ),
+            assessment_link_base_url=env_str(
+                environ, "ASSESSMENT_LINK_BASE_URL", "http://localhost:3000/take"
+            ),
+            report_base_url=env_str(environ, "REPORT_BASE_URL", "http://localhost:3000/reports"),
+            smtp_url=env_optional(environ, "SMTP_URL"),
+            mail_dir=env_str(environ, "MAIL_DIR", "var/mail"),
+            mail_from=env_str(
+                environ, "MAIL_FROM", "Alooba Assessments <assessments@alooba.localhost>"
+            ),
+            mail_domain=env_str(environ, "MAIL_DOMAIN", "alooba.localhost"),
+            smtp_timeout_seconds=env_float(environ, "SMTP_TIMEOUT_SECONDS", 20.0),
+            callback_timeout_seconds=env_float(environ, "CALLBACK_TIMEOUT_SECONDS", 10.0),
+            callback_ca_file=env_optional(environ, "CALLBACK_CA_FILE"),
+            reminder_before_expiry_seconds=env_int(
+                environ, "REMINDER_BEFORE_EXPIRY_SECONDS", 24 * 3600
+            ),
+            sweep_interval_seconds=env_float(environ, "SWEEP_INTERVAL_SECONDS", 30.0),
+            relay=_relay_settings(environ),
+            relay_enabled=env_bool(environ, "OUTBOX_RELAY_ENABLED", True),
         )
+
+
+def _relay_settings(environ: Mapping[str, str]) -> RelaySettings:
+    settings = RelaySettings(
+        batch_size=env_int(environ, "OUTBOX_BATCH_SIZE", 20),
+        concurrency=env_int(environ, "OUTBOX_CONCURRENCY", 10),
+        lease_seconds=env_float(environ, "OUTBOX_LEASE_SECONDS", 120.0),
+        max_attempts=env_int(environ, "OUTBOX_MAX_ATTEMPTS", 10),
+        base_delay_seconds=env_float(environ, "OUTBOX_BASE_DELAY_SECONDS", 1.0),
+        max_delay_seconds=env_float(environ, "OUTBOX_MAX_DELAY_SECONDS", 600.0),
+        poll_interval_seconds=env_float(environ, "OUTBOX_POLL_INTERVAL_SECONDS", 0.5),
+        stats_interval_seconds=env_float(environ, "OUTBOX_STATS_INTERVAL_SECONDS", 5.0),
+    )
+    if settings.max_attempts < 1 or settings.batch_size < 1 or settings.concurrency < 1:
+        raise ConfigError("OUTBOX_MAX_ATTEMPTS, OUTBOX_BATCH_SIZE, OUTBOX_CONCURRENCY must be >= 1")
+    return settings

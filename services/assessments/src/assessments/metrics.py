@@ -11,3 +11,32 @@ PARTNER_AUTH_FAILURES = Counter(
     "assessments_partner_auth_failures_total",
     "Partner API calls refused for a missing, unknown, revoked or expired key.",
 )
+RESULTS_COMPLETED = Counter(
+    "assessments_results_completed_total",
+    "Invitations that reached a final result (and queued the Greenhouse callback).",
+)
+INVITATIONS_EXPIRED = Counter(
+    "assessments_invitations_expired_total", "Invitations that passed their deadline unfinished."
+)
+REMINDERS_QUEUED = Counter(
+    "assessments_reminders_queued_total", "Reminder emails queued before a deadline."
+)
+EMAILS_SENT = Counter(
+    "assessments_emails_sent_total",
+    "Invitation emails handed to SMTP (or written to the mail folder), by purpose.",
+    ("purpose",),
+)
+EMAILS_SKIPPED = Counter(
+    "assessments_emails_skipped_total",
+    "Queued emails not sent because the invitation or candidate no longer wants one.",
+    ("purpose", "reason"),
+)
+CALLBACKS = Counter(
+    "assessments_callbacks_total",
+    "Greenhouse callback PATCH attempts by outcome (delivered, retry, rejected).",
+    ("outcome",),
+)
+CALLBACKS_REJECTED = Counter(
+    "assessments_callbacks_rejected_total",
+    "Callbacks Greenhouse refused with a 4xx that retrying cannot fix (alert on this).",
+)

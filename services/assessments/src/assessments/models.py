@@ -5,10 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alooba_common.db import UtcDateTime, new_metadata, utcnow
+from alooba_common.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -78,6 +87,25 @@ class Invitation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[dt.datetime]
+    # The candidate's link carries a random token; we keep its keyed hash to find the
+    # invitation and an encrypted copy to put it in reminder and resent emails.
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    encrypted_access_token: Mapped[str | None] = mapped_column(Text)
+    # Copied from the test when sent, so editing the test does not change a running one.
+    needs_manual_evaluation: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[dt.datetime | None]
+    submitted_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+    reminder_queued_at: Mapped[dt.datetime | None]
+    score: Mapped[float | None] = mapped_column(Float)
+    # [{"skill": name, "score": 0-100}, ...]
+    skill_scores: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    evaluator: Mapped[str | None] = mapped_column(String(200))
+    resend_count: Mapped[int] = mapped_column(default=0)
+
+
+Index("ix_invitation_status_expires_at", Invitation.status, Invitation.expires_at)
 
 
 class InvitationEvent(Base):
@@ -105,3 +133,20 @@ class ResponseErrorReport(Base):
     partner_interview_id: Mapped[str | None] = mapped_column(String(200))
     candidate_email_present: Mapped[bool] = mapped_column(default=False)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """A platform call already applied: its key, what was asked, and the invitation."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("rpc", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    rpc: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    invitation_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+OUTBOX = outbox_table(Base.metadata)

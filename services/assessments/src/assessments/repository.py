@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assessments.models import (
     ApiKey,
+    IdempotencyRecord,
     Invitation,
     InvitationEvent,
     Organization,
@@ -21,6 +22,10 @@ from assessments.models import (
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    @property
+    def session(self) -> AsyncSession:
+        return self._session
 
     def add(self, *rows: object) -> None:
         self._session.add_all(rows)
@@ -109,6 +114,44 @@ class Repository:
             select(Invitation).where(
                 Invitation.id == invitation_id, Invitation.organization_id == organization_id
             )
+        )
+        return result.scalar_one_or_none()
+
+    async def invitation_by_id(self, invitation_id: str) -> Invitation | None:
+        return await self._session.get(Invitation, invitation_id)
+
+    async def invitation_for_update(self, invitation_id: str) -> Invitation | None:
+        """Locks the row (PostgreSQL) so concurrent transitions of one invitation queue."""
+        result = await self._session.execute(
+            select(Invitation).where(Invitation.id == invitation_id).with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def invitation_by_token_hash(self, token_hash: str) -> Invitation | None:
+        result = await self._session.execute(
+            select(Invitation).where(Invitation.access_token_hash == token_hash)
+        )
+        return result.scalar_one_or_none()
+
+    async def idempotency_record(self, rpc: str, key: str) -> IdempotencyRecord | None:
+        result = await self._session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.rpc == rpc, IdempotencyRecord.key == key
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def current_api_key(self, organization_id: str) -> ApiKey | None:
+        """The organization's active key (not retiring), the one we sign callbacks with."""
+        result = await self._session.execute(
+            select(ApiKey)
+            .where(
+                ApiKey.organization_id == organization_id,
+                ApiKey.revoked_at.is_(None),
+                ApiKey.expires_at.is_(None),
+            )
+            .order_by(ApiKey.created_at.desc())
+            .limit(1)
         )
         return result.scalar_one_or_none()
 

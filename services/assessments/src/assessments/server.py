@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+
+import aiohttp
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
@@ -10,37 +13,100 @@ from alooba_common import grpc_server
 from alooba_common.db import create_engine, session_factory
 from alooba_common.grpc_client import create_channel
 from alooba_common.migrations import database_readiness
+from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
+from alooba_common.outbox_metrics import OutboxMetrics
+from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox
+from assessments import states
+from assessments.callback import GreenhouseCallback, ssl_context
 from assessments.clients import GrpcCandidateDirectory
 from assessments.config import Settings
+from assessments.emails import EmailSettings, InvitationEmailHandler
+from assessments.lifecycle import PlatformApi
+from assessments.mailer import create_mailer
+from assessments.models import OUTBOX
 from assessments.service import Administration, PartnerApi
-from assessments.servicer import AdminServicer, PartnerServicer
+from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
+from assessments.sweeper import Sweeper
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 PARTNER_SERVICE = pb.DESCRIPTOR.services_by_name["PartnerService"].full_name
+PLATFORM_SERVICE = pb.DESCRIPTOR.services_by_name["PlatformService"].full_name
 ADMIN_SERVICE = pb.DESCRIPTOR.services_by_name["AdminService"].full_name
 
 
-def build_service(settings: Settings) -> grpc_server.GrpcService:
-    """The service's servicers, readiness check and clean-ups, ready to be served."""
+def build_service(
+    settings: Settings, *, outbox_metrics: OutboxMetrics | None = None
+) -> grpc_server.GrpcService:
+    """The service's servicers, relay, sweeper, readiness check and clean-ups."""
     box = SecretBox.from_base64(settings.key_encryption_key)
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     candidates_channel = create_channel(
         settings.candidates_addr, default_timeout=settings.rpc_timeout_seconds
     )
+    candidates = GrpcCandidateDirectory(candidates_channel, timeout=settings.rpc_timeout_seconds)
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ssl_context(settings.callback_ca_file)),
+        # Never follow a redirect off the allow-list, and send no cookies anywhere.
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+    handlers: dict[str, Handler] = {
+        states.EMAIL_KIND: InvitationEmailHandler(
+            sessions,
+            box,
+            candidates,
+            create_mailer(
+                settings.smtp_url, settings.mail_dir, timeout=settings.smtp_timeout_seconds
+            ),
+            EmailSettings(
+                link_base_url=settings.assessment_link_base_url,
+                sender=settings.mail_from,
+                domain=settings.mail_domain,
+            ),
+        ),
+        states.CALLBACK_KIND: GreenhouseCallback(
+            sessions,
+            box,
+            http,
+            allowlist=settings.callback_host_allowlist,
+            timeout=settings.callback_timeout_seconds,
+        ),
+    }
+    relay = OutboxRelay(
+        sessions,
+        OUTBOX,
+        handlers,
+        settings=settings.relay,
+        metrics=outbox_metrics or OutboxMetrics.create(),
+    )
     partner = PartnerApi(
         sessions,
         box,
-        GrpcCandidateDirectory(candidates_channel, timeout=settings.rpc_timeout_seconds),
+        candidates,
         callback_host_allowlist=settings.callback_host_allowlist,
+        report_base_url=settings.report_base_url,
+        outbox_committed=relay.wake,
     )
+    platform = PlatformApi(sessions, box, outbox_committed=relay.wake)
     admin = Administration(
         sessions,
         box,
         default_expiry_days=settings.default_expiry_days,
         key_rotation_grace_seconds=settings.key_rotation_grace_seconds,
     )
+    sweeper = Sweeper(
+        sessions,
+        reminder_before=dt.timedelta(seconds=settings.reminder_before_expiry_seconds),
+        interval_seconds=settings.sweep_interval_seconds,
+        outbox_committed=relay.wake,
+    )
+
+    async def close_clients() -> None:
+        await http.close()
+        await candidates_channel.close(None)
+
     return grpc_server.GrpcService(
         name="assessments",
         registrations=[
@@ -51,14 +117,22 @@ def build_service(settings: Settings) -> grpc_server.GrpcService:
                 PARTNER_SERVICE,
             ),
             (
+                lambda server: pb_grpc.add_PlatformServiceServicer_to_server(
+                    PlatformServicer(platform, admin), server
+                ),
+                PLATFORM_SERVICE,
+            ),
+            (
                 lambda server: pb_grpc.add_AdminServiceServicer_to_server(
                     AdminServicer(admin), server
                 ),
                 ADMIN_SERVICE,
             ),
+            outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
-        cleanups=[engine.dispose, lambda: candidates_channel.close(None)],
+        cleanups=[engine.dispose, close_clients],
+        background=[relay.run, sweeper.run] if settings.relay_enabled else [sweeper.run],
     )
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
-from assessments import greenhouse, keys
+from assessments import greenhouse, keys, states
 from assessments.metrics import INVITATIONS_CREATED, PARTNER_AUTH_FAILURES
 from assessments.models import (
+    OUTBOX,
     ApiKey,
     Invitation,
     InvitationEvent,
@@ -38,8 +41,6 @@ log = structlog.get_logger("assessments")
 
 MAX_NAME_LENGTH = 200
 MAX_PARTNER_KEY_LENGTH = 512
-# Greenhouse's partner statuses; only "complete" has a documented meaning to Greenhouse.
-PARTNER_STATUS_SENT = "sent"
 
 
 def new_id() -> str:
@@ -125,6 +126,37 @@ class TestChanges:
     expiry_days: int | None = None
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
+
+
+def test_status_view(invitation: Invitation, report_base_url: str) -> TestStatusView:
+    """What Greenhouse sees. Only a complete invitation has a report link and a score,
+    and then its metadata is flat with primitive values, as Greenhouse requires."""
+    if invitation.status != states.COMPLETE:
+        return TestStatusView(
+            partner_status=invitation.status,
+            partner_profile_url=None,
+            partner_score=None,
+            metadata=None,
+        )
+    metadata: dict[str, Any] = {
+        "Started At": _iso(invitation.started_at),
+        "Submitted At": _iso(invitation.submitted_at),
+        "Completed At": _iso(invitation.completed_at),
+    }
+    for item in invitation.skill_scores or []:
+        metadata[f"{item['skill']} Score"] = item["score"]
+    if invitation.evaluator:
+        metadata["Evaluated By"] = invitation.evaluator
+    return TestStatusView(
+        partner_status=states.COMPLETE,
+        partner_profile_url=f"{report_base_url}/{invitation.id}",
+        partner_score=invitation.score,
+        metadata=metadata,
+    )
+
+
 def _require_text(value: str, field: str, max_length: int = MAX_NAME_LENGTH) -> str:
     value = value.strip()
     if not value:
@@ -167,6 +199,14 @@ def _check_expiry_days(days: int) -> int:
     return days
 
 
+def new_access_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _noop() -> None:
+    return None
+
+
 class PartnerApi:
     """Greenhouse's four partner calls, each authenticated by the organization's key."""
 
@@ -177,11 +217,16 @@ class PartnerApi:
         candidates: CandidateDirectory,
         *,
         callback_host_allowlist: tuple[str, ...],
+        report_base_url: str = "http://localhost:3000/reports",
+        outbox_committed: Callable[[], None] = _noop,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._candidates = candidates
         self._allowlist = callback_host_allowlist
+        self._report_base_url = report_base_url.rstrip("/")
+        # Called after a commit that queued outbox messages (wakes the relay).
+        self._outbox_committed = outbox_committed
 
     async def _authenticate(self, repo: Repository, partner_key: str) -> str:
         """The organization id the key belongs to; Unauthenticated otherwise."""
@@ -210,15 +255,15 @@ class PartnerApi:
     async def send_test(self, partner_key: str, command: SendTestCommand) -> tuple[str, bool]:
         """(partner_interview_id, created). The same callback url twice returns the first
         invitation and changes nothing."""
-        url = greenhouse.check_callback_url(command.url, self._allowlist)
-        profile = greenhouse.parse_profile_url(command.greenhouse_profile_url)
-        contact = _check_contact(command.contact)
-        resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
-        sent_by = _optional_text(command.sent_by, "sent_by", 320)
-
         async with self._sessions.begin() as session:
             repo = Repository(session)
+            # The key first: an unauthenticated caller learns nothing about the rules.
             organization_id = await self._authenticate(repo, partner_key)
+            url = greenhouse.check_callback_url(command.url, self._allowlist)
+            profile = greenhouse.parse_profile_url(command.greenhouse_profile_url)
+            contact = _check_contact(command.contact)
+            resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
+            sent_by = _optional_text(command.sent_by, "sent_by", 320)
             test = await repo.test(organization_id, command.partner_test_id)
             if test is None or test.archived_at is not None:
                 raise NotFound("no such test")
@@ -227,6 +272,7 @@ class PartnerApi:
                 return existing.id, False
             expiry_days = test.expiry_days
             test_id = test.id
+            needs_manual_evaluation = test.needs_manual_evaluation
 
         # PII goes to the candidates service, outside our transaction: a network call
         # must not hold a database transaction (or SQLite's write lock) open. It is
@@ -245,20 +291,33 @@ class PartnerApi:
             id=new_id(),
             organization_id=organization_id,
             test_id=test_id,
-            status=PARTNER_STATUS_SENT,
+            status=states.SENT,
             callback_url=url,
             candidate_id=refs.candidate_id,
             application_id=refs.application_id,
             created_at=now,
             updated_at=now,
             expires_at=now + dt.timedelta(days=expiry_days),
+            needs_manual_evaluation=needs_manual_evaluation,
         )
+        access_token = new_access_token()
+        invitation.access_token_hash = self._box.lookup_hash(access_token)
+        invitation.encrypted_access_token = self._box.encrypt(access_token, context=invitation.id)
         try:
             async with self._sessions.begin() as session:
                 repo = Repository(session)
                 repo.add(invitation)
                 await repo.flush()
                 repo.add(InvitationEvent(invitation_id=invitation.id, kind="sent", occurred_at=now))
+                # The email is queued in the same transaction: it exists if and only if
+                # the invitation does, and a repeated send_test queues nothing.
+                await enqueue(
+                    session,
+                    OUTBOX,
+                    states.EMAIL_KIND,
+                    {"invitation_id": invitation.id, "purpose": "invitation", "sequence": 0},
+                    dedupe_key=f"invitation:{invitation.id}",
+                )
         except IntegrityError:
             # A concurrent send_test for the same url won the race: answer with its id.
             async with self._sessions.begin() as session:
@@ -266,6 +325,7 @@ class PartnerApi:
             if winner is None:
                 raise
             return winner.id, False
+        self._outbox_committed()
         INVITATIONS_CREATED.inc()
         log.info("invitation.created", invitation_id=invitation.id, test_id=test_id)
         return invitation.id, True
@@ -277,14 +337,7 @@ class PartnerApi:
             invitation = await repo.invitation(organization_id, partner_interview_id)
             if invitation is None:
                 raise NotFound("no such partner_interview_id")
-            # Results, and with them "complete", a score and a report URL, arrive with the
-            # assessment lifecycle; until then an invitation reports its own state.
-            return TestStatusView(
-                partner_status=invitation.status,
-                partner_profile_url=None,
-                partner_score=None,
-                metadata=None,
-            )
+        return test_status_view(invitation, self._report_base_url)
 
     async def record_response_error(self, partner_key: str, command: ResponseErrorCommand) -> str:
         api_call = _require_text(command.api_call, "api_call", 100)
@@ -543,6 +596,9 @@ def _encode_page_token(last: Invitation) -> str:
 def _decode_page_token(token: str) -> tuple[dt.datetime, str]:
     try:
         created_at, _, invitation_id = base64.urlsafe_b64decode(token).decode().partition("|")
-        return dt.datetime.fromisoformat(created_at), invitation_id
+        after = dt.datetime.fromisoformat(created_at)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidArgument("page_token is not valid") from None
+    if after.tzinfo is None or not invitation_id:
+        raise InvalidArgument("page_token is not valid")
+    return after, invitation_id

@@ -11,7 +11,9 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_common.db import utcnow
+from alooba_common.errors import InvalidArgument
 from assessments import keys
+from assessments.lifecycle import PlatformApi, SkillScore
 from assessments.models import ApiKey, Invitation, InvitationEvent, Organization, Test
 from assessments.service import (
     Administration,
@@ -85,6 +87,16 @@ def _event_pb(event: InvitationEvent) -> pb.InvitationEvent:
 def invitation_pb(view: InvitationView) -> pb.Invitation:
     invitation: Invitation = view.invitation
     return pb.Invitation(
+        start_time=_ts(invitation.started_at),
+        submit_time=_ts(invitation.submitted_at),
+        complete_time=_ts(invitation.completed_at),
+        score=invitation.score,
+        skill_scores=[
+            pb.SkillScore(skill=item["skill"], score=item["score"])
+            for item in invitation.skill_scores or []
+        ],
+        evaluator=invitation.evaluator or "",
+        needs_manual_evaluation=invitation.needs_manual_evaluation,
         id=invitation.id,
         organization_id=invitation.organization_id,
         test_id=invitation.test_id,
@@ -277,3 +289,80 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
     ) -> pb.GetInvitationResponse:
         view = await self._admin.invitation(request.organization_id, request.invitation_id)
         return pb.GetInvitationResponse(invitation=invitation_pb(view))
+
+
+def _skill_scores(items: Any) -> list[SkillScore]:
+    return [SkillScore(skill=item.skill, score=item.score) for item in items]
+
+
+class PlatformServicer(pb_grpc.PlatformServiceServicer):
+    """The assessment platform's calls. Each answers with the invitation as it now is."""
+
+    def __init__(self, platform: PlatformApi, admin: Administration) -> None:
+        self._platform = platform
+        self._admin = admin
+
+    async def _view(self, invitation: Invitation) -> pb.Invitation:
+        view = await self._admin.invitation(invitation.organization_id, invitation.id)
+        return invitation_pb(view)
+
+    async def ResolveAccessToken(
+        self, request: pb.ResolveAccessTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ResolveAccessTokenResponse:
+        invitation = await self._platform.resolve_access_token(request.access_token)
+        return pb.ResolveAccessTokenResponse(invitation=await self._view(invitation))
+
+    async def StartAssessment(
+        self, request: pb.StartAssessmentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.StartAssessmentResponse:
+        invitation = await self._platform.start(request.idempotency_key, request.invitation_id)
+        return pb.StartAssessmentResponse(invitation=await self._view(invitation))
+
+    async def SubmitAssessment(
+        self, request: pb.SubmitAssessmentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.SubmitAssessmentResponse:
+        invitation = await self._platform.submit(
+            request.idempotency_key,
+            request.invitation_id,
+            score=request.score,
+            skill_scores=_skill_scores(request.skill_scores),
+            needs_manual_evaluation=request.needs_manual_evaluation,
+        )
+        return pb.SubmitAssessmentResponse(invitation=await self._view(invitation))
+
+    async def RecordEvaluation(
+        self, request: pb.RecordEvaluationRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.RecordEvaluationResponse:
+        invitation = await self._platform.evaluate(
+            request.idempotency_key,
+            request.invitation_id,
+            score=request.score,
+            skill_scores=_skill_scores(request.skill_scores),
+            evaluator=request.evaluator,
+        )
+        return pb.RecordEvaluationResponse(invitation=await self._view(invitation))
+
+    async def ExtendDeadline(
+        self, request: pb.ExtendDeadlineRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ExtendDeadlineResponse:
+        if not request.HasField("expire_time"):
+            raise InvalidArgument("expire_time is required")
+        expires_at = request.expire_time.ToDatetime(tzinfo=dt.UTC)
+        invitation = await self._platform.extend(
+            request.idempotency_key, request.invitation_id, expires_at
+        )
+        return pb.ExtendDeadlineResponse(invitation=await self._view(invitation))
+
+    async def CancelInvitation(
+        self, request: pb.CancelInvitationRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CancelInvitationResponse:
+        invitation = await self._platform.cancel(
+            request.idempotency_key, request.invitation_id, request.reason
+        )
+        return pb.CancelInvitationResponse(invitation=await self._view(invitation))
+
+    async def ResendInvitation(
+        self, request: pb.ResendInvitationRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ResendInvitationResponse:
+        invitation = await self._platform.resend(request.idempotency_key, request.invitation_id)
+        return pb.ResendInvitationResponse(invitation=await self._view(invitation))

@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 0001
+Revision ID: candidates_0001
 Revises:
 Create Date: 2026-11-28 19:44:06.432658
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
+revision: str = "candidates_0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -16,8 +16,6 @@ class Settings:
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9090
     assessments_addr: str = "localhost:50051"
-    candidates_addr: str = "localhost:50052"
-    harvest_sync_addr: str = "localhost:50053"
     # Deadline of every gRPC call the gateway makes.
     rpc_timeout_seconds: float = 5.0
     # Greenhouse's bodies are small; webhooks with full application payloads are the
@@ -37,8 +35,6 @@ class Settings:
             metrics_host=env_str(environ, "METRICS_HOST", "0.0.0.0"),
             metrics_port=env_int(environ, "METRICS_PORT", 9090),
             assessments_addr=env_str(environ, "ASSESSMENTS_ADDR", "localhost:50051"),
-            candidates_addr=env_str(environ, "CANDIDATES_ADDR", "localhost:50052"),
-            harvest_sync_addr=env_str(environ, "HARVEST_SYNC_ADDR", "localhost:50053"),
             rpc_timeout_seconds=env_float(environ, "RPC_TIMEOUT_SECONDS", 5.0),
             max_body_bytes=env_int(environ, "MAX_BODY_BYTES", 1024 * 1024),
             drain_seconds=env_float(environ, "DRAIN_SECONDS", 0.0),

@@ -38,6 +38,14 @@ _PUBLIC_DETAILS = frozenset(
     }
 )
 
+_GENERIC_MESSAGES = {
+    403: "not allowed",
+    409: "the request conflicts with a concurrent change; retry",
+    429: "too many requests; retry later",
+    503: "a backend service is unavailable; retry later",
+    504: "a backend service did not answer in time; retry later",
+}
+
 _ERROR_NAMES = {
     400: "bad_request",
     401: "unauthorized",
@@ -80,10 +88,8 @@ def from_grpc(error: grpc.aio.AioRpcError) -> web.Response:
         return unauthorized(error.details() or "invalid partner API key")
     if code in _PUBLIC_DETAILS:
         message = error.details() or code.name.lower()
-    elif status == 500:
-        message = "internal error"
     else:
-        message = "a backend service is unavailable; retry later"
+        message = _GENERIC_MESSAGES.get(status, "internal error")
     return error_response(status, message)
 
 

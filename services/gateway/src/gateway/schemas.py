@@ -3,11 +3,29 @@ is an error) but openly (unknown keys are ignored: Greenhouse adds properties)."
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import re
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import RequestError
+
+# C0 control characters other than tab and newlines: never in a name, id or URL, and
+# PostgreSQL cannot store NUL at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
+def _printable(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
 
 
 class _Body(BaseModel):
@@ -15,31 +33,31 @@ class _Body(BaseModel):
 
 
 class SendTestCandidate(_Body):
-    first_name: str = Field(min_length=1, max_length=200)
-    last_name: str = Field(min_length=1, max_length=200)
+    first_name: Text = Field(min_length=1, max_length=200)
+    last_name: Text = Field(min_length=1, max_length=200)
     # Documented as required, but "properties without a value use null".
-    preferred_name: str | None = Field(default=None, max_length=200)
-    resume_url: str | None = Field(default=None, max_length=2048)
-    phone_number: str | None = Field(default=None, max_length=64)
-    email: str = Field(min_length=3, max_length=320)
-    greenhouse_profile_url: str = Field(min_length=1, max_length=2048)
+    preferred_name: Text | None = Field(default=None, max_length=200)
+    resume_url: Text | None = Field(default=None, max_length=2048)
+    phone_number: Text | None = Field(default=None, max_length=64)
+    email: Text = Field(min_length=3, max_length=320)
+    greenhouse_profile_url: Text = Field(min_length=1, max_length=2048)
 
 
 class SendTestBody(_Body):
-    partner_test_id: str = Field(min_length=1, max_length=200)
+    partner_test_id: Text = Field(min_length=1, max_length=200)
     candidate: SendTestCandidate
-    sent_by: str | None = Field(default=None, max_length=320)
-    url: str = Field(min_length=1, max_length=2048)
+    sent_by: Text | None = Field(default=None, max_length=320)
+    url: Text = Field(min_length=1, max_length=2048)
 
 
 class ResponseErrorBody(_Body):
-    api_call: str = Field(min_length=1, max_length=100)
-    errors: list[str] = Field(max_length=100)
-    partner_test_id: str | None = Field(default=None, max_length=200)
-    partner_test_name: str | None = Field(default=None, max_length=500)
-    partner_interview_id: str | None = Field(default=None, max_length=200)
+    api_call: Text = Field(min_length=1, max_length=100)
+    errors: list[Text] = Field(max_length=100)
+    partner_test_id: Text | None = Field(default=None, max_length=200)
+    partner_test_name: Text | None = Field(default=None, max_length=500)
+    partner_interview_id: Text | None = Field(default=None, max_length=200)
     # PII: only its presence is forwarded.
-    candidate_email: str | None = None
+    candidate_email: Text | None = None
 
 
 BodyT = TypeVar("BodyT", bound=_Body)

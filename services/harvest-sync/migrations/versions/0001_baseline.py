@@ -1,13 +1,13 @@
 """baseline: an empty schema under version control
 
-Revision ID: 0001
+Revision ID: harvest_sync_0001
 Revises:
 Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
 
-revision: str = "0001"
+revision: str = "harvest_sync_0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

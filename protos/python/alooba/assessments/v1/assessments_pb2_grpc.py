@@ -290,6 +290,363 @@ class PartnerService:
             _registered_method=True)
 
 
+class PlatformServiceStub:
+    """PlatformService is called by the assessment platform: the app where candidates
+    take their tests reports progress and results here. Every RPC that changes state
+    takes an idempotency_key chosen by the caller: repeating a call with the same key
+    and request returns the first answer and changes nothing; the same key with a
+    different request is INVALID_ARGUMENT. A transition the invitation's state does
+    not allow is FAILED_PRECONDITION, with the reason in the details.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ResolveAccessToken = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/ResolveAccessToken',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResolveAccessTokenRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResolveAccessTokenResponse.FromString,
+                _registered_method=True)
+        self.StartAssessment = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/StartAssessment',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.StartAssessmentRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.StartAssessmentResponse.FromString,
+                _registered_method=True)
+        self.SubmitAssessment = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/SubmitAssessment',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.SubmitAssessmentRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.SubmitAssessmentResponse.FromString,
+                _registered_method=True)
+        self.RecordEvaluation = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/RecordEvaluation',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordEvaluationRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordEvaluationResponse.FromString,
+                _registered_method=True)
+        self.ExtendDeadline = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/ExtendDeadline',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ExtendDeadlineRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ExtendDeadlineResponse.FromString,
+                _registered_method=True)
+        self.CancelInvitation = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/CancelInvitation',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelInvitationRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelInvitationResponse.FromString,
+                _registered_method=True)
+        self.ResendInvitation = channel.unary_unary(
+                '/alooba.assessments.v1.PlatformService/ResendInvitation',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResendInvitationRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResendInvitationResponse.FromString,
+                _registered_method=True)
+
+
+class PlatformServiceServicer:
+    """PlatformService is called by the assessment platform: the app where candidates
+    take their tests reports progress and results here. Every RPC that changes state
+    takes an idempotency_key chosen by the caller: repeating a call with the same key
+    and request returns the first answer and changes nothing; the same key with a
+    different request is INVALID_ARGUMENT. A transition the invitation's state does
+    not allow is FAILED_PRECONDITION, with the reason in the details.
+    """
+
+    def ResolveAccessToken(self, request, context):
+        """The invitation behind the link a candidate clicked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartAssessment(self, request, context):
+        """The candidate opened the test: sent -> started.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitAssessment(self, request, context):
+        """The candidate submitted: -> complete (auto-scored), or -> awaiting_evaluation when
+        a person must grade it. Completing queues the Greenhouse callback.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordEvaluation(self, request, context):
+        """A person finished grading: awaiting_evaluation -> complete, which queues the
+        Greenhouse callback.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendDeadline(self, request, context):
+        """Moves the deadline later; an expired invitation becomes takeable again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelInvitation(self, request, context):
+        """Withdraws an unfinished invitation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendInvitation(self, request, context):
+        """Emails the invitation again (same link, same deadline).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_PlatformServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ResolveAccessToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveAccessToken,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResolveAccessTokenRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResolveAccessTokenResponse.SerializeToString,
+            ),
+            'StartAssessment': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartAssessment,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.StartAssessmentRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.StartAssessmentResponse.SerializeToString,
+            ),
+            'SubmitAssessment': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitAssessment,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.SubmitAssessmentRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.SubmitAssessmentResponse.SerializeToString,
+            ),
+            'RecordEvaluation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEvaluation,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordEvaluationRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordEvaluationResponse.SerializeToString,
+            ),
+            'ExtendDeadline': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendDeadline,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ExtendDeadlineRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ExtendDeadlineResponse.SerializeToString,
+            ),
+            'CancelInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelInvitation,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelInvitationRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelInvitationResponse.SerializeToString,
+            ),
+            'ResendInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendInvitation,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResendInvitationRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResendInvitationResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'alooba.assessments.v1.PlatformService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('alooba.assessments.v1.PlatformService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class PlatformService:
+    """PlatformService is called by the assessment platform: the app where candidates
+    take their tests reports progress and results here. Every RPC that changes state
+    takes an idempotency_key chosen by the caller: repeating a call with the same key
+    and request returns the first answer and changes nothing; the same key with a
+    different request is INVALID_ARGUMENT. A transition the invitation's state does
+    not allow is FAILED_PRECONDITION, with the reason in the details.
+    """
+
+    @staticmethod
+    def ResolveAccessToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/ResolveAccessToken',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResolveAccessTokenRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResolveAccessTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartAssessment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/StartAssessment',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.StartAssessmentRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.StartAssessmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitAssessment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/SubmitAssessment',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.SubmitAssessmentRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.SubmitAssessmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/RecordEvaluation',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordEvaluationRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordEvaluationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendDeadline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/ExtendDeadline',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ExtendDeadlineRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ExtendDeadlineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/CancelInvitation',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelInvitationRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.PlatformService/ResendInvitation',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResendInvitationRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ResendInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class AdminServiceStub:
     """AdminService is for operators (the `alooba-gh` CLI) and the assessment
     platform's Organization Settings page. It is reachable only inside the

@@ -141,6 +141,139 @@ class PartnerServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_PartnerServiceServicer_to_server(servicer: PartnerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class PlatformServiceStub:
+    """PlatformService is called by the assessment platform: the app where candidates
+    take their tests reports progress and results here. Every RPC that changes state
+    takes an idempotency_key chosen by the caller: repeating a call with the same key
+    and request returns the first answer and changes nothing; the same key with a
+    different request is INVALID_ARGUMENT. A transition the invitation's state does
+    not allow is FAILED_PRECONDITION, with the reason in the details.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> PlatformServiceAsyncStub: ...
+    ResolveAccessToken: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.ResolveAccessTokenRequest, _assessments_pb2.ResolveAccessTokenResponse]
+    """The invitation behind the link a candidate clicked."""
+    StartAssessment: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.StartAssessmentRequest, _assessments_pb2.StartAssessmentResponse]
+    """The candidate opened the test: sent -> started."""
+    SubmitAssessment: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.SubmitAssessmentRequest, _assessments_pb2.SubmitAssessmentResponse]
+    """The candidate submitted: -> complete (auto-scored), or -> awaiting_evaluation when
+    a person must grade it. Completing queues the Greenhouse callback.
+    """
+    RecordEvaluation: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.RecordEvaluationRequest, _assessments_pb2.RecordEvaluationResponse]
+    """A person finished grading: awaiting_evaluation -> complete, which queues the
+    Greenhouse callback.
+    """
+    ExtendDeadline: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.ExtendDeadlineRequest, _assessments_pb2.ExtendDeadlineResponse]
+    """Moves the deadline later; an expired invitation becomes takeable again."""
+    CancelInvitation: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.CancelInvitationRequest, _assessments_pb2.CancelInvitationResponse]
+    """Withdraws an unfinished invitation."""
+    ResendInvitation: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.ResendInvitationRequest, _assessments_pb2.ResendInvitationResponse]
+    """Emails the invitation again (same link, same deadline)."""
+
+@_typing.type_check_only
+class PlatformServiceAsyncStub(PlatformServiceStub):
+    """PlatformService is called by the assessment platform: the app where candidates
+    take their tests reports progress and results here. Every RPC that changes state
+    takes an idempotency_key chosen by the caller: repeating a call with the same key
+    and request returns the first answer and changes nothing; the same key with a
+    different request is INVALID_ARGUMENT. A transition the invitation's state does
+    not allow is FAILED_PRECONDITION, with the reason in the details.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ResolveAccessToken: _aio.UnaryUnaryMultiCallable[_assessments_pb2.ResolveAccessTokenRequest, _assessments_pb2.ResolveAccessTokenResponse]  # type: ignore[assignment]
+    """The invitation behind the link a candidate clicked."""
+    StartAssessment: _aio.UnaryUnaryMultiCallable[_assessments_pb2.StartAssessmentRequest, _assessments_pb2.StartAssessmentResponse]  # type: ignore[assignment]
+    """The candidate opened the test: sent -> started."""
+    SubmitAssessment: _aio.UnaryUnaryMultiCallable[_assessments_pb2.SubmitAssessmentRequest, _assessments_pb2.SubmitAssessmentResponse]  # type: ignore[assignment]
+    """The candidate submitted: -> complete (auto-scored), or -> awaiting_evaluation when
+    a person must grade it. Completing queues the Greenhouse callback.
+    """
+    RecordEvaluation: _aio.UnaryUnaryMultiCallable[_assessments_pb2.RecordEvaluationRequest, _assessments_pb2.RecordEvaluationResponse]  # type: ignore[assignment]
+    """A person finished grading: awaiting_evaluation -> complete, which queues the
+    Greenhouse callback.
+    """
+    ExtendDeadline: _aio.UnaryUnaryMultiCallable[_assessments_pb2.ExtendDeadlineRequest, _assessments_pb2.ExtendDeadlineResponse]  # type: ignore[assignment]
+    """Moves the deadline later; an expired invitation becomes takeable again."""
+    CancelInvitation: _aio.UnaryUnaryMultiCallable[_assessments_pb2.CancelInvitationRequest, _assessments_pb2.CancelInvitationResponse]  # type: ignore[assignment]
+    """Withdraws an unfinished invitation."""
+    ResendInvitation: _aio.UnaryUnaryMultiCallable[_assessments_pb2.ResendInvitationRequest, _assessments_pb2.ResendInvitationResponse]  # type: ignore[assignment]
+    """Emails the invitation again (same link, same deadline)."""
+
+class PlatformServiceServicer(metaclass=_abc_1.ABCMeta):
+    """PlatformService is called by the assessment platform: the app where candidates
+    take their tests reports progress and results here. Every RPC that changes state
+    takes an idempotency_key chosen by the caller: repeating a call with the same key
+    and request returns the first answer and changes nothing; the same key with a
+    different request is INVALID_ARGUMENT. A transition the invitation's state does
+    not allow is FAILED_PRECONDITION, with the reason in the details.
+    """
+
+    @_abc_1.abstractmethod
+    def ResolveAccessToken(
+        self,
+        request: _assessments_pb2.ResolveAccessTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.ResolveAccessTokenResponse, _abc.Awaitable[_assessments_pb2.ResolveAccessTokenResponse]]:
+        """The invitation behind the link a candidate clicked."""
+
+    @_abc_1.abstractmethod
+    def StartAssessment(
+        self,
+        request: _assessments_pb2.StartAssessmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.StartAssessmentResponse, _abc.Awaitable[_assessments_pb2.StartAssessmentResponse]]:
+        """The candidate opened the test: sent -> started."""
+
+    @_abc_1.abstractmethod
+    def SubmitAssessment(
+        self,
+        request: _assessments_pb2.SubmitAssessmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.SubmitAssessmentResponse, _abc.Awaitable[_assessments_pb2.SubmitAssessmentResponse]]:
+        """The candidate submitted: -> complete (auto-scored), or -> awaiting_evaluation when
+        a person must grade it. Completing queues the Greenhouse callback.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordEvaluation(
+        self,
+        request: _assessments_pb2.RecordEvaluationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.RecordEvaluationResponse, _abc.Awaitable[_assessments_pb2.RecordEvaluationResponse]]:
+        """A person finished grading: awaiting_evaluation -> complete, which queues the
+        Greenhouse callback.
+        """
+
+    @_abc_1.abstractmethod
+    def ExtendDeadline(
+        self,
+        request: _assessments_pb2.ExtendDeadlineRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.ExtendDeadlineResponse, _abc.Awaitable[_assessments_pb2.ExtendDeadlineResponse]]:
+        """Moves the deadline later; an expired invitation becomes takeable again."""
+
+    @_abc_1.abstractmethod
+    def CancelInvitation(
+        self,
+        request: _assessments_pb2.CancelInvitationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.CancelInvitationResponse, _abc.Awaitable[_assessments_pb2.CancelInvitationResponse]]:
+        """Withdraws an unfinished invitation."""
+
+    @_abc_1.abstractmethod
+    def ResendInvitation(
+        self,
+        request: _assessments_pb2.ResendInvitationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.ResendInvitationResponse, _abc.Awaitable[_assessments_pb2.ResendInvitationResponse]]:
+        """Emails the invitation again (same link, same deadline)."""
+
+def add_PlatformServiceServicer_to_server(servicer: PlatformServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class AdminServiceStub:
     """AdminService is for operators (the `alooba-gh` CLI) and the assessment
     platform's Organization Settings page. It is reachable only inside the

@@ -15,7 +15,13 @@ from alooba.assessments.v1 import assessments_pb2 as pb
 from gateway.auth import partner_key_from_header
 from gateway.errors import RequestError
 from gateway.keys import BACKENDS
-from gateway.schemas import BodyT, ResponseErrorBody, SendTestBody, parse_body
+from gateway.schemas import (
+    BodyT,
+    ResponseErrorBody,
+    SendTestBody,
+    has_control_characters,
+    parse_body,
+)
 
 
 def _partner_key(request: web.Request) -> str:
@@ -80,6 +86,9 @@ async def test_status(request: web.Request) -> web.Response:
     interview_ids = request.query.getall("partner_interview_id", [])
     if len(interview_ids) != 1 or not interview_ids[0].strip():
         raise RequestError(400, "exactly one partner_interview_id query parameter is required")
+    if has_control_characters(interview_ids[0]) or len(interview_ids[0]) > 200:
+        # No interview id looks like this; answering 404 also tells nothing about ours.
+        raise RequestError(404, "no such partner_interview_id")
     backends = request.app[BACKENDS]
     response = await backends.partner.GetTestStatus(
         pb.GetTestStatusRequest(partner_key=key, partner_interview_id=interview_ids[0]),
@@ -95,7 +104,10 @@ async def test_status(request: web.Request) -> web.Response:
                 _number(response.partner_score) if response.HasField("partner_score") else None
             ),
             "metadata": (
-                json_format.MessageToDict(response.metadata)
+                {
+                    label: _number(value) if isinstance(value, float) else value
+                    for label, value in json_format.MessageToDict(response.metadata).items()
+                }
                 if response.HasField("metadata")
                 else None
             ),
@@ -124,5 +136,6 @@ async def response_error(request: web.Request) -> web.Response:
 
 
 def _number(value: float) -> Any:
-    """81.0 is shown as 81: Greenhouse displays the score as given."""
+    """81.0 is shown as 81: Greenhouse displays numbers as given (protobuf carries every
+    number as a double)."""
     return int(value) if value.is_integer() else value

@@ -1,0 +1,440 @@
+"""Transactional outbox: side effects are written with the state change, delivered later.
+
+A service calls `enqueue()` inside the same transaction that changes its state, so the
+message exists if and only if the change does. An `OutboxRelay` then delivers messages
+at least once: it claims a batch with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
+so replicas never claim the same row; SQLite has one writer and runs one relay), hands
+each to the handler for its kind, and records the outcome. Failures are retried with
+exponential backoff and full jitter up to a bounded number of attempts, then the message
+becomes a dead letter with its last error, until an operator replays it.
+
+Payloads carry ids, never PII: handlers look data up at delivery time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alooba_common.db import UtcDateTime, utcnow
+from alooba_common.outbox_metrics import OutboxMetrics
+
+log = structlog.get_logger("alooba.outbox")
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox table, declared on a service's own metadata (so its migrations own it)."""
+    return Table(
+        "outbox_message",
+        metadata,
+        Column("id", String(32), primary_key=True),
+        Column("kind", String(64), nullable=False),
+        Column("payload", JSON, nullable=False),
+        # Makes enqueueing idempotent: a second message with the same kind and key is
+        # silently not added (for example, one Greenhouse callback per invitation).
+        Column("dedupe_key", String(200), nullable=True),
+        Column("status", String(16), nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("available_at", UtcDateTime(), nullable=False),
+        Column("claimed_until", UtcDateTime(), nullable=True),
+        Column("claimed_by", String(64), nullable=True),
+        Column("last_error", Text, nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
+        Column("delivered_at", UtcDateTime(), nullable=True),
+        UniqueConstraint("kind", "dedupe_key"),
+        Index("ix_outbox_message_status_available_at", "status", "available_at"),
+    )
+
+
+async def enqueue(
+    session: AsyncSession,
+    table: Table,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    delay: dt.timedelta | None = None,
+) -> None:
+    """Adds a message in the caller's transaction. Commit it with the state change."""
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4().hex,
+        "kind": kind,
+        "payload": dict(payload),
+        "dedupe_key": dedupe_key,
+        "status": PENDING,
+        "attempts": 0,
+        "available_at": now + (delay or dt.timedelta()),
+        "created_at": now,
+        "updated_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    await session.execute(insert.values(**values).on_conflict_do_nothing())
+
+
+# --- delivery outcomes a handler can signal -------------------------------------------
+
+
+class RetryLater(Exception):
+    """Deliver again after `after` seconds (say, a 429's Retry-After), counting an attempt."""
+
+    def __init__(self, reason: str, *, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after = after
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (a 404 from the receiver, say): dead-letter at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: str
+    kind: str
+    payload: Mapping[str, Any]
+    attempts: int
+    created_at: dt.datetime
+
+
+Handler = Callable[[OutboxMessage], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    batch_size: int = 20
+    concurrency: int = 10
+    # A claimed message is someone else's for this long; it must exceed any handler's
+    # own timeout, or a slow delivery could be claimed (and made) twice.
+    lease_seconds: float = 120.0
+    max_attempts: int = 10
+    base_delay_seconds: float = 1.0
+    max_delay_seconds: float = 600.0
+    poll_interval_seconds: float = 0.5
+    stats_interval_seconds: float = 5.0
+
+
+def backoff_delay(attempts: int, settings: RelaySettings, rng: random.Random) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
+    ceiling = min(settings.max_delay_seconds, settings.base_delay_seconds * 2 ** (attempts - 1))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        table: Table,
+        handlers: Mapping[str, Handler],
+        *,
+        settings: RelaySettings,
+        metrics: OutboxMetrics,
+        replica_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._table = table
+        self._handlers = dict(handlers)
+        self._settings = settings
+        self._metrics = metrics
+        self._replica = replica_id or uuid.uuid4().hex[:12]
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tells the relay new messages were committed, so it need not wait for its poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Delivers until cancelled."""
+        stats = asyncio.create_task(self._report_stats_forever())
+        try:
+            while True:
+                try:
+                    delivered = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # The database may be briefly unreachable; keep going.
+                    log.exception("outbox.relay_error")
+                    delivered = 0
+                if delivered == 0:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._wake.wait(), self._settings.poll_interval_seconds
+                        )
+        finally:
+            stats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stats
+
+    async def run_once(self) -> int:
+        """Claims and delivers one batch; returns how many messages it handled."""
+        batch = await self._claim()
+        if not batch:
+            return 0
+        semaphore = asyncio.Semaphore(self._settings.concurrency)
+
+        async def deliver(message: OutboxMessage) -> None:
+            async with semaphore:
+                await self._deliver(message)
+
+        await asyncio.gather(*(deliver(message) for message in batch))
+        return len(batch)
+
+    async def _claim(self) -> list[OutboxMessage]:
+        table = self._table
+        now = utcnow()
+        claimable = (
+            select(table.c.id)
+            .where(
+                table.c.status == PENDING,
+                table.c.available_at <= now,
+                (table.c.claimed_until.is_(None)) | (table.c.claimed_until < now),
+            )
+            .order_by(table.c.available_at)
+            .limit(self._settings.batch_size)
+        )
+        async with self._sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                claimable = claimable.with_for_update(skip_locked=True)
+            ids = list((await session.execute(claimable)).scalars())
+            if not ids:
+                return []
+            rows = await session.execute(
+                update(table)
+                .where(table.c.id.in_(ids))
+                .values(
+                    claimed_until=now + dt.timedelta(seconds=self._settings.lease_seconds),
+                    claimed_by=self._replica,
+                    updated_at=now,
+                )
+                .returning(
+                    table.c.id,
+                    table.c.kind,
+                    table.c.payload,
+                    table.c.attempts,
+                    table.c.created_at,
+                )
+            )
+            return [
+                OutboxMessage(
+                    id=row.id,
+                    kind=row.kind,
+                    payload=row.payload,
+                    attempts=row.attempts,
+                    created_at=row.created_at,
+                )
+                for row in rows
+            ]
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        structlog.contextvars.bind_contextvars(outbox_message_id=message.id, kind=message.kind)
+        handler = self._handlers.get(message.kind)
+        attempts = message.attempts + 1
+        try:
+            if handler is None:
+                raise PermanentFailure(f"no handler for kind {message.kind!r}")
+            await handler(message)
+        except PermanentFailure as failure:
+            await self._dead(message, attempts, str(failure))
+        except RetryLater as retry:
+            await self._retry(message, attempts, retry.reason, retry.after)
+        except Exception as error:
+            await self._retry(message, attempts, f"{type(error).__name__}: {error}", None)
+        else:
+            await self._finish(message.id, status=DELIVERED, attempts=attempts, error=None)
+            self._metrics.deliveries.labels(message.kind, "delivered").inc()
+            log.info("outbox.delivered", attempts=attempts)
+        finally:
+            structlog.contextvars.unbind_contextvars("outbox_message_id", "kind")
+
+    async def _retry(
+        self, message: OutboxMessage, attempts: int, error: str, after: float | None
+    ) -> None:
+        if attempts >= self._settings.max_attempts:
+            await self._dead(message, attempts, error)
+            return
+        delay = after if after is not None else backoff_delay(attempts, self._settings, self._rng)
+        await self._finish(
+            message.id,
+            status=PENDING,
+            attempts=attempts,
+            error=error,
+            available_at=utcnow() + dt.timedelta(seconds=delay),
+        )
+        self._metrics.deliveries.labels(message.kind, "retry").inc()
+        log.warning(
+            "outbox.retry", attempts=attempts, retry_in_seconds=round(delay, 2), error=error
+        )
+
+    async def _dead(self, message: OutboxMessage, attempts: int, error: str) -> None:
+        await self._finish(message.id, status=DEAD, attempts=attempts, error=error)
+        self._metrics.deliveries.labels(message.kind, "dead").inc()
+        self._metrics.dead_letters.labels(message.kind).inc()
+        log.error("outbox.dead_letter", attempts=attempts, error=error)
+
+    async def _finish(
+        self,
+        message_id: str,
+        *,
+        status: str,
+        attempts: int,
+        error: str | None,
+        available_at: dt.datetime | None = None,
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempts,
+            "last_error": error[:2000] if error else None,
+            "claimed_until": None,
+            "claimed_by": None,
+            "updated_at": now,
+        }
+        if status == DELIVERED:
+            values["delivered_at"] = now
+        if available_at is not None:
+            values["available_at"] = available_at
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(self._table).where(self._table.c.id == message_id).values(**values)
+            )
+
+    async def report_stats(self) -> None:
+        """Refreshes the pending-count and oldest-age gauges from the table."""
+        table = self._table
+        async with self._sessions.begin() as session:
+            rows = await session.execute(
+                select(table.c.kind, func.count(), func.min(table.c.created_at))
+                .where(table.c.status == PENDING)
+                .group_by(table.c.kind)
+            )
+            now = utcnow()
+            seen = set()
+            for kind, count, oldest in rows:
+                seen.add(kind)
+                self._metrics.pending.labels(kind).set(count)
+                if oldest is not None and oldest.tzinfo is None:
+                    oldest = oldest.replace(tzinfo=dt.UTC)
+                age = (now - oldest).total_seconds() if oldest is not None else 0.0
+                self._metrics.oldest_pending_age.labels(kind).set(max(age, 0.0))
+            for kind in set(self._handlers) - seen:
+                self._metrics.pending.labels(kind).set(0)
+                self._metrics.oldest_pending_age.labels(kind).set(0)
+
+    async def _report_stats_forever(self) -> None:
+        while True:
+            try:
+                await self.report_stats()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox.stats_failed", exc_info=True)
+            await asyncio.sleep(self._settings.stats_interval_seconds)
+
+
+# --- operators: dead letters ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: str
+    kind: str
+    payload: Mapping[str, Any]
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DeadLetters:
+    """Listing and replaying dead letters (the OutboxService RPCs and the CLI)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        table: Table,
+        on_replay: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._table = table
+        self._on_replay = on_replay
+
+    async def list(self, *, kind: str | None = None, limit: int = 100) -> Sequence[DeadLetter]:
+        table = self._table
+        query = select(table).where(table.c.status == DEAD)
+        if kind:
+            query = query.where(table.c.kind == kind)
+        query = query.order_by(table.c.updated_at.desc()).limit(min(max(limit, 1), 1000))
+        async with self._sessions.begin() as session:
+            rows = (await session.execute(query)).mappings().all()
+        return [
+            DeadLetter(
+                id=row["id"],
+                kind=row["kind"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                last_error=row["last_error"],
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+            )
+            for row in rows
+        ]
+
+    async def replay(self, message_ids: Sequence[str]) -> int:
+        """Puts dead letters back in the queue with a fresh attempt budget; returns how many."""
+        if not message_ids:
+            return 0
+        table = self._table
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(table)
+                .where(table.c.id.in_(list(message_ids)), table.c.status == DEAD)
+                .values(
+                    status=PENDING,
+                    attempts=0,
+                    available_at=now,
+                    claimed_until=None,
+                    claimed_by=None,
+                    updated_at=now,
+                )
+                .returning(table.c.id)
+            )
+            replayed = len(result.all())
+        if replayed and self._on_replay is not None:
+            self._on_replay()
+        log.info("outbox.replayed", count=replayed)
+        return replayed

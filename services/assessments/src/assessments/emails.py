@@ -1,0 +1,110 @@
+"""The outbox handler for invitation emails (first send, resends and reminders).
+
+Contact details are fetched from the candidates service at sending time and never
+stored in the outbox, so an erased candidate's address is gone from everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alooba_common.outbox import OutboxMessage, PermanentFailure
+from alooba_common.secrets import SecretBox
+from assessments import states
+from assessments.mailer import Mailer
+from assessments.metrics import EMAILS_SENT, EMAILS_SKIPPED
+from assessments.notifications import InvitationEmail, Recipient, compose
+from assessments.repository import Repository
+
+log = structlog.get_logger("assessments.email")
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateForEmail:
+    display_name: str
+    email: str
+    # active, rejected or hired
+    hiring_status: str
+
+
+class CandidateLookup(Protocol):
+    async def candidate_for_email(
+        self, organization_id: str, candidate_id: str
+    ) -> CandidateForEmail | None:
+        """None when the candidate is unknown or erased."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    link_base_url: str
+    sender: str
+    domain: str
+
+
+class InvitationEmailHandler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        candidates: CandidateLookup,
+        mailer: Mailer,
+        settings: EmailSettings,
+    ) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._candidates = candidates
+        self._mailer = mailer
+        self._settings = settings
+
+    async def __call__(self, message: OutboxMessage) -> None:
+        invitation_id = str(message.payload["invitation_id"])
+        purpose = str(message.payload.get("purpose", "invitation"))
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            invitation = await repo.invitation_by_id(invitation_id)
+            if invitation is None:
+                raise PermanentFailure("the invitation no longer exists")
+            test = await repo.test(invitation.organization_id, invitation.test_id)
+        if invitation.status not in states.OPEN:
+            # Cancelled, expired or finished since the email was queued: nothing to say.
+            EMAILS_SKIPPED.labels(purpose, invitation.status).inc()
+            log.info("email.skipped", invitation_id=invitation_id, reason=invitation.status)
+            return
+        if invitation.encrypted_access_token is None:
+            raise PermanentFailure("the invitation has no access token")
+
+        candidate = await self._candidates.candidate_for_email(
+            invitation.organization_id, invitation.candidate_id
+        )
+        if candidate is None:
+            EMAILS_SKIPPED.labels(purpose, "candidate_gone").inc()
+            log.info("email.skipped", invitation_id=invitation_id, reason="candidate_gone")
+            return
+        if purpose == "reminder" and candidate.hiring_status != "active":
+            EMAILS_SKIPPED.labels(purpose, candidate.hiring_status).inc()
+            log.info("email.skipped", invitation_id=invitation_id, reason=candidate.hiring_status)
+            return
+
+        token = self._box.decrypt(invitation.encrypted_access_token, context=invitation.id)
+        email = InvitationEmail(
+            purpose=purpose,
+            invitation_id=invitation.id,
+            sequence=int(message.payload.get("sequence", 0)),
+            test_name=test.name if test else "assessment",
+            link=f"{self._settings.link_base_url.rstrip('/')}/{token}",
+            deadline=invitation.expires_at,
+        )
+        await self._mailer.send(
+            compose(
+                email,
+                Recipient(candidate.display_name, candidate.email),
+                sender=self._settings.sender,
+                domain=self._settings.domain,
+            )
+        )
+        EMAILS_SENT.labels(purpose).inc()
+        log.info("email.sent", invitation_id=invitation_id, purpose=purpose)

@@ -1,0 +1,94 @@
+"""Sending email: SMTP (aiosmtplib) in production, `.eml` files in the embedded default."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+from alooba_common.config import ConfigError
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None:
+        """Hands the message over; raises when it was not accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpMailer:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    # True: STARTTLS required; False: never; None: when the server offers it.
+    start_tls: bool | None
+    use_tls: bool
+    timeout: float
+
+    def __repr__(self) -> str:  # the password never reaches a log or traceback
+        return (
+            f"SmtpMailer({self.hostname}:{self.port}, "
+            f"tls={self.use_tls}, starttls={self.start_tls})"
+        )
+
+    @classmethod
+    def from_url(cls, url: str, *, timeout: float) -> SmtpMailer:
+        """smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            raise ConfigError("SMTP_URL must look like smtp://user:password@host:port")
+        starttls_option = parse_qs(parts.query).get("starttls", ["auto"])[0].lower()
+        start_tls = {"on": True, "true": True, "off": False, "false": False, "auto": None}
+        if starttls_option not in start_tls:
+            raise ConfigError("SMTP_URL's starttls must be on, off or auto")
+        use_tls = parts.scheme == "smtps"
+        return cls(
+            hostname=parts.hostname,
+            port=parts.port or (465 if use_tls else 587),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            start_tls=False if use_tls else start_tls[starttls_option],
+            use_tls=use_tls,
+            timeout=timeout,
+        )
+
+    async def send(self, message: EmailMessage) -> None:
+        await aiosmtplib.send(
+            message,
+            hostname=self.hostname,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.start_tls,
+            use_tls=self.use_tls,
+            timeout=self.timeout,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryMailer:
+    """Writes each message to `<dir>/<Message-ID>.eml`. A retried send rewrites the same
+    file, so the folder holds each email once."""
+
+    directory: Path
+
+    async def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
+        # Written whole then renamed, so a reader never sees half a message.
+        descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(message.as_bytes())
+        os.replace(temporary, self.directory / name)
+
+
+def create_mailer(smtp_url: str | None, mail_dir: str, *, timeout: float) -> Mailer:
+    if smtp_url:
+        return SmtpMailer.from_url(smtp_url, timeout=timeout)
+    return DirectoryMailer(Path(mail_dir))

@@ -1,0 +1,81 @@
+"""Settings from the environment: bad values fail loudly at start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from alooba_common.config import (
+    ConfigError,
+    GrpcServerSettings,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+
+@pytest.mark.parametrize("raw", ["abc", "1.5", "12 apples", "0x10"])
+def test_bad_int_raises_config_error(raw: str) -> None:
+    with pytest.raises(ConfigError, match="PORT"):
+        env_int({"PORT": raw}, "PORT", 1)
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "enabled", "yess"])
+def test_bad_bool_raises_config_error(raw: str) -> None:
+    with pytest.raises(ConfigError, match="FLAG"):
+        env_bool({"FLAG": raw}, "FLAG", False)
+
+
+def test_bad_float_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="TIMEOUT"):
+        env_float({"TIMEOUT": "soon"}, "TIMEOUT", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("TRUE", True), (" on ", True), ("no", False), ("0", False)]
+)
+def test_bool_spellings_are_understood(raw: str, expected: bool) -> None:
+    assert env_bool({"FLAG": raw}, "FLAG", not expected) is expected
+
+
+def test_blank_values_fall_back_to_defaults() -> None:
+    environ = {"N": "  ", "B": "", "F": " ", "S": "  ", "L": " "}
+    assert env_int(environ, "N", 7) == 7
+    assert env_bool(environ, "B", True) is True
+    assert env_float(environ, "F", 2.5) == 2.5
+    assert env_str(environ, "S", "dflt") == "dflt"
+    assert env_list(environ, "L", ("a",)) == ("a",)
+
+
+def test_required_string_that_is_missing_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="KEY_ENCRYPTION_KEY"):
+        env_str({}, "KEY_ENCRYPTION_KEY")
+
+
+def test_list_is_split_on_commas_and_trimmed() -> None:
+    assert env_list({"L": " a.io, *.b.io ,,"}, "L", ()) == ("a.io", "*.b.io")
+
+
+def test_grpc_server_settings_defaults_from_an_empty_environment() -> None:
+    settings = GrpcServerSettings.from_env({})
+    assert settings == GrpcServerSettings()
+    assert settings.host == "[::]"
+    assert settings.port == 50051
+    assert settings.metrics_port == 9090
+    assert settings.reflection is True
+    assert settings.max_concurrent_rpcs is None
+
+
+def test_grpc_server_settings_read_from_the_environment() -> None:
+    settings = GrpcServerSettings.from_env(
+        {"GRPC_PORT": "6000", "GRPC_REFLECTION": "false", "GRPC_MAX_CONCURRENT_RPCS": "64"}
+    )
+    assert settings.port == 6000
+    assert settings.reflection is False
+    assert settings.max_concurrent_rpcs == 64
+
+
+def test_grpc_server_settings_with_a_bad_port_raise_config_error() -> None:
+    with pytest.raises(ConfigError, match="GRPC_PORT"):
+        GrpcServerSettings.from_env({"GRPC_PORT": "fifty"})

@@ -1,0 +1,165 @@
+"""`make demo`: the seed's flow so far, played end to end on the real processes.
+
+An operator sets up an organization; Greenhouse (the emulator) lists tests and sends one;
+the invitation email reaches a real SMTP server; the candidate takes the test; the result
+reaches Greenhouse through the callback, and Greenhouse shows the score and report link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import grpc
+
+from alooba.assessments.v1 import assessments_pb2 as pb
+from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba_dev.smtp_sink import SmtpSink
+from alooba_dev.stack import Stack, free_ports
+from greenhouse_emulator.emulator import GreenhouseEmulator
+from greenhouse_emulator.models import Candidate
+
+_LINK = re.compile(r"(https?://\S+/take/(\S+))")
+
+
+def step(number: int, title: str) -> None:
+    print(f"\n\033[1m{number}. {title}\033[0m", flush=True)
+
+
+def say(text: str) -> None:
+    print(f"   {text}", flush=True)
+
+
+async def play(var_dir: Path) -> None:
+    stack = Stack(var_dir=var_dir, ports=free_ports())
+    smtp = SmtpSink().start()
+    greenhouse = GreenhouseEmulator(f"{stack.gateway_url}/v1/greenhouse", "not-issued-yet")
+    await greenhouse.start()
+    assert greenhouse.ca_cert_path is not None
+    stack.service_env = {
+        "assessments": {
+            "SMTP_URL": smtp.url,
+            "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
+            "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
+            "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
+            "LOG_LEVEL": "warning",
+        },
+        "gateway": {"LOG_LEVEL": "warning"},
+        "candidates": {"LOG_LEVEL": "warning"},
+    }
+    try:
+        step(1, "Start the system: four services on SQLite, an SMTP server, Greenhouse")
+        await asyncio.to_thread(stack.migrate)
+        stack.start_all()
+        await asyncio.to_thread(stack.wait_ready)
+        say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
+        say(f"SMTP      127.0.0.1:{smtp.port}")
+        say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
+
+        async with grpc.aio.insecure_channel(stack.address("assessments")) as channel:
+            admin = pb_grpc.AdminServiceStub(channel)
+            platform = pb_grpc.PlatformServiceStub(channel)
+
+            step(2, "Operator: an organization, its partner key and a test (alooba-gh does this)")
+            name = f"Acme Corp {uuid.uuid4().hex[:4]}"
+            org = (
+                await admin.CreateOrganization(pb.CreateOrganizationRequest(name=name))
+            ).organization
+            issued = await admin.IssueApiKey(pb.IssueApiKeyRequest(organization_id=org.id))
+            await admin.CreateTest(
+                pb.CreateTestRequest(
+                    organization_id=org.id,
+                    name="Data Analyst",
+                    skills=["SQL", "Python"],
+                    expiry_days=7,
+                )
+            )
+            greenhouse.api_key = issued.secret
+            say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
+
+            step(3, "Greenhouse: list_tests (a recruiter adds the Alooba stage to a job)")
+            tests = await greenhouse.list_tests()
+            for test in tests:
+                say(f"{test['partner_test_name']}  (partner_test_id {test['partner_test_id']})")
+
+            step(4, "Greenhouse: send_test (the recruiter clicks Send Test)")
+            take_home = greenhouse.allocate_take_home_test_id()
+            interview_id = await greenhouse.send_test(
+                tests[0]["partner_test_id"], Candidate(), take_home_test_id=take_home
+            )
+            say(f"partner_interview_id {interview_id}")
+
+            step(5, "The candidate's invitation email arrives")
+            [email] = await asyncio.to_thread(smtp.wait_for, 1)
+            body = email.get_body(preferencelist=("plain",))
+            match = _LINK.search(body.get_content() if body else "")
+            assert match is not None
+            say(f"To: {email['To']}")
+            say(f"Subject: {email['Subject']}")
+            say(f"Link: {match.group(1)[:60]}...")
+
+            step(6, "The candidate takes the test; the platform reports the result")
+            token = match.group(2)
+            resolved = await platform.ResolveAccessToken(
+                pb.ResolveAccessTokenRequest(access_token=token)
+            )
+            await platform.StartAssessment(
+                pb.StartAssessmentRequest(
+                    idempotency_key=uuid.uuid4().hex, invitation_id=resolved.invitation.id
+                )
+            )
+            status = await greenhouse.test_status(interview_id)
+            say(f"status after opening the link: {status['partner_status']}")
+            await platform.SubmitAssessment(
+                pb.SubmitAssessmentRequest(
+                    idempotency_key=uuid.uuid4().hex,
+                    invitation_id=resolved.invitation.id,
+                    score=81,
+                    skill_scores=[
+                        pb.SkillScore(skill="SQL", score=90),
+                        pb.SkillScore(skill="Python", score=72),
+                    ],
+                )
+            )
+            say("submitted: total 81, SQL 90, Python 72 (auto-scored)")
+
+            step(7, "Greenhouse is called back, fetches test_status and shows the result")
+            record = await greenhouse.wait_until_complete(take_home, timeout=30)
+            say(f"status: {record.status}")
+            say(f"score: {record.score}")
+            say(f"View Report: {record.report_url}")
+            for label, value in (record.metadata or {}).items():
+                say(f"{label}: {value}")
+            say(f"contract violations seen by Greenhouse: {len(greenhouse.violations)}")
+    finally:
+        print("\nStopping ...", flush=True)
+        await asyncio.to_thread(stack.stop_all)
+        await greenhouse.stop()
+        smtp.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--keep", action="store_true", help="keep the demo's state folder")
+    args = parser.parse_args(argv)
+    var_dir = Path(tempfile.mkdtemp(prefix="alooba-demo-"))
+    try:
+        asyncio.run(play(var_dir))
+    except Exception as error:
+        print(f"\ndemo failed: {error!r}; logs in {var_dir}/log", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(var_dir, ignore_errors=True)
+    print("Done.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
