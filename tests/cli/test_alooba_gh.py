@@ -1,4 +1,5 @@
-"""alooba-gh against a real assessments gRPC server (in-process, SQLite, port 0)."""
+"""alooba-gh against a real assessments gRPC server (in-process, SQLite, port 0), which
+also serves the platform's calls and the OutboxService, as the deployed one does."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import grpc
 import pytest
 import structlog
 from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
@@ -25,10 +28,14 @@ from alooba_common.db import create_engine, session_factory
 from alooba_common.grpc_metrics import GrpcServerMetrics
 from alooba_common.grpc_server import ServerInterceptor
 from alooba_common.migrations import upgrade_to_head
+from alooba_common.outbox import DeadLetters, enqueue
+from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox, generate_kek
+from assessments.lifecycle import PlatformApi
+from assessments.models import OUTBOX
 from assessments.server import MIGRATIONS
 from assessments.service import Administration, ApplicationRefs, PartnerApi
-from assessments.servicer import AdminServicer, PartnerServicer
+from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
 
 GRACE_DEFAULT_SECONDS = 7 * 24 * 3600
 
@@ -62,16 +69,25 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Service:
+    addr: str
+    # The service's database, for what no RPC can set up (dead letters) or show.
+    sessions: async_sessionmaker[AsyncSession]
+
+
 @pytest.fixture
-async def assessments_addr(migrated_database: Path, tmp_path: Path) -> AsyncIterator[str]:
+async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Service]:
     database = tmp_path / "a.db"
     shutil.copyfile(migrated_database, database)
     engine = create_engine(DatabaseSettings(url=f"sqlite:///{database}"))
     sessions = session_factory(engine)
     box = SecretBox.from_base64(generate_kek())
+    # No relay runs: queued messages stay in the outbox, where the tests can see them.
     partner = PartnerApi(
         sessions, box, FakeCandidates(), callback_host_allowlist=("*.greenhouse.io",)
     )
+    platform = PlatformApi(sessions, box, outbox_committed=lambda: None)
     admin = Administration(
         sessions,
         box,
@@ -82,16 +98,24 @@ async def assessments_addr(migrated_database: Path, tmp_path: Path) -> AsyncIter
         interceptors=[ServerInterceptor(GrpcServerMetrics.create(CollectorRegistry()))]
     )
     pb_grpc.add_PartnerServiceServicer_to_server(PartnerServicer(partner), server)
+    pb_grpc.add_PlatformServiceServicer_to_server(PlatformServicer(platform, admin), server)
     pb_grpc.add_AdminServiceServicer_to_server(AdminServicer(admin), server)
+    add_outbox, _ = outbox_registration(DeadLetters(sessions, OUTBOX))
+    add_outbox(server)
     port = server.add_insecure_port("127.0.0.1:0")
     # The service's log lines would otherwise land in the captured stdout the tests read.
     with structlog.testing.capture_logs():
         await server.start()
         try:
-            yield f"127.0.0.1:{port}"
+            yield Service(addr=f"127.0.0.1:{port}", sessions=sessions)
         finally:
             await server.stop(None)
             await engine.dispose()
+
+
+@pytest.fixture
+def assessments_addr(service: Service) -> str:
+    return service.addr
 
 
 @pytest.fixture
@@ -305,10 +329,11 @@ async def test_invitation_list_on_an_empty_org_says_there_are_none(cli: Cli) -> 
     assert as_json == {"invitations": [], "next_page_token": ""}
 
 
-async def _send_test(addr: str, partner_key: str, test_id: str, n: int) -> None:
-    """Greenhouse's send_test, over the partner API, so there is an invitation to see."""
+async def _send_test(addr: str, partner_key: str, test_id: str, n: int) -> str:
+    """Greenhouse's send_test, over the partner API, so there is an invitation to see;
+    returns its id."""
     async with grpc.aio.insecure_channel(addr) as channel:
-        await pb_grpc.PartnerServiceStub(channel).SendTest(
+        response = await pb_grpc.PartnerServiceStub(channel).SendTest(
             pb.SendTestRequest(
                 partner_key=partner_key,
                 partner_test_id=test_id,
@@ -322,6 +347,7 @@ async def _send_test(addr: str, partner_key: str, test_id: str, n: int) -> None:
             ),
             timeout=5,
         )
+    return str(response.partner_interview_id)
 
 
 async def test_invitation_list_pages_and_show_prints_the_event_history(
@@ -342,13 +368,304 @@ async def test_invitation_list_pages_and_show_prints_the_event_history(
     invitation_id = second.out.splitlines()[1].split()[0]
     shown = await _ok(cli, "invitation", "show", "--org", "Acme", invitation_id)
 
-    assert first.out.splitlines()[1].split()[1:3] == ["sent", "Python"]
+    assert first.out.splitlines()[0].split() == [
+        *("ID", "STATUS", "TEST", "SCORE", "CREATED", "EXPIRES"),
+    ]
+    assert first.out.splitlines()[1].split()[1:4] == ["sent", "Python", "-"]
     assert "--page-token" not in second.out
     assert invitation_id not in first.out
     assert _field(shown.out, "status") == "sent"
     assert _field(shown.out, "test") == f"Python ({test_id})"
     assert _field(shown.out, "callback url").startswith("https://app.greenhouse.io/callback/")
+    assert _field(shown.out, "manual evaluation") == "no"
+    for unset in ("started", "submitted", "completed", "score", "skill scores", "evaluator"):
+        assert f"{unset}:" not in shown.out
     assert shown.out.splitlines()[-1].split()[1] == "sent"
+
+
+async def _platform(addr: str, rpc: str, request: Any) -> None:
+    """One of the assessment platform's calls, as the platform makes it."""
+    async with grpc.aio.insecure_channel(addr) as channel:
+        await getattr(pb_grpc.PlatformServiceStub(channel), rpc)(request, timeout=5)
+
+
+async def test_invitation_show_and_list_display_progress_and_results(
+    cli: Cli, assessments_addr: str
+) -> None:
+    await _ok(cli, "org", "create", "Acme")
+    secret = (await _ok(cli, "--json", "key", "issue", "--org", "Acme")).json()["secret"]
+    created = await _ok(
+        cli, "--json", "test", "create", "--org", "Acme", "--name", "Data", "--manual-evaluation"
+    )
+    invitation_id = await _send_test(assessments_addr, secret, created.json()["test"]["id"], 1)
+    skills = [pb.SkillScore(skill="SQL", score=90), pb.SkillScore(skill="Python", score=72.5)]
+    await _platform(
+        assessments_addr,
+        "SubmitAssessment",
+        pb.SubmitAssessmentRequest(
+            idempotency_key="submit-1",
+            invitation_id=invitation_id,
+            score=81.25,
+            skill_scores=skills,
+        ),
+    )
+    show = ("invitation", "show", "--org", "Acme", invitation_id)
+
+    submitted = await _ok(cli, *show)
+    await _platform(
+        assessments_addr,
+        "RecordEvaluation",
+        pb.RecordEvaluationRequest(
+            idempotency_key="evaluate-1",
+            invitation_id=invitation_id,
+            score=84,
+            evaluator="Grace Hopper",
+        ),
+    )
+    completed = await _ok(cli, *show)
+    as_json = (await _ok(cli, "--json", *show)).json()["invitation"]
+    listed = await _ok(cli, "invitation", "list", "--org", "Acme")
+
+    assert _field(submitted.out, "status") == "awaiting_evaluation"
+    assert _field(submitted.out, "manual evaluation") == "yes"
+    assert _field(submitted.out, "score") == "81.25"
+    assert _field(submitted.out, "skill scores") == "SQL 90, Python 72.5"
+    submit_time = _utc(_field(submitted.out, "submitted"))
+    assert abs(submit_time - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+    # Submitting without starting first counts as starting then.
+    assert _field(submitted.out, "started") == _field(submitted.out, "submitted")
+    assert "completed:" not in submitted.out
+    assert "evaluator:" not in submitted.out
+
+    assert _field(completed.out, "status") == "complete"
+    assert _field(completed.out, "score") == "84"
+    assert _field(completed.out, "skill scores") == "SQL 90, Python 72.5"
+    assert _field(completed.out, "evaluator") == "Grace Hopper"
+    assert _utc(_field(completed.out, "completed")) >= submit_time
+    events = completed.out.split("Events:\n")[1].splitlines()
+    assert [event.split()[1] for event in events] == ["sent", "submitted", "evaluated", "completed"]
+
+    assert as_json["score"] == 84
+    assert as_json["skill_scores"] == [
+        {"skill": "SQL", "score": 90},
+        {"skill": "Python", "score": 72.5},
+    ]
+    assert as_json["evaluator"] == "Grace Hopper"
+    assert as_json["needs_manual_evaluation"] is True
+    assert as_json["status"] == "INVITATION_STATUS_COMPLETE"
+    assert listed.out.splitlines()[1].split()[1:4] == ["complete", "Data", "84"]
+
+
+# --- the outbox ----------------------------------------------------------------------
+
+CALLBACK = "greenhouse.callback"
+EMAIL = "invitation.email"
+
+
+async def _dead_letter(
+    service: Service, kind: str, payload: dict[str, Any], error: str = "Greenhouse answered 404"
+) -> str:
+    """Queues a message and makes it a dead letter, as the relay does when it gives up;
+    returns its id."""
+    async with service.sessions.begin() as session:
+        await enqueue(session, OUTBOX, kind, payload)
+        message_id = (
+            await session.execute(
+                text("SELECT id FROM outbox_message ORDER BY created_at DESC, rowid DESC LIMIT 1")
+            )
+        ).scalar_one()
+        await session.execute(
+            text(
+                "UPDATE outbox_message SET status = 'dead', attempts = 10, last_error = :error"
+                " WHERE id = :id"
+            ),
+            {"error": error, "id": message_id},
+        )
+    return str(message_id)
+
+
+async def _status_of(service: Service, message_id: str) -> tuple[str, int]:
+    async with service.sessions.begin() as session:
+        row = (
+            await session.execute(
+                text("SELECT status, attempts FROM outbox_message WHERE id = :id"),
+                {"id": message_id},
+            )
+        ).one()
+    return str(row.status), int(row.attempts)
+
+
+async def test_outbox_dead_letters_lists_them_with_their_invitation_and_error(
+    cli: Cli, service: Service
+) -> None:
+    callback = await _dead_letter(service, CALLBACK, {"invitation_id": "abc"})
+    long_error = "SMTP said: " + "mailbox unavailable " * 10
+    email = await _dead_letter(service, EMAIL, {"purpose": "invitation"}, error=long_error)
+
+    lines = (await _ok(cli, "outbox", "dead-letters")).out.splitlines()
+    as_json = (await _ok(cli, "outbox", "dead-letters", "--json")).json()["dead_letters"]
+
+    assert lines[0].split() == [
+        *("ID", "KIND", "ATTEMPTS", "UPDATED", "INVITATION", "LAST", "ERROR"),
+    ]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == {callback, email}
+    assert rows[callback].split()[1:3] == [CALLBACK, "10"]
+    assert rows[callback].split()[4] == "abc"
+    assert rows[callback].endswith("Greenhouse answered 404")
+    assert rows[email].split()[4] == "-"
+    assert rows[email].endswith("...")
+    assert long_error.strip() not in rows[email]
+    updated = _utc(rows[callback].split()[3])
+    assert abs(updated - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+    by_id = {letter["id"]: letter for letter in as_json}
+    assert by_id[callback]["kind"] == CALLBACK
+    assert by_id[callback]["payload"] == {"invitation_id": "abc"}
+    assert by_id[callback]["attempts"] == 10
+    assert by_id[callback]["last_error"] == "Greenhouse answered 404"
+    assert by_id[email]["last_error"] == long_error
+
+
+async def test_outbox_dead_letters_filters_by_kind_and_says_when_there_are_none(
+    cli: Cli, service: Service
+) -> None:
+    empty = await _ok(cli, "outbox", "dead-letters")
+    callback = await _dead_letter(service, CALLBACK, {"invitation_id": "abc"})
+    email = await _dead_letter(service, EMAIL, {"invitation_id": "abc"})
+
+    callbacks = (await _ok(cli, "outbox", "dead-letters", "--kind", CALLBACK)).out
+    other = await _ok(cli, "outbox", "dead-letters", "--kind", "harvest.write")
+    limited = (await _ok(cli, "outbox", "dead-letters", "--limit", "1")).out
+
+    assert empty.out == "No dead letters.\n"
+    assert callback in callbacks
+    assert email not in callbacks
+    assert other.out == "No dead letters of kind 'harvest.write'.\n"
+    assert len([line for line in limited.splitlines() if line.startswith((callback, email))]) == 1
+    assert "--limit" in limited
+
+
+async def test_outbox_replay_queues_the_dead_letter_again(cli: Cli, service: Service) -> None:
+    replayed_id = await _dead_letter(service, CALLBACK, {"invitation_id": "abc"})
+    kept_id = await _dead_letter(service, CALLBACK, {"invitation_id": "def"})
+
+    result = await _ok(cli, "outbox", "replay", replayed_id)
+    listed = (await _ok(cli, "outbox", "dead-letters")).out
+
+    assert result.out == "1 dead letter queued again.\n"
+    assert await _status_of(service, replayed_id) == ("pending", 0)
+    assert await _status_of(service, kept_id) == ("dead", 10)
+    assert replayed_id not in listed
+    assert kept_id in listed
+
+
+async def test_outbox_replay_says_which_ids_were_not_dead_letters(
+    cli: Cli, service: Service
+) -> None:
+    dead = await _dead_letter(service, CALLBACK, {"invitation_id": "abc"})
+
+    partly = await _ok(cli, "outbox", "replay", dead, "no-such-id")
+    again = await cli("outbox", "replay", dead)
+    unknown = await cli("outbox", "replay", "no-such-id", "--json")
+
+    assert partly.out.splitlines() == [
+        "1 dead letter queued again.",
+        "1 of the 2 ids were not dead letters (unknown, or already replayed).",
+    ]
+    for failed in (again, unknown):
+        assert failed.code == 1
+        assert failed.out == ""
+        assert failed.err.startswith("alooba-gh: none of the ids is a dead letter")
+
+
+async def test_outbox_replay_all_replays_every_dead_letter_or_every_one_of_a_kind(
+    cli: Cli, service: Service
+) -> None:
+    callbacks = [await _dead_letter(service, CALLBACK, {"invitation_id": n}) for n in "ab"]
+    email = await _dead_letter(service, EMAIL, {"invitation_id": "c"})
+
+    of_kind = await _ok(cli, "outbox", "replay", "--all", "--kind", CALLBACK)
+    after_kind = [await _status_of(service, message_id) for message_id in (*callbacks, email)]
+    rest = (await _ok(cli, "outbox", "replay", "--all", "--json")).json()
+    nothing_left = await _ok(cli, "outbox", "replay", "--all")
+
+    assert of_kind.out == f"2 dead letters queued again ({CALLBACK} 2).\n"
+    assert after_kind == [("pending", 0), ("pending", 0), ("dead", 10)]
+    assert rest == {"replayed": 1}
+    assert await _status_of(service, email) == ("pending", 0)
+    assert nothing_left.out == "No dead letters.\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["outbox", "replay"], "give the IDs of the dead letters to replay, or --all"),
+        (["outbox", "replay", "--all", "some-id"], "give either IDs or --all, not both"),
+        (["outbox", "replay", "--kind", CALLBACK, "some-id"], "--kind goes with --all"),
+        (["outbox", "dead-letters", "--limit", "1001"], "--limit is at most 1000"),
+    ],
+)
+def test_outbox_arguments_that_do_not_fit_together_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(argv)
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+async def test_outbox_commands_use_service_addr_then_outbox_addr_then_assessments_addr(
+    service: Service, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _dead_letter(service, CALLBACK, {"invitation_id": "abc"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--timeout", "3", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    monkeypatch.delenv("OUTBOX_ADDR", raising=False)
+    by_option = await asyncio.to_thread(
+        run, "--assessments-addr", closed, "outbox", "dead-letters", "--service-addr", service.addr
+    )
+    by_assessments = await asyncio.to_thread(
+        run, "--assessments-addr", service.addr, "outbox", "dead-letters"
+    )
+    monkeypatch.setenv("OUTBOX_ADDR", closed)
+    by_environment = await asyncio.to_thread(
+        run, "--assessments-addr", service.addr, "outbox", "dead-letters"
+    )
+
+    assert by_option[0] == 0, by_option[2]
+    assert CALLBACK in by_option[1]
+    assert by_assessments[0] == 0, by_assessments[2]
+    assert CALLBACK in by_assessments[1]
+    assert by_environment[0] == 1
+    assert by_environment[2].startswith(f"alooba-gh: UNAVAILABLE: the service at {closed} ")
+
+
+async def test_outbox_against_a_service_without_an_outbox_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = grpc.aio.server()
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        code = await asyncio.to_thread(
+            main,
+            ["--timeout", "3", "outbox", "dead-letters", "--service-addr", f"127.0.0.1:{port}"],
+        )
+    finally:
+        await server.stop(None)
+
+    assert code == 1
+    assert capsys.readouterr().err.startswith(
+        f"alooba-gh: UNIMPLEMENTED: the service at 127.0.0.1:{port} does not serve this API"
+    )
 
 
 # --- output and errors ---------------------------------------------------------------

@@ -22,10 +22,14 @@ class UsageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The AdminService stub (on a channel whose calls all carry the --timeout deadline)
-    and how the user wants results printed."""
+    """Stubs on the channel to the service the command talks to (whose calls all carry
+    the --timeout deadline), and how the user wants results printed.
+
+    A command talks to one service: the assessments service (`admin`), or for `outbox`
+    commands whichever service --service-addr names (`outbox`)."""
 
     admin: Any  # AdminServiceStub on a grpc.aio channel; the generated stub is untyped here
+    outbox: Any  # OutboxServiceStub on the same channel
     json: bool
 
     async def organization_id(self, args: argparse.Namespace) -> str:

@@ -1,4 +1,5 @@
-"""alooba-gh: the operators' command line, speaking the assessments AdminService."""
+"""alooba-gh: the operators' command line, speaking the assessments AdminService and the
+OutboxService that every service with an outbox serves."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 import grpc
 
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
-from alooba_cli.commands import catalog, invitations, keys, org
+from alooba.outbox.v1 import outbox_pb2_grpc as outbox_pb_grpc
+from alooba_cli.commands import catalog, invitations, keys, org, outbox
 from alooba_cli.context import CommandError, Context, UsageError
 from alooba_common.grpc_client import create_channel
 from alooba_common.request_context import new_request_id, set_request_id
@@ -55,7 +57,7 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: Mapping[str, 
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The whole command line. `environ` supplies ASSESSMENTS_ADDR."""
+    """The whole command line. `environ` supplies ASSESSMENTS_ADDR and OUTBOX_ADDR."""
     # The global options are also added to every command, with no defaults there, so
     # `alooba-gh org list --json` works as well as `alooba-gh --json org list` and a
     # command never resets an option given before it.
@@ -65,7 +67,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate the Greenhouse integration: organizations, partner API keys, "
-        "the test catalog and invitations.",
+        "the test catalog, invitations and the services' outboxes.",
     )
     _add_global_options(
         parser,
@@ -78,7 +80,18 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in (org, keys, catalog, invitations):
         group.register(commands, common)
+    outbox.register(commands, common, environ)
     return parser
+
+
+def service_address(args: argparse.Namespace) -> tuple[str, str]:
+    """Which service the command talks to, as an error message names it, and its address.
+
+    Commands with --service-addr (`outbox ...`) talk to whichever service's outbox is
+    meant, the assessments service unless told otherwise; all others to assessments."""
+    if hasattr(args, "service_addr"):
+        return "the service", args.service_addr or args.assessments_addr
+    return "the assessments service", args.assessments_addr
 
 
 async def _run(args: argparse.Namespace, request_id: str) -> None:
@@ -87,9 +100,14 @@ async def _run(args: argparse.Namespace, request_id: str) -> None:
     set_request_id(request_id)
     # create_channel gives every call the --timeout deadline and retries UNAVAILABLE
     # (safe: the service's RPCs are idempotent) until that deadline.
-    channel = create_channel(args.assessments_addr, default_timeout=args.timeout)
+    _, address = service_address(args)
+    channel = create_channel(address, default_timeout=args.timeout)
     try:
-        context = Context(admin=pb_grpc.AdminServiceStub(channel), json=args.json)
+        context = Context(
+            admin=pb_grpc.AdminServiceStub(channel),
+            outbox=outbox_pb_grpc.OutboxServiceStub(channel),
+            json=args.json,
+        )
         await args.handler(args, context)
     finally:
         await channel.close(grace=None)
@@ -101,15 +119,15 @@ def describe_rpc_error(
     """`STATUS_NAME: details`, said so that an operator knows what to do next."""
     code = error.code()
     details = error.details() or "no details"
+    service, address = service_address(args)
     if code == grpc.StatusCode.UNAVAILABLE:
-        return (
-            f"UNAVAILABLE: the assessments service at {args.assessments_addr} "
-            f"could not be reached: {details}"
-        )
+        return f"UNAVAILABLE: {service} at {address} could not be reached: {details}"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return f"DEADLINE_EXCEEDED: {service} at {address} did not answer within {args.timeout:g} s"
+    if code == grpc.StatusCode.UNIMPLEMENTED:
         return (
-            f"DEADLINE_EXCEEDED: the assessments service at {args.assessments_addr} "
-            f"did not answer within {args.timeout:g} s"
+            f"UNIMPLEMENTED: {service} at {address} does not serve this API "
+            f"(is it the right address?): {details}"
         )
     if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
         return f"{code.name}: {details} (request id {request_id})"

@@ -8,7 +8,15 @@ from typing import Any
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba_cli.commands import Subcommands, add_action, add_group, positive_int
 from alooba_cli.context import Context, add_organization_options
-from alooba_cli.output import enum_label, print_fields, print_json, print_table, timestamp
+from alooba_cli.output import (
+    MISSING,
+    enum_label,
+    print_fields,
+    print_json,
+    print_table,
+    timestamp,
+    yes_no,
+)
 
 _STATUS_PREFIX = "INVITATION_STATUS_"
 
@@ -43,6 +51,50 @@ def _status(invitation: Any) -> str:
     return enum_label(pb.InvitationStatus.Name(invitation.status), _STATUS_PREFIX)
 
 
+def _points(value: float) -> str:
+    """A 0-100 score as people write it: 90, 72.5."""
+    return f"{value:g}"
+
+
+def _score(invitation: Any) -> str:
+    """The total score, or "-" before there is one."""
+    return _points(invitation.score) if invitation.HasField("score") else MISSING
+
+
+def _skill_scores(invitation: Any) -> str:
+    """`SQL 90, Python 72`."""
+    return ", ".join(f"{item.skill} {_points(item.score)}" for item in invitation.skill_scores)
+
+
+def invitation_fields(invitation: Any) -> list[tuple[str, str]]:
+    """An invitation as a `key: value` block; progress and results only once they exist."""
+    fields = [
+        ("id", invitation.id),
+        ("status", _status(invitation)),
+        ("test", f"{invitation.test_name} ({invitation.test_id})"),
+        ("candidate id", invitation.candidate_id),
+        ("application id", invitation.application_id),
+        ("callback url", invitation.callback_url),
+        ("manual evaluation", yes_no(invitation.needs_manual_evaluation)),
+        ("created", timestamp(invitation, "create_time")),
+        ("expires", timestamp(invitation, "expire_time")),
+    ]
+    for label, field in (
+        ("started", "start_time"),
+        ("submitted", "submit_time"),
+        ("completed", "complete_time"),
+    ):
+        if invitation.HasField(field):
+            fields.append((label, timestamp(invitation, field)))
+    if invitation.HasField("score"):
+        fields.append(("score", _score(invitation)))
+    if invitation.skill_scores:
+        fields.append(("skill scores", _skill_scores(invitation)))
+    if invitation.evaluator:
+        fields.append(("evaluator", invitation.evaluator))
+    return fields
+
+
 async def _list(args: argparse.Namespace, ctx: Context) -> None:
     organization_id = await ctx.organization_id(args)
     response = await ctx.admin.ListInvitations(
@@ -57,12 +109,13 @@ async def _list(args: argparse.Namespace, ctx: Context) -> None:
         print("No invitations.")
     else:
         print_table(
-            ("ID", "STATUS", "TEST", "CREATED", "EXPIRES"),
+            ("ID", "STATUS", "TEST", "SCORE", "CREATED", "EXPIRES"),
             [
                 (
                     i.id,
                     _status(i),
                     i.test_name,
+                    _score(i),
                     timestamp(i, "create_time"),
                     timestamp(i, "expire_time"),
                 )
@@ -83,18 +136,7 @@ async def _show(args: argparse.Namespace, ctx: Context) -> None:
         print_json(response)
         return
     invitation = response.invitation
-    print_fields(
-        [
-            ("id", invitation.id),
-            ("status", _status(invitation)),
-            ("test", f"{invitation.test_name} ({invitation.test_id})"),
-            ("candidate id", invitation.candidate_id),
-            ("application id", invitation.application_id),
-            ("callback url", invitation.callback_url),
-            ("created", timestamp(invitation, "create_time")),
-            ("expires", timestamp(invitation, "expire_time")),
-        ]
-    )
+    print_fields(invitation_fields(invitation))
     print()
     print("Events:")
     if not invitation.events:

@@ -136,8 +136,8 @@ class RelaySettings:
     concurrency: int = 10
     # A claimed message is someone else's for this long; it must exceed any handler's
     # own timeout, or a slow delivery could be claimed (and made) twice.
-    lease_seconds: float = 120.0
-    max_attempts: int = 10
+    lease_seconds: float = 60.0
+    max_attempts: int = 12
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 600.0
     poll_interval_seconds: float = 0.5

@@ -103,8 +103,8 @@ def _relay_settings(environ: Mapping[str, str]) -> RelaySettings:
     settings = RelaySettings(
         batch_size=env_int(environ, "OUTBOX_BATCH_SIZE", 20),
         concurrency=env_int(environ, "OUTBOX_CONCURRENCY", 10),
-        lease_seconds=env_float(environ, "OUTBOX_LEASE_SECONDS", 120.0),
-        max_attempts=env_int(environ, "OUTBOX_MAX_ATTEMPTS", 10),
+        lease_seconds=env_float(environ, "OUTBOX_LEASE_SECONDS", 60.0),
+        max_attempts=env_int(environ, "OUTBOX_MAX_ATTEMPTS", 12),
         base_delay_seconds=env_float(environ, "OUTBOX_BASE_DELAY_SECONDS", 1.0),
         max_delay_seconds=env_float(environ, "OUTBOX_MAX_DELAY_SECONDS", 600.0),
         poll_interval_seconds=env_float(environ, "OUTBOX_POLL_INTERVAL_SECONDS", 0.5),
