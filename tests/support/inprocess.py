@@ -25,6 +25,7 @@ import gateway.config
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.assessments.v1 import assessments_pb2_grpc as agrpc
 from alooba.candidates.v1 import candidates_pb2_grpc as cgrpc
+from alooba.outbox.v1 import outbox_pb2_grpc as ogrpc
 from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
 from alooba_common.grpc_metrics import GrpcServerMetrics
 from alooba_common.grpc_server import GrpcService, ServerInterceptor
@@ -69,6 +70,9 @@ class System:
     http: aiohttp.ClientSession
     gateway_url: str
     databases: Mapping[str, str]
+    # The assessment platform's API and the operators' dead-letter API.
+    platform: agrpc.PlatformServiceStub
+    outbox: ogrpc.OutboxServiceStub
 
     async def organization_with_key(self, name: str) -> tuple[apb.Organization, str]:
         org = (
@@ -121,6 +125,7 @@ async def running_system(
             gateway_settings = gateway.config.Settings(
                 logging=log_settings,
                 assessments_addr=assessments_addr,
+                candidates_addr=candidates_addr,
                 max_body_bytes=max_body_bytes,
             )
             app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))
@@ -137,4 +142,6 @@ async def running_system(
                     http=http,
                     gateway_url=str(http_server.make_url("")).rstrip("/"),
                     databases=databases,
+                    platform=agrpc.PlatformServiceStub(assessments_channel),
+                    outbox=ogrpc.OutboxServiceStub(assessments_channel),
                 )

@@ -21,7 +21,11 @@ def cli(stack: Stack, *args: str) -> Any:
     """Runs `alooba-gh --json ...` against the stack; returns the parsed JSON output."""
     completed = subprocess.run(
         [CLI, "--json", *args],
-        env={**os.environ, "ASSESSMENTS_ADDR": stack.address("assessments")},
+        env={
+            **os.environ,
+            "ASSESSMENTS_ADDR": stack.address("assessments"),
+            "CANDIDATES_ADDR": stack.address("candidates"),
+        },
         capture_output=True,
         text=True,
         timeout=60,

@@ -20,17 +20,55 @@ class UsageError(Exception):
     """The arguments parse but do not make sense together: exit status 2, like argparse."""
 
 
+class ServiceCallError(Exception):
+    """A call to a service other than the one the command talks to first failed (the
+    candidates service, for `candidate` commands): reported like any failed call, but
+    naming that service and its address."""
+
+    def __init__(self, error: grpc.aio.AioRpcError, service: str, address: str) -> None:
+        super().__init__(f"{service} at {address}: {error.code().name}")
+        self.error = error
+        self.service = service
+        self.address = address
+
+    def code(self) -> grpc.StatusCode:
+        return self.error.code()
+
+
+class NamedStub:
+    """A generated stub whose failed calls raise ServiceCallError naming the service."""
+
+    def __init__(self, stub: Any, service: str, address: str) -> None:
+        self._stub = stub
+        self.service = service
+        self.address = address
+
+    def __getattr__(self, rpc: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self._stub, rpc)
+
+        async def call(request: Any, **options: Any) -> Any:
+            try:
+                return await method(request, **options)
+            except grpc.aio.AioRpcError as error:
+                raise ServiceCallError(error, self.service, self.address) from None
+
+        return call
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Stubs on the channel to the service the command talks to (whose calls all carry
     the --timeout deadline), and how the user wants results printed.
 
-    A command talks to one service: the assessments service (`admin`), or for `outbox`
-    commands whichever service --service-addr names (`outbox`)."""
+    A command talks to the assessments service (`admin`), or for `outbox` commands to
+    whichever service --service-addr names (`outbox`). `candidate` commands also talk
+    to the candidates service (`candidates`, None for every other command)."""
 
     admin: Any  # AdminServiceStub on a grpc.aio channel; the generated stub is untyped here
     outbox: Any  # OutboxServiceStub on the same channel
     json: bool
+    # CandidatesServiceStub on its own channel, as a NamedStub.
+    candidates: NamedStub | None = None
 
     async def organization_id(self, args: argparse.Namespace) -> str:
         """The id of the organization chosen with --org NAME or --org-id ID."""

@@ -1,5 +1,6 @@
-"""alooba-gh: the operators' command line, speaking the assessments AdminService and the
-OutboxService that every service with an outbox serves."""
+"""alooba-gh: the operators' command line, speaking the assessments AdminService, the
+candidates service's CandidatesService and the OutboxService that every service with an
+outbox serves."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from typing import Any
 import grpc
 
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba.candidates.v1 import candidates_pb2_grpc as candidates_pb_grpc
 from alooba.outbox.v1 import outbox_pb2_grpc as outbox_pb_grpc
-from alooba_cli.commands import catalog, invitations, keys, org, outbox
-from alooba_cli.context import CommandError, Context, UsageError
+from alooba_cli.commands import candidates, catalog, invitations, keys, org, outbox
+from alooba_cli.context import CommandError, Context, NamedStub, ServiceCallError, UsageError
 from alooba_common.grpc_client import create_channel
 from alooba_common.request_context import new_request_id, set_request_id
 
 PROG = "alooba-gh"
 DEFAULT_ADDR = "localhost:50051"
+DEFAULT_CANDIDATES_ADDR = "localhost:50052"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
@@ -56,18 +59,32 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: Mapping[str, 
     )
 
 
+def _add_candidates_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--candidates-addr",
+        metavar="HOST:PORT",
+        default=default,
+        help="the candidates service, for `candidate` commands "
+        f"(env CANDIDATES_ADDR; default {DEFAULT_CANDIDATES_ADDR})",
+    )
+
+
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The whole command line. `environ` supplies ASSESSMENTS_ADDR and OUTBOX_ADDR."""
+    """The whole command line. `environ` supplies ASSESSMENTS_ADDR, CANDIDATES_ADDR and
+    OUTBOX_ADDR."""
     # The global options are also added to every command, with no defaults there, so
     # `alooba-gh org list --json` works as well as `alooba-gh --json org list` and a
     # command never resets an option given before it.
     common = argparse.ArgumentParser(add_help=False)
     _add_global_options(common, {})
+    # --candidates-addr is global too, but only `candidate` commands list it.
+    with_candidates = argparse.ArgumentParser(add_help=False, parents=[common])
+    _add_candidates_option(with_candidates, argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate the Greenhouse integration: organizations, partner API keys, "
-        "the test catalog, invitations and the services' outboxes.",
+        "the test catalog, invitations, candidates and the services' outboxes.",
     )
     _add_global_options(
         parser,
@@ -77,9 +94,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             "json": False,
         },
     )
+    _add_candidates_option(parser, environ.get("CANDIDATES_ADDR") or DEFAULT_CANDIDATES_ADDR)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in (org, keys, catalog, invitations):
         group.register(commands, common)
+    candidates.register(commands, with_candidates)
     outbox.register(commands, common, environ)
     return parser
 
@@ -88,7 +107,8 @@ def service_address(args: argparse.Namespace) -> tuple[str, str]:
     """Which service the command talks to, as an error message names it, and its address.
 
     Commands with --service-addr (`outbox ...`) talk to whichever service's outbox is
-    meant, the assessments service unless told otherwise; all others to assessments."""
+    meant, the assessments service unless told otherwise; all others to assessments
+    (`candidate` commands to the candidates service as well: see _run)."""
     if hasattr(args, "service_addr"):
         return "the service", args.service_addr or args.assessments_addr
     return "the assessments service", args.assessments_addr
@@ -102,24 +122,40 @@ async def _run(args: argparse.Namespace, request_id: str) -> None:
     # (safe: the service's RPCs are idempotent) until that deadline.
     _, address = service_address(args)
     channel = create_channel(address, default_timeout=args.timeout)
+    channels = [channel]
+    candidates_stub = None
+    if getattr(args, "uses_candidates", False):
+        candidates_channel = create_channel(args.candidates_addr, default_timeout=args.timeout)
+        channels.append(candidates_channel)
+        candidates_stub = NamedStub(
+            candidates_pb_grpc.CandidatesServiceStub(candidates_channel),
+            "the candidates service",
+            args.candidates_addr,
+        )
     try:
         context = Context(
             admin=pb_grpc.AdminServiceStub(channel),
             outbox=outbox_pb_grpc.OutboxServiceStub(channel),
             json=args.json,
+            candidates=candidates_stub,
         )
         await args.handler(args, context)
     finally:
-        await channel.close(grace=None)
+        for open_channel in channels:
+            await open_channel.close(grace=None)
 
 
 def describe_rpc_error(
-    error: grpc.aio.AioRpcError, args: argparse.Namespace, request_id: str
+    error: grpc.aio.AioRpcError,
+    args: argparse.Namespace,
+    request_id: str,
+    called: tuple[str, str] | None = None,
 ) -> str:
-    """`STATUS_NAME: details`, said so that an operator knows what to do next."""
+    """`STATUS_NAME: details`, said so that an operator knows what to do next. `called`
+    is the (service, address) that failed when it is not the command's own."""
     code = error.code()
     details = error.details() or "no details"
-    service, address = service_address(args)
+    service, address = called or service_address(args)
     if code == grpc.StatusCode.UNAVAILABLE:
         return f"UNAVAILABLE: {service} at {address} could not be reached: {details}"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -151,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except grpc.aio.AioRpcError as error:
         print(f"{PROG}: {describe_rpc_error(error, args, request_id)}", file=sys.stderr)
+        return 1
+    except ServiceCallError as failed:
+        called = (failed.service, failed.address)
+        message = describe_rpc_error(failed.error, args, request_id, called)
+        print(f"{PROG}: {message}", file=sys.stderr)
         return 1
     except CommandError as error:
         print(f"{PROG}: {error}", file=sys.stderr)

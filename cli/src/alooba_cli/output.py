@@ -26,21 +26,28 @@ def print_json(message: Message) -> None:
     print(json.dumps(document, indent=2, ensure_ascii=False))
 
 
-def print_fields(fields: Sequence[tuple[str, str]]) -> None:
-    """Prints a `key: value` block with the values aligned."""
+def print_fields(fields: Sequence[tuple[str, str]], indent: str = "") -> None:
+    """Prints a `key: value` block with the values aligned, each line after `indent`."""
     width = max((len(key) for key, _ in fields), default=0) + 1
     for key, value in fields:
-        print(f"{key + ':':<{width}} {value}")
+        print(f"{indent}{key + ':':<{width}} {value}")
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Prints rows under upper-case headers, each column as wide as its widest cell."""
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> None:
+    """Prints rows under upper-case headers, each column as wide as its widest cell,
+    each line after `indent`."""
     widths = [len(header) for header in headers]
     for row in rows:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
     for line in (headers, *rows):
         cells = [f"{cell:<{width}}" for cell, width in zip(line, widths, strict=True)]
-        print("  ".join(cells).rstrip())
+        print(indent + "  ".join(cells).rstrip())
+
+
+def one_line(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
 def timestamp(message: Message, field: str) -> str:

@@ -8,9 +8,9 @@
     greenhouse-emulator test-status --partner-url URL --api-key KEY --interview-id ID
 
 `serve` runs until Ctrl-C or SIGTERM; it prints its callback base URL and CA certificate
-path, and serves /_emulator/tests, /_emulator/violations and /_emulator/callbacks. The
-other commands make one call and print the JSON answer. The key may come from
-GREENHOUSE_API_KEY instead of the command line (where `ps` would show it).
+path, and serves /_emulator/tests, /_emulator/violations, /_emulator/callbacks and
+/_emulator/webhooks. The other commands make one call and print the JSON answer. The key
+may come from GREENHOUSE_API_KEY instead of the command line (where `ps` would show it).
 """
 
 from __future__ import annotations

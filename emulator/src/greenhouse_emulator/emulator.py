@@ -5,6 +5,9 @@ against the documented contract (reporting breaches to the partner's response_er
 endpoint, as Greenhouse does), hosts the callback URLs it hands out in send_test, and on an
 accepted callback immediately fetches test_status. What Greenhouse would show for each
 sent test is kept in `tests`; everything the partner got wrong is kept in `violations`.
+It also sends the organization's Recruiting Webhooks, signed and retried as Greenhouse
+does (`send_webhook`, payloads from greenhouse_emulator.webhooks), kept in
+`webhook_deliveries`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import ssl
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +43,7 @@ from greenhouse_emulator.models import (
     RawResponse,
     TakeHomeTest,
     Violation,
+    WebhookDelivery,
 )
 from greenhouse_emulator.server import (
     CALLBACK_PATH,
@@ -53,6 +57,7 @@ from greenhouse_emulator.tls import (
     generate_certificates,
     server_ssl_context,
 )
+from greenhouse_emulator.webhook_sender import WebhookSender
 
 _WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::"})
 _CALLBACK_PREFIX: Final = CALLBACK_PATH.removesuffix("{take_home_test_id}")
@@ -81,18 +86,24 @@ class GreenhouseEmulator:
         send_test_path: str = "send_test",
         test_status_path: str = "test_status",
         response_error_path: str = "response_error",
+        webhook_path: str = "webhook",
         tls: bool = True,
         cert_dir: str | Path | None = None,
         callback_host: str | None = None,
         partner_ssl: ssl.SSLContext | bool = True,
         timeout: float = 30.0,
         first_take_home_test_id: int | None = None,
+        webhook_time_scale: float = 1.0,
+        webhook_timeout: float | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        """`partner_base_url` is where the four endpoints live; each `*_path` may also be
-        an absolute URL. `callback_host` is the host put in callback URLs (default: the
-        bound host, or 127.0.0.1 when bound to all interfaces). `partner_ssl` is how the
-        partner's own certificate is verified (aiohttp's `ssl=`)."""
+        """`partner_base_url` is where the four endpoints and the webhook receiver live;
+        each `*_path` may also be an absolute URL. `callback_host` is the host put in
+        callback URLs (default: the bound host, or 127.0.0.1 when bound to all
+        interfaces). `partner_ssl` is how the partner's own certificate is verified
+        (aiohttp's `ssl=`). `webhook_time_scale` multiplies Greenhouse's webhook retry
+        delays (0.001 runs the 15-hour schedule in under a minute); `webhook_timeout`
+        is seconds per webhook attempt (default: `timeout`)."""
         self._api_key = api_key
         self._partner_base_url = partner_base_url
         self.endpoints = PartnerEndpoints.under(
@@ -115,6 +126,13 @@ class GreenhouseEmulator:
             self.endpoints, api_key, ssl_context=partner_ssl, timeout=timeout
         )
         self._log = logger or logging.getLogger("greenhouse_emulator")
+        self.webhook_url = str(join_url(partner_base_url, webhook_path))
+        self.webhooks = WebhookSender(
+            ssl_context=partner_ssl,
+            timeout=webhook_timeout if webhook_timeout is not None else timeout,
+            time_scale=webhook_time_scale,
+            logger=self._log,
+        )
         self._next_id = (
             first_take_home_test_id
             if first_take_home_test_id is not None
@@ -160,6 +178,7 @@ class GreenhouseEmulator:
         self._runner = runner
         self._port = runner.addresses[0][1]
         await self._client.open()
+        await self.webhooks.open()
         self._log.info(
             "emulator.started callback_base=%s ca_cert=%s",
             self.callback_base_url,
@@ -167,8 +186,9 @@ class GreenhouseEmulator:
         )
 
     async def stop(self) -> None:
-        """Stop serving, cancel pending background calls, close the session and remove
-        generated certificates (unless they were written to a given cert_dir)."""
+        """Stop serving, cancel pending background calls and webhook deliveries, close
+        the sessions and remove generated certificates (unless they were written to a
+        given cert_dir)."""
         # The server goes first, so that no callback starts a new background call.
         if self._runner is not None:
             await self._runner.cleanup()
@@ -177,6 +197,7 @@ class GreenhouseEmulator:
             task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self.webhooks.close()
         await self._client.close()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
@@ -377,6 +398,98 @@ class GreenhouseEmulator:
         url = path if isinstance(path, URL) else join_url(self._partner_base_url, path)
         return await self._client.request(method, url, body=body, headers=headers, auth=auth)
 
+    # --- Recruiting Webhooks ----------------------------------------------------------
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook delivery so far, in the order they were started."""
+        return self.webhooks.deliveries
+
+    async def send_webhook(
+        self,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        organisation: str | None,
+        secret: str | None = None,
+        event_id: str | None = None,
+        url: str | None = None,
+        signature_override: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> WebhookDelivery:
+        """POST `payload` (a dict from greenhouse_emulator.webhooks, or raw bytes) to the
+        partner's webhook URL as Greenhouse does, and return once it is delivered (a 200)
+        or the retry schedule is spent (7 attempts; one without `retry`).
+
+        Headers: Content-Type: application/json, Greenhouse-Event-ID (`event_id`, default
+        a fresh UUID, the same on every retry), Signature: sha256 <hex HMAC of the body
+        keyed with `secret`> (default: the organization's API key; `signature_override`
+        replaces it), and X-Organisation: `organisation` (None leaves it out).
+        `extra_headers` come last and may override any of them."""
+        delivery = self._prepare_webhook(
+            payload, organisation, secret, event_id, url, signature_override, extra_headers
+        )
+        return await self.webhooks.deliver(delivery, retry=retry)
+
+    def send_webhook_in_background(
+        self,
+        payload: Mapping[str, Any] | bytes,
+        *,
+        organisation: str | None,
+        secret: str | None = None,
+        event_id: str | None = None,
+        url: str | None = None,
+        signature_override: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> asyncio.Task[WebhookDelivery]:
+        """send_webhook without waiting: the delivery is recorded at once, the task
+        returns it when finished; stop() cancels it if still running."""
+        delivery = self._prepare_webhook(
+            payload, organisation, secret, event_id, url, signature_override, extra_headers
+        )
+        return self.webhooks.deliver_in_background(delivery, retry=retry)
+
+    async def send_webhooks(
+        self,
+        payloads: Iterable[Mapping[str, Any] | bytes],
+        *,
+        organisation: str | None,
+        secret: str | None = None,
+        url: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: bool = True,
+        concurrency: int = 50,
+    ) -> list[WebhookDelivery]:
+        """A burst: every payload as its own delivery (its own event id), with at most
+        `concurrency` requests in flight; returns the deliveries in payload order."""
+        deliveries = [
+            self._prepare_webhook(payload, organisation, secret, None, url, None, extra_headers)
+            for payload in payloads
+        ]
+        return await self.webhooks.deliver_all(deliveries, concurrency=concurrency, retry=retry)
+
+    def _prepare_webhook(
+        self,
+        payload: Mapping[str, Any] | bytes,
+        organisation: str | None,
+        secret: str | None,
+        event_id: str | None,
+        url: str | None,
+        signature_override: str | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> WebhookDelivery:
+        self._require_started()
+        return self.webhooks.prepare(
+            payload,
+            url=url if url is not None else self.webhook_url,
+            organisation=organisation,
+            secret=secret if secret is not None else self.api_key,
+            event_id=event_id,
+            signature_override=signature_override,
+            extra_headers=extra_headers,
+        )
+
     # --- waiting --------------------------------------------------------------------
 
     # The timeout is a parameter, not asyncio.timeout() around the call, so that the
@@ -456,6 +569,7 @@ class GreenhouseEmulator:
             "tests": [test.to_json() for test in self.tests.values()],
             "violations": [violation.to_json() for violation in self.violations],
             "callbacks": [attempt.to_json() for attempt in self.callbacks],
+            "webhooks": [delivery.to_json() for delivery in self.webhook_deliveries],
         }
 
     # --- internals -------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What the emulator sends and what it records: candidates, take-home tests as Greenhouse
-would show them, contract violations and callback attempts."""
+would show them, contract violations, callback attempts and webhook deliveries."""
 
 from __future__ import annotations
 
@@ -145,6 +145,63 @@ class CallbackAttempt:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready copy, for the inspection endpoint."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    """One POST of a webhook delivery and how it ended: the partner's `status`, or the
+    `error` (timeout, connection failure) when there was no answer.
+
+    `at` is time.monotonic() when the request was sent; `waited` is the (scaled) delay
+    slept before it, per Greenhouse's retry schedule.
+    """
+
+    number: int
+    at: float
+    waited: float
+    status: int | None = None
+    error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        """Only exactly 200 counts: the docs call any non-200 answer a failure."""
+        return self.status == 200
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready copy, for the inspection endpoint."""
+        return asdict(self)
+
+
+@dataclass
+class WebhookDelivery:
+    """One webhook event and every attempt to deliver it. The body, its signature and
+    the Greenhouse-Event-ID stay the same across retries.
+
+    `finished` turns true when no attempt is left to make (delivered, out of attempts,
+    or cancelled); `delivered` when an attempt got a 200.
+    """
+
+    event_id: str
+    action: str | None
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    attempts: list[WebhookAttempt] = field(default_factory=list)
+    delivered: bool = False
+    finished: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready copy, for the inspection endpoint (the body as text)."""
+        return {
+            "event_id": self.event_id,
+            "action": self.action,
+            "url": self.url,
+            "body": self.body.decode("utf-8", "replace"),
+            "headers": dict(self.headers),
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "delivered": self.delivered,
+            "finished": self.finished,
+        }
 
 
 @dataclass(frozen=True)

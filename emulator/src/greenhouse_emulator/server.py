@@ -49,7 +49,7 @@ class CallbackDesk(Protocol):
         ...
 
     def inspection(self) -> Mapping[str, list[dict[str, Any]]]:
-        """JSON-ready records by name: "tests", "violations", "callbacks"."""
+        """JSON-ready records by name: "tests", "violations", "callbacks", "webhooks"."""
         ...
 
 
@@ -88,6 +88,6 @@ def create_app(desk: CallbackDesk) -> web.Application:
     app[_DESK] = desk
     # Every method is routed here so a wrong one is recorded, not just refused.
     app.router.add_route("*", CALLBACK_PATH, _callback)
-    for name in ("tests", "violations", "callbacks"):
+    for name in ("tests", "violations", "callbacks", "webhooks"):
         app.router.add_get(f"/_emulator/{name}", _inspect(name))
     return app

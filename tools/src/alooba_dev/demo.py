@@ -2,13 +2,15 @@
 
 An operator sets up an organization; Greenhouse (the emulator) lists tests and sends one;
 the invitation email reaches a real SMTP server; the candidate takes the test; the result
-reaches Greenhouse through the callback, and Greenhouse shows the score and report link.
+reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
+then Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import re
 import shutil
 import sys
@@ -20,8 +22,11 @@ import grpc
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba.candidates.v1 import candidates_pb2 as cpb
+from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack, free_ports
+from greenhouse_emulator import webhooks
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.models import Candidate
 
@@ -62,7 +67,10 @@ async def play(var_dir: Path) -> None:
         say(f"SMTP      127.0.0.1:{smtp.port}")
         say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
 
-        async with grpc.aio.insecure_channel(stack.address("assessments")) as channel:
+        async with (
+            grpc.aio.insecure_channel(stack.address("assessments")) as channel,
+            grpc.aio.insecure_channel(stack.address("candidates")) as candidates_channel,
+        ):
             admin = pb_grpc.AdminServiceStub(channel)
             platform = pb_grpc.PlatformServiceStub(channel)
 
@@ -137,6 +145,52 @@ async def play(var_dir: Path) -> None:
             for label, value in (record.metadata or {}).items():
                 say(f"{label}: {value}")
             say(f"contract violations seen by Greenhouse: {len(greenhouse.violations)}")
+
+            candidates = cpb_grpc.CandidatesServiceStub(candidates_channel)
+            invitation = (
+                await admin.GetInvitation(
+                    pb.GetInvitationRequest(organization_id=org.id, invitation_id=interview_id)
+                )
+            ).invitation
+
+            async def application_status() -> str:
+                found = await candidates.GetCandidate(
+                    cpb.GetCandidateRequest(
+                        organization_id=org.id, candidate_id=invitation.candidate_id
+                    )
+                )
+                status = found.candidate.applications[0].status
+                return str(cpb.HiringStatus.Name(status)).removeprefix("HIRING_STATUS_").lower()
+
+            step(8, "Greenhouse: the recruiter rejects the candidate (a signed webhook)")
+            candidate = Candidate()
+            reject = webhooks.reject_candidate(
+                candidate.candidate_id,
+                candidate.application_id,
+                rejected_at=dt.datetime.now(dt.UTC),
+            )
+            delivery = await greenhouse.send_webhook(reject, organisation=name)
+            say(f"webhook answered {delivery.attempts[-1].status}")
+            say(f"application status in the candidates service: {await application_status()}")
+
+            step(9, "Greenhouse: the candidate is anonymized (GDPR)")
+            anonymize = webhooks.candidate_anonymized(
+                candidate.candidate_id, ["full_name", "email_addresses", "phone_numbers"]
+            )
+            delivery = await greenhouse.send_webhook(anonymize, organisation=name)
+            say(f"webhook answered {delivery.attempts[-1].status}")
+            found = await candidates.GetCandidate(
+                cpb.GetCandidateRequest(
+                    organization_id=org.id, candidate_id=invitation.candidate_id
+                )
+            )
+            contact = found.candidate.contact
+            say(f"name now: {contact.first_name} {contact.last_name}; email: {contact.email!r}")
+            receipts = await candidates.ListErasureReceipts(
+                cpb.ListErasureReceiptsRequest(organization_id=org.id)
+            )
+            for receipt in receipts.receipts:
+                say(f"erasure receipt {receipt.id}: erased {', '.join(receipt.erased)}")
     finally:
         print("\nStopping ...", flush=True)
         await asyncio.to_thread(stack.stop_all)

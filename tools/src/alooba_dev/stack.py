@@ -126,6 +126,7 @@ class Stack:
                     "HTTP_HOST": "127.0.0.1",
                     "HTTP_PORT": str(self.ports.gateway_http),
                     "ASSESSMENTS_ADDR": self.address("assessments"),
+                    "CANDIDATES_ADDR": self.address("candidates"),
                 }
             )
         else:

@@ -11,7 +11,7 @@ from typing import Any
 from alooba.outbox.v1 import outbox_pb2 as pb
 from alooba_cli.commands import Subcommands, add_action, add_group, positive_int
 from alooba_cli.context import CommandError, Context, UsageError
-from alooba_cli.output import MISSING, print_json, print_table, timestamp
+from alooba_cli.output import MISSING, one_line, print_json, print_table, timestamp
 
 # What the service lists when asked for 0, and the most it lists at once.
 DEFAULT_LIMIT = 100
@@ -71,12 +71,6 @@ def _dead_letters_count(count: int) -> str:
     return f"{count} dead letter" if count == 1 else f"{count} dead letters"
 
 
-def _one_line(text: str, width: int) -> str:
-    """`text` on one line, cut to `width` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 3] + "..."
-
-
 def _invitation_id(letter: Any) -> str:
     """The invitation the message is about, when its payload names one."""
     value = letter.payload.fields.get("invitation_id")  # a google.protobuf.Value
@@ -107,7 +101,7 @@ async def _dead_letters(args: argparse.Namespace, ctx: Context) -> None:
                 str(letter.attempts),
                 timestamp(letter, "update_time"),
                 _invitation_id(letter),
-                _one_line(letter.last_error, ERROR_WIDTH) or MISSING,
+                one_line(letter.last_error, ERROR_WIDTH) or MISSING,
             )
             for letter in letters
         ],

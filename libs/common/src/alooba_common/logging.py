@@ -62,6 +62,10 @@ def configure_logging(settings: LoggingSettings, *, service: str) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact_sensitive,
     ]
+    # Structured tracebacks WITHOUT frame locals: locals hold requests, and so PII.
+    tracebacks = structlog.processors.ExceptionRenderer(
+        structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+    )
     renderer: structlog.types.Processor
     if settings.format == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=False)
@@ -70,7 +74,7 @@ def configure_logging(settings: LoggingSettings, *, service: str) -> None:
     structlog.configure(
         processors=[
             *shared,
-            structlog.processors.dict_tracebacks,
+            tracebacks,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -84,7 +88,7 @@ def configure_logging(settings: LoggingSettings, *, service: str) -> None:
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.dict_tracebacks,
+                tracebacks,
                 renderer,
             ],
         )

@@ -146,7 +146,9 @@ class RelaySettings:
 
 def backoff_delay(attempts: int, settings: RelaySettings, rng: random.Random) -> float:
     """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
-    ceiling = min(settings.max_delay_seconds, settings.base_delay_seconds * 2 ** (attempts - 1))
+    # The exponent is capped: the attempt budget is unbounded and 2.0 ** 1024 overflows.
+    exponent = min(attempts - 1, 64)
+    ceiling = min(settings.max_delay_seconds, settings.base_delay_seconds * 2**exponent)
     return rng.uniform(ceiling / 2, ceiling)
 
 

@@ -43,7 +43,7 @@ def retry_after_seconds(header: str | None, now: dt.datetime) -> float | None:
     if not header:
         return None
     header = header.strip()
-    if header.isdigit():
+    if header.isascii() and header.isdigit():  # isdigit() alone accepts non-ASCII digits
         return min(float(header), MAX_RETRY_AFTER_SECONDS)
     try:
         when = email.utils.parsedate_to_datetime(header)
@@ -93,7 +93,9 @@ class GreenhouseCallback:
             async with self._http.patch(
                 url,
                 data=b"",
-                auth=aiohttp.BasicAuth(secret, ""),
+                # Basic with the key as username and an empty password, as Greenhouse's
+                # own calls to us are made.
+                headers={"Authorization": aiohttp.encode_basic_auth(secret, "")},
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:

@@ -54,7 +54,7 @@ class GrpcCandidateDirectory:
         )
 
     async def candidate_for_email(
-        self, organization_id: str, candidate_id: str
+        self, organization_id: str, candidate_id: str, application_id: str
     ) -> CandidateForEmail | None:
         try:
             response = await self._stub.GetCandidate(
@@ -68,12 +68,21 @@ class GrpcCandidateDirectory:
                 return None
             # The outbox retries: the candidates service may be restarting.
             raise
-        contact = response.candidate.contact
+        candidate = response.candidate
+        if candidate.HasField("erase_time"):
+            return None  # erased: there is nobody to write to
+        contact = candidate.contact
+        # The status of the application this invitation is for; a candidate rejected for
+        # one job may still be active in another.
+        status = next(
+            (a.status for a in candidate.applications if a.id == application_id),
+            candidate.status,
+        )
         first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
         return CandidateForEmail(
             display_name=f"{first} {contact.last_name}".strip(),
             email=contact.email,
-            hiring_status=_HIRING_STATUS.get(response.candidate.status, "active"),
+            hiring_status=_HIRING_STATUS.get(status, "active"),
         )
 
 

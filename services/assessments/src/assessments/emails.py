@@ -33,9 +33,10 @@ class CandidateForEmail:
 
 class CandidateLookup(Protocol):
     async def candidate_for_email(
-        self, organization_id: str, candidate_id: str
+        self, organization_id: str, candidate_id: str, application_id: str
     ) -> CandidateForEmail | None:
-        """None when the candidate is unknown or erased."""
+        """None when the candidate is unknown or erased; the hiring status is the
+        application's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class InvitationEmailHandler:
             raise PermanentFailure("the invitation has no access token")
 
         candidate = await self._candidates.candidate_for_email(
-            invitation.organization_id, invitation.candidate_id
+            invitation.organization_id, invitation.candidate_id, invitation.application_id
         )
         if candidate is None:
             EMAILS_SKIPPED.labels(purpose, "candidate_gone").inc()

@@ -270,6 +270,11 @@ class PlatformApi:
                 invitation = await repo.invitation_for_update(invitation_id)
                 if invitation is None:
                     raise NotFound("no such invitation")
+                # A concurrent call with the same key may have committed while we waited
+                # for the row lock: look again now that we hold it.
+                seen = await repo.idempotency_record(rpc, key)
+                if seen is not None:
+                    return await self._replayed(repo, seen, digest)
                 now = utcnow()
                 await change(repo, invitation, now)
                 invitation.updated_at = now

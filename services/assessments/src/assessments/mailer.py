@@ -48,9 +48,13 @@ class SmtpMailer:
         if starttls_option not in start_tls:
             raise ConfigError("SMTP_URL's starttls must be on, off or auto")
         use_tls = parts.scheme == "smtps"
+        try:
+            port = parts.port or (465 if use_tls else 587)
+        except ValueError:
+            raise ConfigError("SMTP_URL has an invalid port") from None
         return cls(
             hostname=parts.hostname,
-            port=parts.port or (465 if use_tls else 587),
+            port=port,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             start_tls=False if use_tls else start_tls[starttls_option],

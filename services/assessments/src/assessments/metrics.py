@@ -40,3 +40,14 @@ CALLBACKS_REJECTED = Counter(
     "assessments_callbacks_rejected_total",
     "Callbacks Greenhouse refused with a 4xx that retrying cannot fix (alert on this).",
 )
+WEBHOOK_SIGNATURE_FAILURES = Counter(
+    "assessments_webhook_signature_failures_total",
+    "Webhooks refused for a missing, malformed or wrong signature or an unknown organization, "
+    'by organization id ("unknown" when X-Organisation names none of ours).',
+    ("organization",),
+)
+WEBHOOK_PINGS = Counter("assessments_webhook_pings_total", "Greenhouse webhook pings recorded.")
+INVITATIONS_CANCELLED_BY_ERASURE = Counter(
+    "assessments_invitations_cancelled_by_erasure_total",
+    "Unfinished invitations cancelled because the candidate's data was erased.",
+)

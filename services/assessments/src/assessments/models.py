@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -150,3 +151,19 @@ class IdempotencyRecord(Base):
 
 
 OUTBOX = outbox_table(Base.metadata)
+
+
+class WebhookPing(Base):
+    """The last ping of each of an organization's Greenhouse webhooks (the setup check)."""
+
+    __tablename__ = "webhook_ping"
+    __table_args__ = (UniqueConstraint("organization_id", "web_hook_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"))
+    web_hook_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(200))
+    endpoint_url: Mapped[str] = mapped_column(String(2048))
+    active: Mapped[bool] = mapped_column(default=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

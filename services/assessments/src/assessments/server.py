@@ -26,13 +26,20 @@ from assessments.lifecycle import PlatformApi
 from assessments.mailer import create_mailer
 from assessments.models import OUTBOX
 from assessments.service import Administration, PartnerApi
-from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
+from assessments.servicer import (
+    AdminServicer,
+    PartnerServicer,
+    PlatformServicer,
+    WebhookServicer,
+)
 from assessments.sweeper import Sweeper
+from assessments.webhooks import Webhooks
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 PARTNER_SERVICE = pb.DESCRIPTOR.services_by_name["PartnerService"].full_name
 PLATFORM_SERVICE = pb.DESCRIPTOR.services_by_name["PlatformService"].full_name
 ADMIN_SERVICE = pb.DESCRIPTOR.services_by_name["AdminService"].full_name
+WEBHOOK_SERVICE = pb.DESCRIPTOR.services_by_name["WebhookService"].full_name
 
 
 def build_service(
@@ -96,6 +103,7 @@ def build_service(
         default_expiry_days=settings.default_expiry_days,
         key_rotation_grace_seconds=settings.key_rotation_grace_seconds,
     )
+    webhooks = Webhooks(sessions, box)
     sweeper = Sweeper(
         sessions,
         reminder_before=dt.timedelta(seconds=settings.reminder_before_expiry_seconds),
@@ -127,6 +135,12 @@ def build_service(
                     AdminServicer(admin), server
                 ),
                 ADMIN_SERVICE,
+            ),
+            (
+                lambda server: pb_grpc.add_WebhookServiceServicer_to_server(
+                    WebhookServicer(webhooks), server
+                ),
+                WEBHOOK_SERVICE,
             ),
             outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
         ],

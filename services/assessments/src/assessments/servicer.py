@@ -24,6 +24,7 @@ from assessments.service import (
     SendTestCommand,
     TestChanges,
 )
+from assessments.webhooks import PingRecord, Webhooks
 
 _INVITATION_STATUS = {
     "sent": pb.INVITATION_STATUS_SENT,
@@ -366,3 +367,63 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
     ) -> pb.ResendInvitationResponse:
         invitation = await self._platform.resend(request.idempotency_key, request.invitation_id)
         return pb.ResendInvitationResponse(invitation=await self._view(invitation))
+
+
+class WebhookServicer(pb_grpc.WebhookServiceServicer):
+    def __init__(self, webhooks: Webhooks) -> None:
+        self._webhooks = webhooks
+
+    async def VerifyWebhookSignature(
+        self,
+        request: pb.VerifyWebhookSignatureRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> pb.VerifyWebhookSignatureResponse:
+        organization_id = await self._webhooks.verify_signature(
+            request.organization_name, request.signature, request.body
+        )
+        return pb.VerifyWebhookSignatureResponse(organization_id=organization_id)
+
+    async def RecordWebhookPing(
+        self, request: pb.RecordWebhookPingRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.RecordWebhookPingResponse:
+        ping = request.ping
+        await self._webhooks.record_ping(
+            ping.organization_id,
+            PingRecord(
+                web_hook_id=ping.web_hook_id,
+                name=ping.name,
+                event=ping.event,
+                endpoint_url=ping.endpoint_url,
+                active=ping.active,
+            ),
+        )
+        return pb.RecordWebhookPingResponse()
+
+    async def CancelCandidateInvitations(
+        self,
+        request: pb.CancelCandidateInvitationsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> pb.CancelCandidateInvitationsResponse:
+        cancelled = await self._webhooks.cancel_candidate_invitations(
+            request.organization_id, request.candidate_id, request.reason
+        )
+        return pb.CancelCandidateInvitationsResponse(cancelled=cancelled)
+
+    async def ListWebhookPings(
+        self, request: pb.ListWebhookPingsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListWebhookPingsResponse:
+        pings = await self._webhooks.pings(request.organization_id)
+        return pb.ListWebhookPingsResponse(
+            pings=[
+                pb.WebhookPing(
+                    organization_id=p.organization_id,
+                    web_hook_id=p.web_hook_id,
+                    name=p.name,
+                    event=p.event,
+                    endpoint_url=p.endpoint_url,
+                    active=p.active,
+                    receive_time=_ts(p.received_at),
+                )
+                for p in pings
+            ]
+        )

@@ -10,6 +10,7 @@ from alooba_common import grpc_server
 from alooba_common.db import create_engine, session_factory
 from alooba_common.migrations import database_readiness
 from candidates.config import Settings
+from candidates.events import WebhookEvents
 from candidates.service import Candidates
 from candidates.servicer import CandidatesServicer
 
@@ -20,13 +21,15 @@ CANDIDATES_SERVICE = pb.DESCRIPTOR.services_by_name["CandidatesService"].full_na
 def build_service(settings: Settings) -> grpc_server.GrpcService:
     """The service's servicers, readiness check and clean-ups, ready to be served."""
     engine = create_engine(settings.database)
-    candidates = Candidates(session_factory(engine))
+    sessions = session_factory(engine)
+    candidates = Candidates(sessions)
+    events = WebhookEvents(sessions)
     return grpc_server.GrpcService(
         name="candidates",
         registrations=[
             (
                 lambda server: pb_grpc.add_CandidatesServiceServicer_to_server(
-                    CandidatesServicer(candidates), server
+                    CandidatesServicer(candidates, events), server
                 ),
                 CANDIDATES_SERVICE,
             )

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
-from alooba_common.errors import InvalidArgument, NotFound, Unavailable
+from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from candidates.metrics import APPLICATIONS_REGISTERED
-from candidates.models import Application, Candidate
+from candidates.models import Application, AssessmentDatum, Candidate
 from candidates.repository import Repository
 
 log = structlog.get_logger("candidates")
@@ -21,6 +21,11 @@ log = structlog.get_logger("candidates")
 # Registering races only with itself (the same send_test arriving twice at once); a
 # lost race is retried as an update, and one retry is enough.
 _REGISTER_ATTEMPTS = 3
+
+ASSESSMENT_DATA_KINDS = frozenset({"ip_address", "user_agent", "answer", "file"})
+MAX_ASSESSMENT_VALUE_BYTES = 64 * 1024
+_MAX_KEY = 200
+_MAX_INVITATION_ID = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +49,30 @@ class RegisterApplication:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordAssessmentData:
+    organization_id: str
+    candidate_id: str
+    invitation_id: str
+    kind: str
+    value: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class CandidateRecord:
     candidate: Candidate
     applications: Sequence[Application]
+    assessment_data: Sequence[AssessmentDatum] = ()
+
+
+def check_organization_id(organization_id: str) -> None:
+    # Ids are 32 hex characters; anything longer could never match and would not fit.
+    if not organization_id or len(organization_id) > 32:
+        raise InvalidArgument("organization_id is required (at most 32 characters)")
 
 
 def _check(command: RegisterApplication) -> None:
-    if not command.organization_id:
-        raise InvalidArgument("organization_id is required")
+    check_organization_id(command.organization_id)
     if command.greenhouse_candidate_id <= 0:
         raise InvalidArgument("greenhouse_candidate_id must be positive")
     contact = command.contact
@@ -82,8 +103,13 @@ class Candidates:
         contact = command.contact
         async with self._sessions.begin() as session:
             repo = Repository(session)
-            candidate = await repo.candidate_by_greenhouse_id(
-                command.organization_id, command.greenhouse_candidate_id
+            # Locked, so an erasure running at the same time finishes first and this
+            # registration then writes every field again (never a mix of both).
+            candidate = await repo.resolve(
+                await repo.candidate_by_greenhouse_id(
+                    command.organization_id, command.greenhouse_candidate_id, for_update=True
+                ),
+                for_update=True,
             )
             if candidate is None:
                 candidate = Candidate(
@@ -99,6 +125,10 @@ class Candidates:
             candidate.preferred_name = contact.preferred_name
             candidate.email = contact.email
             candidate.phone_number = contact.phone_number
+            # Greenhouse sent this candidate's details again after an erasure: they came
+            # back (a new application), so the record holds PII again. The erasure
+            # receipts stay as the history.
+            candidate.erased_at = None
             candidate.updated_at = now
             await repo.flush()
 
@@ -128,10 +158,109 @@ class Candidates:
         return candidate.id, application.id
 
     async def candidate(self, organization_id: str, candidate_id: str) -> CandidateRecord:
+        """One candidate with PII, applications and assessment data. A merged candidate's
+        id answers with the candidate it was merged into."""
+        check_organization_id(organization_id)
         async with self._sessions.begin() as session:
             repo = Repository(session)
-            candidate = await repo.candidate(organization_id, candidate_id)
+            candidate = await repo.resolve(await repo.candidate(organization_id, candidate_id))
             if candidate is None:
                 raise NotFound("no such candidate")
-            applications = await repo.applications(candidate.id)
-        return CandidateRecord(candidate, applications)
+            return await _record(repo, candidate)
+
+    async def find_candidate(
+        self, organization_id: str, greenhouse_candidate_id: int
+    ) -> CandidateRecord:
+        """The candidate with this Greenhouse candidate id (following merges)."""
+        check_organization_id(organization_id)
+        if greenhouse_candidate_id <= 0:
+            raise InvalidArgument("greenhouse_candidate_id must be positive")
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            candidate = await repo.resolve(
+                await repo.candidate_by_greenhouse_id(organization_id, greenhouse_candidate_id)
+            )
+            if candidate is None:
+                raise NotFound("no such candidate")
+            return await _record(repo, candidate)
+
+    async def record_assessment_data(self, command: RecordAssessmentData) -> str:
+        """Stores one datum; the id. The same idempotency key returns the same id."""
+        _check_datum(command)
+        try:
+            async with self._sessions.begin() as session:
+                datum, created = await self._record_datum(Repository(session), command)
+        except IntegrityError:
+            # The same key arrived twice at once and the other call stored it.
+            async with self._sessions.begin() as session:
+                datum, created = await self._record_datum(Repository(session), command)
+        log.info(
+            "assessment_data.recorded",
+            candidate_id=datum.candidate_id,
+            invitation_id=datum.invitation_id,
+            assessment_datum_id=datum.id,
+            kind=datum.kind,
+            created=created,
+        )
+        return datum.id
+
+    async def _record_datum(
+        self, repo: Repository, command: RecordAssessmentData
+    ) -> tuple[AssessmentDatum, bool]:
+        # Locked: an erasure running at the same time either sees this datum (and deletes
+        # it) or finishes first (and this call then finds the candidate erased).
+        candidate = await repo.resolve(
+            await repo.candidate(command.organization_id, command.candidate_id, for_update=True),
+            for_update=True,
+        )
+        if candidate is None:
+            raise NotFound("no such candidate")
+        seen = await repo.assessment_datum_by_key(command.organization_id, command.idempotency_key)
+        if seen is not None:
+            if (seen.candidate_id, seen.invitation_id, seen.kind, seen.value) != (
+                candidate.id,
+                command.invitation_id,
+                command.kind,
+                command.value,
+            ):
+                raise InvalidArgument("idempotency_key was already used for a different request")
+            return seen, False
+        if candidate.erased_at is not None:
+            raise FailedPrecondition("the candidate's data has been erased")
+        datum = AssessmentDatum(
+            id=uuid.uuid4().hex,
+            organization_id=command.organization_id,
+            candidate_id=candidate.id,
+            invitation_id=command.invitation_id,
+            kind=command.kind,
+            value=command.value,
+            idempotency_key=command.idempotency_key,
+            created_at=utcnow(),
+        )
+        repo.add(datum)
+        await repo.flush()
+        return datum, True
+
+
+async def _record(repo: Repository, candidate: Candidate) -> CandidateRecord:
+    return CandidateRecord(
+        candidate,
+        await repo.applications(candidate.id),
+        await repo.assessment_data(candidate.id),
+    )
+
+
+def _check_datum(command: RecordAssessmentData) -> None:
+    check_organization_id(command.organization_id)
+    if not command.candidate_id:
+        raise InvalidArgument("candidate_id is required")
+    if not command.invitation_id or len(command.invitation_id) > _MAX_INVITATION_ID:
+        raise InvalidArgument(
+            f"invitation_id is required (at most {_MAX_INVITATION_ID} characters)"
+        )
+    if command.kind not in ASSESSMENT_DATA_KINDS:
+        raise InvalidArgument("kind must be one of " + ", ".join(sorted(ASSESSMENT_DATA_KINDS)))
+    if len(command.value.encode()) > MAX_ASSESSMENT_VALUE_BYTES:
+        raise InvalidArgument("value is longer than 64 KiB")
+    if not command.idempotency_key or len(command.idempotency_key) > _MAX_KEY:
+        raise InvalidArgument(f"idempotency_key is required (at most {_MAX_KEY} characters)")

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from gateway.clients import Backends
 from gateway.config import Settings
-from gateway.keys import BACKENDS, LIFECYCLE, SETTINGS, Lifecycle
+from gateway.keys import BACKENDS, LIFECYCLE, METRICS, SETTINGS, Lifecycle
 from gateway.metrics import HttpMetrics
 from gateway.middlewares import json_errors, observe
 from gateway.routes import setup_routes
@@ -16,11 +16,13 @@ from gateway.routes import setup_routes
 
 def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web.Application:
     """Builds the app; channels to the backends open when it starts and close when it stops."""
+    metrics = metrics or HttpMetrics.create()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[observe(metrics or HttpMetrics.create()), json_errors],
+        middlewares=[observe(metrics), json_errors],
     )
     app[SETTINGS] = settings
+    app[METRICS] = metrics
     app[LIFECYCLE] = Lifecycle()
     app.cleanup_ctx.append(_backends)
     setup_routes(app)
@@ -30,7 +32,9 @@ def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web
 async def _backends(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     backends = Backends.connect(
-        assessments_addr=settings.assessments_addr, timeout=settings.rpc_timeout_seconds
+        assessments_addr=settings.assessments_addr,
+        candidates_addr=settings.candidates_addr,
+        timeout=settings.rpc_timeout_seconds,
     )
     app[BACKENDS] = backends
     app[LIFECYCLE].ready = True

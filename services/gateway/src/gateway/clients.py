@@ -8,26 +8,36 @@ from typing import TYPE_CHECKING
 import grpc
 
 from alooba.assessments.v1 import assessments_pb2_grpc
+from alooba.candidates.v1 import candidates_pb2_grpc
 from alooba_common.grpc_client import create_channel
 
 if TYPE_CHECKING:
     # The typed stubs know that a stub on an aio channel returns awaitables.
-    from alooba.assessments.v1.assessments_pb2_grpc import PartnerServiceAsyncStub
+    from alooba.assessments.v1.assessments_pb2_grpc import (
+        PartnerServiceAsyncStub,
+        WebhookServiceAsyncStub,
+    )
+    from alooba.candidates.v1.candidates_pb2_grpc import CandidatesServiceAsyncStub
 
 
 @dataclass(frozen=True, slots=True)
 class Backends:
     partner: PartnerServiceAsyncStub
+    webhooks: WebhookServiceAsyncStub
+    candidates: CandidatesServiceAsyncStub
     timeout: float
     channels: tuple[grpc.aio.Channel, ...]
 
     @classmethod
-    def connect(cls, *, assessments_addr: str, timeout: float) -> Backends:
+    def connect(cls, *, assessments_addr: str, candidates_addr: str, timeout: float) -> Backends:
         assessments = create_channel(assessments_addr, default_timeout=timeout)
+        candidates = create_channel(candidates_addr, default_timeout=timeout)
         return cls(
             partner=assessments_pb2_grpc.PartnerServiceStub(assessments),
+            webhooks=assessments_pb2_grpc.WebhookServiceStub(assessments),
+            candidates=candidates_pb2_grpc.CandidatesServiceStub(candidates),
             timeout=timeout,
-            channels=(assessments,),
+            channels=(assessments, candidates),
         )
 
     async def close(self) -> None:

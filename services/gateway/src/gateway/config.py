@@ -16,6 +16,7 @@ class Settings:
     metrics_host: str = "0.0.0.0"
     metrics_port: int = 9090
     assessments_addr: str = "localhost:50051"
+    candidates_addr: str = "localhost:50052"
     # Deadline of every gRPC call the gateway makes.
     rpc_timeout_seconds: float = 5.0
     # Greenhouse's bodies are small; webhooks with full application payloads are the
@@ -35,6 +36,7 @@ class Settings:
             metrics_host=env_str(environ, "METRICS_HOST", "0.0.0.0"),
             metrics_port=env_int(environ, "METRICS_PORT", 9090),
             assessments_addr=env_str(environ, "ASSESSMENTS_ADDR", "localhost:50051"),
+            candidates_addr=env_str(environ, "CANDIDATES_ADDR", "localhost:50052"),
             rpc_timeout_seconds=env_float(environ, "RPC_TIMEOUT_SECONDS", 5.0),
             max_body_bytes=env_int(environ, "MAX_BODY_BYTES", 1024 * 1024),
             drain_seconds=env_float(environ, "DRAIN_SECONDS", 0.0),

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway.clients import Backends
 from gateway.config import Settings
+from gateway.metrics import HttpMetrics
 
 
 @dataclass
@@ -20,3 +21,4 @@ class Lifecycle:
 SETTINGS = web.AppKey("settings", Settings)
 BACKENDS = web.AppKey("backends", Backends)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+METRICS = web.AppKey("metrics", HttpMetrics)

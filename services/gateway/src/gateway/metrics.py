@@ -13,6 +13,7 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 class HttpMetrics:
     requests: Counter
     duration: Histogram
+    webhooks: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> HttpMetrics:
@@ -28,6 +29,13 @@ class HttpMetrics:
                 "Time to answer an HTTP request.",
                 ("method", "route"),
                 buckets=_BUCKETS,
+                registry=registry,
+            ),
+            webhooks=Counter(
+                "gateway_webhooks_total",
+                "Greenhouse webhooks answered, by action and outcome (applied, duplicate, "
+                "stale, unknown_candidate, ignored, rejected).",
+                ("action", "outcome"),
                 registry=registry,
             ),
         )

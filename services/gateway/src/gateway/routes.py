@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.handlers import ops, partner
+from gateway.handlers import ops, partner, webhooks
 
 GREENHOUSE_PREFIX = "/v1/greenhouse"
 
@@ -14,5 +14,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(f"{GREENHOUSE_PREFIX}/send_test", partner.send_test)
     app.router.add_get(f"{GREENHOUSE_PREFIX}/test_status", partner.test_status)
     app.router.add_post(f"{GREENHOUSE_PREFIX}/response_error", partner.response_error)
+    app.router.add_post(f"{GREENHOUSE_PREFIX}/webhook", webhooks.receive)
     app.router.add_get("/healthz", ops.healthz)
     app.router.add_get("/readyz", ops.readyz)

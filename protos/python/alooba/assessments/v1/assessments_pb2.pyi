@@ -671,6 +671,213 @@ class AuthenticateResponse(_message.Message):
 Global___AuthenticateResponse: _TypeAlias = AuthenticateResponse  # noqa: Y015
 
 @_typing.final
+class VerifyWebhookSignatureRequest(_message.Message):
+    """--- WebhookService messages ---------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_NAME_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    organization_name: _builtins.str
+    """The X-Organisation header, matched exactly."""
+    signature: _builtins.str
+    """The Signature header as received."""
+    body: _builtins.bytes
+    """The raw request body, exactly as received."""
+    def __init__(
+        self,
+        *,
+        organization_name: _builtins.str = ...,
+        signature: _builtins.str = ...,
+        body: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "organization_name", b"organization_name", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyWebhookSignatureRequest: _TypeAlias = VerifyWebhookSignatureRequest  # noqa: Y015
+
+@_typing.final
+class VerifyWebhookSignatureResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyWebhookSignatureResponse: _TypeAlias = VerifyWebhookSignatureResponse  # noqa: Y015
+
+@_typing.final
+class WebhookPing(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    WEB_HOOK_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    ENDPOINT_URL_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    RECEIVE_TIME_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    web_hook_id: _builtins.int
+    name: _builtins.str
+    event: _builtins.str
+    """The webhook's "When" event, e.g. "Candidate has been hired"."""
+    endpoint_url: _builtins.str
+    active: _builtins.bool
+    @_builtins.property
+    def receive_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        web_hook_id: _builtins.int = ...,
+        name: _builtins.str = ...,
+        event: _builtins.str = ...,
+        endpoint_url: _builtins.str = ...,
+        active: _builtins.bool = ...,
+        receive_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receive_time", b"receive_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "endpoint_url", b"endpoint_url", "event", b"event", "name", b"name", "organization_id", b"organization_id", "receive_time", b"receive_time", "web_hook_id", b"web_hook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookPing: _TypeAlias = WebhookPing  # noqa: Y015
+
+@_typing.final
+class RecordWebhookPingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ping(self) -> Global___WebhookPing: ...
+    def __init__(
+        self,
+        *,
+        ping: Global___WebhookPing | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ping", b"ping"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ping", b"ping"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordWebhookPingRequest: _TypeAlias = RecordWebhookPingRequest  # noqa: Y015
+
+@_typing.final
+class RecordWebhookPingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordWebhookPingResponse: _TypeAlias = RecordWebhookPingResponse  # noqa: Y015
+
+@_typing.final
+class CancelCandidateInvitationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    candidate_id: _builtins.str
+    """The candidates service's id."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        candidate_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_id", b"candidate_id", "organization_id", b"organization_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelCandidateInvitationsRequest: _TypeAlias = CancelCandidateInvitationsRequest  # noqa: Y015
+
+@_typing.final
+class CancelCandidateInvitationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANCELLED_FIELD_NUMBER: _builtins.int
+    cancelled: _builtins.int
+    def __init__(
+        self,
+        *,
+        cancelled: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancelled", b"cancelled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelCandidateInvitationsResponse: _TypeAlias = CancelCandidateInvitationsResponse  # noqa: Y015
+
+@_typing.final
+class ListWebhookPingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhookPingsRequest: _TypeAlias = ListWebhookPingsRequest  # noqa: Y015
+
+@_typing.final
+class ListWebhookPingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def pings(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookPing]: ...
+    def __init__(
+        self,
+        *,
+        pings: _abc.Iterable[Global___WebhookPing] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pings", b"pings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhookPingsResponse: _TypeAlias = ListWebhookPingsResponse  # noqa: Y015
+
+@_typing.final
 class ResolveAccessTokenRequest(_message.Message):
     """--- PlatformService messages ------------------------------------------------"""
 

@@ -647,6 +647,220 @@ class PlatformService:
             _registered_method=True)
 
 
+class WebhookServiceStub:
+    """WebhookService backs the gateway's webhook endpoint: the organization's keys
+    stay here, so this is where Greenhouse's signatures are checked.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.VerifyWebhookSignature = channel.unary_unary(
+                '/alooba.assessments.v1.WebhookService/VerifyWebhookSignature',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureResponse.FromString,
+                _registered_method=True)
+        self.RecordWebhookPing = channel.unary_unary(
+                '/alooba.assessments.v1.WebhookService/RecordWebhookPing',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingResponse.FromString,
+                _registered_method=True)
+        self.CancelCandidateInvitations = channel.unary_unary(
+                '/alooba.assessments.v1.WebhookService/CancelCandidateInvitations',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelCandidateInvitationsRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelCandidateInvitationsResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookPings = channel.unary_unary(
+                '/alooba.assessments.v1.WebhookService/ListWebhookPings',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ListWebhookPingsRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ListWebhookPingsResponse.FromString,
+                _registered_method=True)
+
+
+class WebhookServiceServicer:
+    """WebhookService backs the gateway's webhook endpoint: the organization's keys
+    stay here, so this is where Greenhouse's signatures are checked.
+    """
+
+    def VerifyWebhookSignature(self, request, context):
+        """Checks `Signature: sha256 <hex>` over the raw body against the named
+        organization's partner keys (the active one and any still in a rotation's
+        grace period), in constant time. UNAUTHENTICATED for an unknown
+        organization, a malformed header or a mismatch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordWebhookPing(self, request, context):
+        """Records a webhook's ping (Greenhouse sends one when a webhook is saved).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelCandidateInvitations(self, request, context):
+        """Cancels a candidate's unfinished invitations (after their data was erased).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookPings(self, request, context):
+        """The pings received, newest first (for the setup check).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_WebhookServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'VerifyWebhookSignature': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyWebhookSignature,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureResponse.SerializeToString,
+            ),
+            'RecordWebhookPing': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordWebhookPing,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingResponse.SerializeToString,
+            ),
+            'CancelCandidateInvitations': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelCandidateInvitations,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelCandidateInvitationsRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelCandidateInvitationsResponse.SerializeToString,
+            ),
+            'ListWebhookPings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookPings,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ListWebhookPingsRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.ListWebhookPingsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'alooba.assessments.v1.WebhookService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('alooba.assessments.v1.WebhookService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class WebhookService:
+    """WebhookService backs the gateway's webhook endpoint: the organization's keys
+    stay here, so this is where Greenhouse's signatures are checked.
+    """
+
+    @staticmethod
+    def VerifyWebhookSignature(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.WebhookService/VerifyWebhookSignature',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordWebhookPing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.WebhookService/RecordWebhookPing',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelCandidateInvitations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.WebhookService/CancelCandidateInvitations',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelCandidateInvitationsRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.CancelCandidateInvitationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookPings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.WebhookService/ListWebhookPings',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ListWebhookPingsRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.ListWebhookPingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
 class AdminServiceStub:
     """AdminService is for operators (the `alooba-gh` CLI) and the assessment
     platform's Organization Settings page. It is reachable only inside the

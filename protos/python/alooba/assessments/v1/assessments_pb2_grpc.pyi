@@ -274,6 +274,91 @@ class PlatformServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_PlatformServiceServicer_to_server(servicer: PlatformServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
+class WebhookServiceStub:
+    """WebhookService backs the gateway's webhook endpoint: the organization's keys
+    stay here, so this is where Greenhouse's signatures are checked.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> WebhookServiceAsyncStub: ...
+    VerifyWebhookSignature: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.VerifyWebhookSignatureRequest, _assessments_pb2.VerifyWebhookSignatureResponse]
+    """Checks `Signature: sha256 <hex>` over the raw body against the named
+    organization's partner keys (the active one and any still in a rotation's
+    grace period), in constant time. UNAUTHENTICATED for an unknown
+    organization, a malformed header or a mismatch.
+    """
+    RecordWebhookPing: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.RecordWebhookPingRequest, _assessments_pb2.RecordWebhookPingResponse]
+    """Records a webhook's ping (Greenhouse sends one when a webhook is saved)."""
+    CancelCandidateInvitations: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.CancelCandidateInvitationsRequest, _assessments_pb2.CancelCandidateInvitationsResponse]
+    """Cancels a candidate's unfinished invitations (after their data was erased)."""
+    ListWebhookPings: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.ListWebhookPingsRequest, _assessments_pb2.ListWebhookPingsResponse]
+    """The pings received, newest first (for the setup check)."""
+
+@_typing.type_check_only
+class WebhookServiceAsyncStub(WebhookServiceStub):
+    """WebhookService backs the gateway's webhook endpoint: the organization's keys
+    stay here, so this is where Greenhouse's signatures are checked.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    VerifyWebhookSignature: _aio.UnaryUnaryMultiCallable[_assessments_pb2.VerifyWebhookSignatureRequest, _assessments_pb2.VerifyWebhookSignatureResponse]  # type: ignore[assignment]
+    """Checks `Signature: sha256 <hex>` over the raw body against the named
+    organization's partner keys (the active one and any still in a rotation's
+    grace period), in constant time. UNAUTHENTICATED for an unknown
+    organization, a malformed header or a mismatch.
+    """
+    RecordWebhookPing: _aio.UnaryUnaryMultiCallable[_assessments_pb2.RecordWebhookPingRequest, _assessments_pb2.RecordWebhookPingResponse]  # type: ignore[assignment]
+    """Records a webhook's ping (Greenhouse sends one when a webhook is saved)."""
+    CancelCandidateInvitations: _aio.UnaryUnaryMultiCallable[_assessments_pb2.CancelCandidateInvitationsRequest, _assessments_pb2.CancelCandidateInvitationsResponse]  # type: ignore[assignment]
+    """Cancels a candidate's unfinished invitations (after their data was erased)."""
+    ListWebhookPings: _aio.UnaryUnaryMultiCallable[_assessments_pb2.ListWebhookPingsRequest, _assessments_pb2.ListWebhookPingsResponse]  # type: ignore[assignment]
+    """The pings received, newest first (for the setup check)."""
+
+class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
+    """WebhookService backs the gateway's webhook endpoint: the organization's keys
+    stay here, so this is where Greenhouse's signatures are checked.
+    """
+
+    @_abc_1.abstractmethod
+    def VerifyWebhookSignature(
+        self,
+        request: _assessments_pb2.VerifyWebhookSignatureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.VerifyWebhookSignatureResponse, _abc.Awaitable[_assessments_pb2.VerifyWebhookSignatureResponse]]:
+        """Checks `Signature: sha256 <hex>` over the raw body against the named
+        organization's partner keys (the active one and any still in a rotation's
+        grace period), in constant time. UNAUTHENTICATED for an unknown
+        organization, a malformed header or a mismatch.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordWebhookPing(
+        self,
+        request: _assessments_pb2.RecordWebhookPingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.RecordWebhookPingResponse, _abc.Awaitable[_assessments_pb2.RecordWebhookPingResponse]]:
+        """Records a webhook's ping (Greenhouse sends one when a webhook is saved)."""
+
+    @_abc_1.abstractmethod
+    def CancelCandidateInvitations(
+        self,
+        request: _assessments_pb2.CancelCandidateInvitationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.CancelCandidateInvitationsResponse, _abc.Awaitable[_assessments_pb2.CancelCandidateInvitationsResponse]]:
+        """Cancels a candidate's unfinished invitations (after their data was erased)."""
+
+    @_abc_1.abstractmethod
+    def ListWebhookPings(
+        self,
+        request: _assessments_pb2.ListWebhookPingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.ListWebhookPingsResponse, _abc.Awaitable[_assessments_pb2.ListWebhookPingsResponse]]:
+        """The pings received, newest first (for the setup check)."""
+
+def add_WebhookServiceServicer_to_server(servicer: WebhookServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
 class AdminServiceStub:
     """AdminService is for operators (the `alooba-gh` CLI) and the assessment
     platform's Organization Settings page. It is reachable only inside the

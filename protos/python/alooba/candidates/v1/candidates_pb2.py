@@ -25,29 +25,61 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%alooba/candidates/v1/candidates.proto\x12\x14\x61looba.candidates.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\x0e\x43ontactDetails\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\x1b\n\x0epreferred_name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x19\n\x0cphone_number\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\x11\n\x0f_preferred_nameB\x0f\n\r_phone_number\"\xef\x01\n\x0b\x41pplication\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x19greenhouse_application_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x17\n\nresume_url\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x0bprofile_url\x18\x04 \x01(\t\x12\x14\n\x07sent_by\x18\x05 \x01(\tH\x02\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x1c\n\x1a_greenhouse_application_idB\r\n\x0b_resume_urlB\n\n\x08_sent_by\"\xd7\x02\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x1f\n\x17greenhouse_candidate_id\x18\x03 \x01(\x03\x12\x35\n\x07\x63ontact\x18\x04 \x01(\x0b\x32$.alooba.candidates.v1.ContactDetails\x12\x32\n\x06status\x18\x05 \x01(\x0e\x32\".alooba.candidates.v1.HiringStatus\x12\x37\n\x0c\x61pplications\x18\x06 \x03(\x0b\x32!.alooba.candidates.v1.Application\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb2\x02\n\x1aRegisterApplicationRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x1f\n\x17greenhouse_candidate_id\x18\x02 \x01(\x03\x12&\n\x19greenhouse_application_id\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x35\n\x07\x63ontact\x18\x04 \x01(\x0b\x32$.alooba.candidates.v1.ContactDetails\x12\x17\n\nresume_url\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x0bprofile_url\x18\x06 \x01(\t\x12\x14\n\x07sent_by\x18\x07 \x01(\tH\x02\x88\x01\x01\x42\x1c\n\x1a_greenhouse_application_idB\r\n\x0b_resume_urlB\n\n\x08_sent_by\"K\n\x1bRegisterApplicationResponse\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"D\n\x13GetCandidateRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\"J\n\x14GetCandidateResponse\x12\x32\n\tcandidate\x18\x01 \x01(\x0b\x32\x1f.alooba.candidates.v1.Candidate*|\n\x0cHiringStatus\x12\x1d\n\x19HIRING_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14HIRING_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16HIRING_STATUS_REJECTED\x10\x02\x12\x17\n\x13HIRING_STATUS_HIRED\x10\x03\x32\xf6\x01\n\x11\x43\x61ndidatesService\x12z\n\x13RegisterApplication\x12\x30.alooba.candidates.v1.RegisterApplicationRequest\x1a\x31.alooba.candidates.v1.RegisterApplicationResponse\x12\x65\n\x0cGetCandidate\x12).alooba.candidates.v1.GetCandidateRequest\x1a*.alooba.candidates.v1.GetCandidateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%alooba/candidates/v1/candidates.proto\x12\x14\x61looba.candidates.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\x0e\x43ontactDetails\x12\x12\n\nfirst_name\x18\x01 \x01(\t\x12\x11\n\tlast_name\x18\x02 \x01(\t\x12\x1b\n\x0epreferred_name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x19\n\x0cphone_number\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\x11\n\x0f_preferred_nameB\x0f\n\r_phone_number\"\xdb\x02\n\x0b\x41pplication\x12\n\n\x02id\x18\x01 \x01(\t\x12&\n\x19greenhouse_application_id\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x17\n\nresume_url\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x0bprofile_url\x18\x04 \x01(\t\x12\x14\n\x07sent_by\x18\x05 \x01(\tH\x02\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x06status\x18\x07 \x01(\x0e\x32\".alooba.candidates.v1.HiringStatus\x12\x36\n\x12status_change_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x1c\n\x1a_greenhouse_application_idB\r\n\x0b_resume_urlB\n\n\x08_sent_by\"\xc7\x03\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x1f\n\x17greenhouse_candidate_id\x18\x03 \x01(\x03\x12\x35\n\x07\x63ontact\x18\x04 \x01(\x0b\x32$.alooba.candidates.v1.ContactDetails\x12\x32\n\x06status\x18\x05 \x01(\x0e\x32\".alooba.candidates.v1.HiringStatus\x12\x37\n\x0c\x61pplications\x18\x06 \x03(\x0b\x32!.alooba.candidates.v1.Application\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nerase_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x0f\x61ssessment_data\x18\n \x03(\x0b\x32%.alooba.candidates.v1.AssessmentDatum\"\x82\x01\n\x0f\x41ssessmentDatum\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rinvitation_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb2\x02\n\x1aRegisterApplicationRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x1f\n\x17greenhouse_candidate_id\x18\x02 \x01(\x03\x12&\n\x19greenhouse_application_id\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x35\n\x07\x63ontact\x18\x04 \x01(\x0b\x32$.alooba.candidates.v1.ContactDetails\x12\x17\n\nresume_url\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x0bprofile_url\x18\x06 \x01(\t\x12\x14\n\x07sent_by\x18\x07 \x01(\tH\x02\x88\x01\x01\x42\x1c\n\x1a_greenhouse_application_idB\r\n\x0b_resume_urlB\n\n\x08_sent_by\"K\n\x1bRegisterApplicationResponse\x12\x14\n\x0c\x63\x61ndidate_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"D\n\x13GetCandidateRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\"J\n\x14GetCandidateResponse\x12\x32\n\tcandidate\x18\x01 \x01(\x0b\x32\x1f.alooba.candidates.v1.Candidate\"P\n\x14\x46indCandidateRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x1f\n\x17greenhouse_candidate_id\x18\x02 \x01(\x03\"K\n\x15\x46indCandidateResponse\x12\x32\n\tcandidate\x18\x01 \x01(\x0b\x32\x1f.alooba.candidates.v1.Candidate\"\x8f\x02\n\x17\x41pplyStatusEventRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x32\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\".alooba.candidates.v1.StatusAction\x12\x1f\n\x17greenhouse_candidate_id\x18\x04 \x01(\x03\x12&\n\x19greenhouse_application_id\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12.\n\noccur_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x1c\n\x1a_greenhouse_application_id\"\x99\x01\n\x18\x41pplyStatusEventResponse\x12\x33\n\x07outcome\x18\x01 \x01(\x0e\x32\".alooba.candidates.v1.EventOutcome\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x32\n\x06status\x18\x03 \x01(\x0e\x32\".alooba.candidates.v1.HiringStatus\"\xfc\x01\n\x0e\x45rasureReceipt\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x18\n\x10requested_fields\x18\x06 \x03(\t\x12\x0e\n\x06\x65rased\x18\x07 \x03(\t\x12\x14\n\x0c\x61pplications\x18\x08 \x01(\x05\x12\x1d\n\x15\x61ssessment_data_items\x18\t \x01(\x05\x12.\n\nerase_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8d\x01\n\x15\x45raseCandidateRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x1f\n\x17greenhouse_candidate_id\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x18\n\x10requested_fields\x18\x05 \x03(\t\"\x9a\x01\n\x16\x45raseCandidateResponse\x12\x33\n\x07outcome\x18\x01 \x01(\x0e\x32\".alooba.candidates.v1.EventOutcome\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x35\n\x07receipt\x18\x03 \x01(\x0b\x32$.alooba.candidates.v1.ErasureReceipt\"\x97\x01\n\x16MergeCandidatesRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12)\n!surviving_greenhouse_candidate_id\x18\x03 \x01(\x03\x12\'\n\x1fmerged_greenhouse_candidate_ids\x18\x04 \x03(\x03\"t\n\x17MergeCandidatesResponse\x12\x33\n\x07outcome\x18\x01 \x01(\x0e\x32\".alooba.candidates.v1.EventOutcome\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x0e\n\x06merged\x18\x03 \x01(\x05\"\x99\x01\n\x1bRecordAssessmentDataRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x02 \x01(\t\x12\x15\n\rinvitation_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\r\n\x05value\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\"*\n\x1cRecordAssessmentDataResponse\x12\n\n\x02id\x18\x01 \x01(\t\"D\n\x1aListErasureReceiptsRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"U\n\x1bListErasureReceiptsResponse\x12\x36\n\x08receipts\x18\x01 \x03(\x0b\x32$.alooba.candidates.v1.ErasureReceipt*|\n\x0cHiringStatus\x12\x1d\n\x19HIRING_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14HIRING_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16HIRING_STATUS_REJECTED\x10\x02\x12\x17\n\x13HIRING_STATUS_HIRED\x10\x03*\x95\x01\n\x0cStatusAction\x12\x1d\n\x19STATUS_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14STATUS_ACTION_REJECT\x10\x01\x12\x1a\n\x16STATUS_ACTION_UNREJECT\x10\x02\x12\x16\n\x12STATUS_ACTION_HIRE\x10\x03\x12\x18\n\x14STATUS_ACTION_UNHIRE\x10\x04*\xa3\x01\n\x0c\x45ventOutcome\x12\x1d\n\x19\x45VENT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_OUTCOME_APPLIED\x10\x01\x12\x1b\n\x17\x45VENT_OUTCOME_DUPLICATE\x10\x02\x12\x17\n\x13\x45VENT_OUTCOME_STALE\x10\x03\x12#\n\x1f\x45VENT_OUTCOME_UNKNOWN_CANDIDATE\x10\x04\x32\xab\x07\n\x11\x43\x61ndidatesService\x12z\n\x13RegisterApplication\x12\x30.alooba.candidates.v1.RegisterApplicationRequest\x1a\x31.alooba.candidates.v1.RegisterApplicationResponse\x12\x65\n\x0cGetCandidate\x12).alooba.candidates.v1.GetCandidateRequest\x1a*.alooba.candidates.v1.GetCandidateResponse\x12h\n\rFindCandidate\x12*.alooba.candidates.v1.FindCandidateRequest\x1a+.alooba.candidates.v1.FindCandidateResponse\x12q\n\x10\x41pplyStatusEvent\x12-.alooba.candidates.v1.ApplyStatusEventRequest\x1a..alooba.candidates.v1.ApplyStatusEventResponse\x12k\n\x0e\x45raseCandidate\x12+.alooba.candidates.v1.EraseCandidateRequest\x1a,.alooba.candidates.v1.EraseCandidateResponse\x12n\n\x0fMergeCandidates\x12,.alooba.candidates.v1.MergeCandidatesRequest\x1a-.alooba.candidates.v1.MergeCandidatesResponse\x12}\n\x14RecordAssessmentData\x12\x31.alooba.candidates.v1.RecordAssessmentDataRequest\x1a\x32.alooba.candidates.v1.RecordAssessmentDataResponse\x12z\n\x13ListErasureReceipts\x12\x30.alooba.candidates.v1.ListErasureReceiptsRequest\x1a\x31.alooba.candidates.v1.ListErasureReceiptsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'alooba.candidates.v1.candidates_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_HIRINGSTATUS']._serialized_start=1381
-  _globals['_HIRINGSTATUS']._serialized_end=1505
+  _globals['_HIRINGSTATUS']._serialized_start=3508
+  _globals['_HIRINGSTATUS']._serialized_end=3632
+  _globals['_STATUSACTION']._serialized_start=3635
+  _globals['_STATUSACTION']._serialized_end=3784
+  _globals['_EVENTOUTCOME']._serialized_start=3787
+  _globals['_EVENTOUTCOME']._serialized_end=3950
   _globals['_CONTACTDETAILS']._serialized_start=97
   _globals['_CONTACTDETAILS']._serialized_end=259
   _globals['_APPLICATION']._serialized_start=262
-  _globals['_APPLICATION']._serialized_end=501
-  _globals['_CANDIDATE']._serialized_start=504
-  _globals['_CANDIDATE']._serialized_end=847
-  _globals['_REGISTERAPPLICATIONREQUEST']._serialized_start=850
-  _globals['_REGISTERAPPLICATIONREQUEST']._serialized_end=1156
-  _globals['_REGISTERAPPLICATIONRESPONSE']._serialized_start=1158
-  _globals['_REGISTERAPPLICATIONRESPONSE']._serialized_end=1233
-  _globals['_GETCANDIDATEREQUEST']._serialized_start=1235
-  _globals['_GETCANDIDATEREQUEST']._serialized_end=1303
-  _globals['_GETCANDIDATERESPONSE']._serialized_start=1305
-  _globals['_GETCANDIDATERESPONSE']._serialized_end=1379
-  _globals['_CANDIDATESSERVICE']._serialized_start=1508
-  _globals['_CANDIDATESSERVICE']._serialized_end=1754
+  _globals['_APPLICATION']._serialized_end=609
+  _globals['_CANDIDATE']._serialized_start=612
+  _globals['_CANDIDATE']._serialized_end=1067
+  _globals['_ASSESSMENTDATUM']._serialized_start=1070
+  _globals['_ASSESSMENTDATUM']._serialized_end=1200
+  _globals['_REGISTERAPPLICATIONREQUEST']._serialized_start=1203
+  _globals['_REGISTERAPPLICATIONREQUEST']._serialized_end=1509
+  _globals['_REGISTERAPPLICATIONRESPONSE']._serialized_start=1511
+  _globals['_REGISTERAPPLICATIONRESPONSE']._serialized_end=1586
+  _globals['_GETCANDIDATEREQUEST']._serialized_start=1588
+  _globals['_GETCANDIDATEREQUEST']._serialized_end=1656
+  _globals['_GETCANDIDATERESPONSE']._serialized_start=1658
+  _globals['_GETCANDIDATERESPONSE']._serialized_end=1732
+  _globals['_FINDCANDIDATEREQUEST']._serialized_start=1734
+  _globals['_FINDCANDIDATEREQUEST']._serialized_end=1814
+  _globals['_FINDCANDIDATERESPONSE']._serialized_start=1816
+  _globals['_FINDCANDIDATERESPONSE']._serialized_end=1891
+  _globals['_APPLYSTATUSEVENTREQUEST']._serialized_start=1894
+  _globals['_APPLYSTATUSEVENTREQUEST']._serialized_end=2165
+  _globals['_APPLYSTATUSEVENTRESPONSE']._serialized_start=2168
+  _globals['_APPLYSTATUSEVENTRESPONSE']._serialized_end=2321
+  _globals['_ERASURERECEIPT']._serialized_start=2324
+  _globals['_ERASURERECEIPT']._serialized_end=2576
+  _globals['_ERASECANDIDATEREQUEST']._serialized_start=2579
+  _globals['_ERASECANDIDATEREQUEST']._serialized_end=2720
+  _globals['_ERASECANDIDATERESPONSE']._serialized_start=2723
+  _globals['_ERASECANDIDATERESPONSE']._serialized_end=2877
+  _globals['_MERGECANDIDATESREQUEST']._serialized_start=2880
+  _globals['_MERGECANDIDATESREQUEST']._serialized_end=3031
+  _globals['_MERGECANDIDATESRESPONSE']._serialized_start=3033
+  _globals['_MERGECANDIDATESRESPONSE']._serialized_end=3149
+  _globals['_RECORDASSESSMENTDATAREQUEST']._serialized_start=3152
+  _globals['_RECORDASSESSMENTDATAREQUEST']._serialized_end=3305
+  _globals['_RECORDASSESSMENTDATARESPONSE']._serialized_start=3307
+  _globals['_RECORDASSESSMENTDATARESPONSE']._serialized_end=3349
+  _globals['_LISTERASURERECEIPTSREQUEST']._serialized_start=3351
+  _globals['_LISTERASURERECEIPTSREQUEST']._serialized_end=3419
+  _globals['_LISTERASURERECEIPTSRESPONSE']._serialized_start=3421
+  _globals['_LISTERASURERECEIPTSRESPONSE']._serialized_end=3506
+  _globals['_CANDIDATESSERVICE']._serialized_start=3953
+  _globals['_CANDIDATESSERVICE']._serialized_end=4892
 # @@protoc_insertion_point(module_scope)

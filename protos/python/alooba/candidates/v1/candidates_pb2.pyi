@@ -42,6 +42,56 @@ HIRING_STATUS_REJECTED: HiringStatus.ValueType  # 2
 HIRING_STATUS_HIRED: HiringStatus.ValueType  # 3
 Global___HiringStatus: _TypeAlias = HiringStatus  # noqa: Y015
 
+class _StatusAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StatusActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StatusAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STATUS_ACTION_UNSPECIFIED: _StatusAction.ValueType  # 0
+    STATUS_ACTION_REJECT: _StatusAction.ValueType  # 1
+    STATUS_ACTION_UNREJECT: _StatusAction.ValueType  # 2
+    STATUS_ACTION_HIRE: _StatusAction.ValueType  # 3
+    STATUS_ACTION_UNHIRE: _StatusAction.ValueType  # 4
+
+class StatusAction(_StatusAction, metaclass=_StatusActionEnumTypeWrapper): ...
+
+STATUS_ACTION_UNSPECIFIED: StatusAction.ValueType  # 0
+STATUS_ACTION_REJECT: StatusAction.ValueType  # 1
+STATUS_ACTION_UNREJECT: StatusAction.ValueType  # 2
+STATUS_ACTION_HIRE: StatusAction.ValueType  # 3
+STATUS_ACTION_UNHIRE: StatusAction.ValueType  # 4
+Global___StatusAction: _TypeAlias = StatusAction  # noqa: Y015
+
+class _EventOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EventOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EVENT_OUTCOME_UNSPECIFIED: _EventOutcome.ValueType  # 0
+    EVENT_OUTCOME_APPLIED: _EventOutcome.ValueType  # 1
+    """Changed the state."""
+    EVENT_OUTCOME_DUPLICATE: _EventOutcome.ValueType  # 2
+    """This Greenhouse-Event-ID was seen before; nothing changed."""
+    EVENT_OUTCOME_STALE: _EventOutcome.ValueType  # 3
+    """Older than the current state (a late redelivery); recorded, nothing changed."""
+    EVENT_OUTCOME_UNKNOWN_CANDIDATE: _EventOutcome.ValueType  # 4
+    """No candidate (or application) of ours; nothing to do."""
+
+class EventOutcome(_EventOutcome, metaclass=_EventOutcomeEnumTypeWrapper): ...
+
+EVENT_OUTCOME_UNSPECIFIED: EventOutcome.ValueType  # 0
+EVENT_OUTCOME_APPLIED: EventOutcome.ValueType  # 1
+"""Changed the state."""
+EVENT_OUTCOME_DUPLICATE: EventOutcome.ValueType  # 2
+"""This Greenhouse-Event-ID was seen before; nothing changed."""
+EVENT_OUTCOME_STALE: EventOutcome.ValueType  # 3
+"""Older than the current state (a late redelivery); recorded, nothing changed."""
+EVENT_OUTCOME_UNKNOWN_CANDIDATE: EventOutcome.ValueType  # 4
+"""No candidate (or application) of ours; nothing to do."""
+Global___EventOutcome: _TypeAlias = EventOutcome  # noqa: Y015
+
 @_typing.final
 class ContactDetails(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -90,6 +140,8 @@ class Application(_message.Message):
     PROFILE_URL_FIELD_NUMBER: _builtins.int
     SENT_BY_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    STATUS_CHANGE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     greenhouse_application_id: _builtins.int
     """Absent when Greenhouse's profile URL carried no application_id."""
@@ -97,8 +149,12 @@ class Application(_message.Message):
     profile_url: _builtins.str
     sent_by: _builtins.str
     """The Greenhouse user who sent the test."""
+    status: Global___HiringStatus.ValueType
+    """Kept in step by Greenhouse's status webhooks."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def status_change_time(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -108,10 +164,12 @@ class Application(_message.Message):
         profile_url: _builtins.str = ...,
         sent_by: _builtins.str | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        status: Global___HiringStatus.ValueType = ...,
+        status_change_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "create_time", b"create_time", "greenhouse_application_id", b"greenhouse_application_id", "resume_url", b"resume_url", "sent_by", b"sent_by"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "create_time", b"create_time", "greenhouse_application_id", b"greenhouse_application_id", "resume_url", b"resume_url", "sent_by", b"sent_by", "status_change_time", b"status_change_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "create_time", b"create_time", "greenhouse_application_id", b"greenhouse_application_id", "id", b"id", "profile_url", b"profile_url", "resume_url", b"resume_url", "sent_by", b"sent_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "create_time", b"create_time", "greenhouse_application_id", b"greenhouse_application_id", "id", b"id", "profile_url", b"profile_url", "resume_url", b"resume_url", "sent_by", b"sent_by", "status", b"status", "status_change_time", b"status_change_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__greenhouse_application_id: _TypeAlias = _typing.Literal["greenhouse_application_id"]  # noqa: Y015
     _WhichOneofArgType__greenhouse_application_id: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id"]  # noqa: Y015
@@ -140,6 +198,8 @@ class Candidate(_message.Message):
     APPLICATIONS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    ERASE_TIME_FIELD_NUMBER: _builtins.int
+    ASSESSMENT_DATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     organization_id: _builtins.str
     greenhouse_candidate_id: _builtins.int
@@ -152,6 +212,12 @@ class Candidate(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def erase_time(self) -> _timestamp_pb2.Timestamp:
+        """Set once the candidate's PII has been erased."""
+
+    @_builtins.property
+    def assessment_data(self) -> _containers.RepeatedCompositeFieldContainer[Global___AssessmentDatum]: ...
     def __init__(
         self,
         *,
@@ -163,14 +229,49 @@ class Candidate(_message.Message):
         applications: _abc.Iterable[Global___Application] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        erase_time: _timestamp_pb2.Timestamp | None = ...,
+        assessment_data: _abc.Iterable[Global___AssessmentDatum] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "create_time", b"create_time", "erase_time", b"erase_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "contact", b"contact", "create_time", b"create_time", "greenhouse_candidate_id", b"greenhouse_candidate_id", "id", b"id", "organization_id", b"organization_id", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "assessment_data", b"assessment_data", "contact", b"contact", "create_time", b"create_time", "erase_time", b"erase_time", "greenhouse_candidate_id", b"greenhouse_candidate_id", "id", b"id", "organization_id", b"organization_id", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Candidate: _TypeAlias = Candidate  # noqa: Y015
+
+@_typing.final
+class AssessmentDatum(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    invitation_id: _builtins.str
+    kind: _builtins.str
+    """ip_address, user_agent, answer or file."""
+    value: _builtins.str
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        invitation_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        value: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "id", b"id", "invitation_id", b"invitation_id", "kind", b"kind", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssessmentDatum: _TypeAlias = AssessmentDatum  # noqa: Y015
 
 @_typing.final
 class RegisterApplicationRequest(_message.Message):
@@ -284,3 +385,379 @@ class GetCandidateResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCandidateResponse: _TypeAlias = GetCandidateResponse  # noqa: Y015
+
+@_typing.final
+class FindCandidateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    GREENHOUSE_CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    greenhouse_candidate_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        greenhouse_candidate_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["greenhouse_candidate_id", b"greenhouse_candidate_id", "organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindCandidateRequest: _TypeAlias = FindCandidateRequest  # noqa: Y015
+
+@_typing.final
+class FindCandidateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANDIDATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def candidate(self) -> Global___Candidate: ...
+    def __init__(
+        self,
+        *,
+        candidate: Global___Candidate | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate", b"candidate"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindCandidateResponse: _TypeAlias = FindCandidateResponse  # noqa: Y015
+
+@_typing.final
+class ApplyStatusEventRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    GREENHOUSE_CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    GREENHOUSE_APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    event_id: _builtins.str
+    """Greenhouse-Event-ID."""
+    action: Global___StatusAction.ValueType
+    greenhouse_candidate_id: _builtins.int
+    greenhouse_application_id: _builtins.int
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When the change happened in Greenhouse (from the payload's timestamps); unset
+        when the payload has none, and then the time received is used.
+        """
+
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+        action: Global___StatusAction.ValueType = ...,
+        greenhouse_candidate_id: _builtins.int = ...,
+        greenhouse_application_id: _builtins.int | None = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "greenhouse_application_id", b"greenhouse_application_id", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "action", b"action", "event_id", b"event_id", "greenhouse_application_id", b"greenhouse_application_id", "greenhouse_candidate_id", b"greenhouse_candidate_id", "occur_time", b"occur_time", "organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__greenhouse_application_id: _TypeAlias = _typing.Literal["greenhouse_application_id"]  # noqa: Y015
+    _WhichOneofArgType__greenhouse_application_id: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__greenhouse_application_id) -> _WhichOneofReturnType__greenhouse_application_id | None: ...
+
+Global___ApplyStatusEventRequest: _TypeAlias = ApplyStatusEventRequest  # noqa: Y015
+
+@_typing.final
+class ApplyStatusEventResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    outcome: Global___EventOutcome.ValueType
+    candidate_id: _builtins.str
+    status: Global___HiringStatus.ValueType
+    """The application's status after the event."""
+    def __init__(
+        self,
+        *,
+        outcome: Global___EventOutcome.ValueType = ...,
+        candidate_id: _builtins.str = ...,
+        status: Global___HiringStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_id", b"candidate_id", "outcome", b"outcome", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyStatusEventResponse: _TypeAlias = ApplyStatusEventResponse  # noqa: Y015
+
+@_typing.final
+class ErasureReceipt(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUESTED_FIELDS_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    APPLICATIONS_FIELD_NUMBER: _builtins.int
+    ASSESSMENT_DATA_ITEMS_FIELD_NUMBER: _builtins.int
+    ERASE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    organization_id: _builtins.str
+    candidate_id: _builtins.str
+    event_id: _builtins.str
+    reason: _builtins.str
+    """candidate_anonymized or delete_candidate."""
+    applications: _builtins.int
+    assessment_data_items: _builtins.int
+    @_builtins.property
+    def requested_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The field names Greenhouse listed (anonymized_fields), as given."""
+
+    @_builtins.property
+    def erased(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What we erased, by kind: name, email, phone_number, resume_url, profile_url,
+        sent_by, assessment_data. Never the values.
+        """
+
+    @_builtins.property
+    def erase_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        organization_id: _builtins.str = ...,
+        candidate_id: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        requested_fields: _abc.Iterable[_builtins.str] | None = ...,
+        erased: _abc.Iterable[_builtins.str] | None = ...,
+        applications: _builtins.int = ...,
+        assessment_data_items: _builtins.int = ...,
+        erase_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erase_time", b"erase_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "assessment_data_items", b"assessment_data_items", "candidate_id", b"candidate_id", "erase_time", b"erase_time", "erased", b"erased", "event_id", b"event_id", "id", b"id", "organization_id", b"organization_id", "reason", b"reason", "requested_fields", b"requested_fields"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ErasureReceipt: _TypeAlias = ErasureReceipt  # noqa: Y015
+
+@_typing.final
+class EraseCandidateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    GREENHOUSE_CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUESTED_FIELDS_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    event_id: _builtins.str
+    greenhouse_candidate_id: _builtins.int
+    reason: _builtins.str
+    @_builtins.property
+    def requested_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+        greenhouse_candidate_id: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        requested_fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "greenhouse_candidate_id", b"greenhouse_candidate_id", "organization_id", b"organization_id", "reason", b"reason", "requested_fields", b"requested_fields"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseCandidateRequest: _TypeAlias = EraseCandidateRequest  # noqa: Y015
+
+@_typing.final
+class EraseCandidateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_FIELD_NUMBER: _builtins.int
+    outcome: Global___EventOutcome.ValueType
+    candidate_id: _builtins.str
+    @_builtins.property
+    def receipt(self) -> Global___ErasureReceipt: ...
+    def __init__(
+        self,
+        *,
+        outcome: Global___EventOutcome.ValueType = ...,
+        candidate_id: _builtins.str = ...,
+        receipt: Global___ErasureReceipt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["receipt", b"receipt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_id", b"candidate_id", "outcome", b"outcome", "receipt", b"receipt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseCandidateResponse: _TypeAlias = EraseCandidateResponse  # noqa: Y015
+
+@_typing.final
+class MergeCandidatesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    SURVIVING_GREENHOUSE_CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    MERGED_GREENHOUSE_CANDIDATE_IDS_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    event_id: _builtins.str
+    surviving_greenhouse_candidate_id: _builtins.int
+    @_builtins.property
+    def merged_greenhouse_candidate_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        event_id: _builtins.str = ...,
+        surviving_greenhouse_candidate_id: _builtins.int = ...,
+        merged_greenhouse_candidate_ids: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "merged_greenhouse_candidate_ids", b"merged_greenhouse_candidate_ids", "organization_id", b"organization_id", "surviving_greenhouse_candidate_id", b"surviving_greenhouse_candidate_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MergeCandidatesRequest: _TypeAlias = MergeCandidatesRequest  # noqa: Y015
+
+@_typing.final
+class MergeCandidatesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    MERGED_FIELD_NUMBER: _builtins.int
+    outcome: Global___EventOutcome.ValueType
+    candidate_id: _builtins.str
+    """Our candidate id that now carries the surviving Greenhouse id."""
+    merged: _builtins.int
+    def __init__(
+        self,
+        *,
+        outcome: Global___EventOutcome.ValueType = ...,
+        candidate_id: _builtins.str = ...,
+        merged: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_id", b"candidate_id", "merged", b"merged", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MergeCandidatesResponse: _TypeAlias = MergeCandidatesResponse  # noqa: Y015
+
+@_typing.final
+class RecordAssessmentDataRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    INVITATION_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    candidate_id: _builtins.str
+    invitation_id: _builtins.str
+    kind: _builtins.str
+    value: _builtins.str
+    idempotency_key: _builtins.str
+    """The same key again stores nothing new."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        candidate_id: _builtins.str = ...,
+        invitation_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        value: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_id", b"candidate_id", "idempotency_key", b"idempotency_key", "invitation_id", b"invitation_id", "kind", b"kind", "organization_id", b"organization_id", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAssessmentDataRequest: _TypeAlias = RecordAssessmentDataRequest  # noqa: Y015
+
+@_typing.final
+class RecordAssessmentDataResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAssessmentDataResponse: _TypeAlias = RecordAssessmentDataResponse  # noqa: Y015
+
+@_typing.final
+class ListErasureReceiptsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    limit: _builtins.int
+    """0 means 100."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListErasureReceiptsRequest: _TypeAlias = ListErasureReceiptsRequest  # noqa: Y015
+
+@_typing.final
+class ListErasureReceiptsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def receipts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ErasureReceipt]: ...
+    def __init__(
+        self,
+        *,
+        receipts: _abc.Iterable[Global___ErasureReceipt] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["receipts", b"receipts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListErasureReceiptsResponse: _TypeAlias = ListErasureReceiptsResponse  # noqa: Y015

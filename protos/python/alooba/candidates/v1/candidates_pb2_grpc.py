@@ -44,6 +44,36 @@ class CandidatesServiceStub:
                 request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidateRequest.SerializeToString,
                 response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidateResponse.FromString,
                 _registered_method=True)
+        self.FindCandidate = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/FindCandidate',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateResponse.FromString,
+                _registered_method=True)
+        self.ApplyStatusEvent = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/ApplyStatusEvent',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventResponse.FromString,
+                _registered_method=True)
+        self.EraseCandidate = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/EraseCandidate',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.EraseCandidateRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.EraseCandidateResponse.FromString,
+                _registered_method=True)
+        self.MergeCandidates = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/MergeCandidates',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.MergeCandidatesRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.MergeCandidatesResponse.FromString,
+                _registered_method=True)
+        self.RecordAssessmentData = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/RecordAssessmentData',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.RecordAssessmentDataRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.RecordAssessmentDataResponse.FromString,
+                _registered_method=True)
+        self.ListErasureReceipts = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/ListErasureReceipts',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ListErasureReceiptsRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ListErasureReceiptsResponse.FromString,
+                _registered_method=True)
 
 
 class CandidatesServiceServicer:
@@ -65,6 +95,53 @@ class CandidatesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindCandidate(self, request, context):
+        """One candidate found by Greenhouse candidate id (operators' look-up).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyStatusEvent(self, request, context):
+        """Applies a reject/unreject/hire/unhire webhook. Recorded durably before it
+        returns; deduplicated by Greenhouse-Event-ID; a stale redelivery (older than
+        the state it would replace) is kept in the history but changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseCandidate(self, request, context):
+        """Erases a candidate's PII (candidate_anonymized, delete_candidate) across
+        every application and everything collected during assessments, and keeps a
+        receipt without PII. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeCandidates(self, request, context):
+        """Re-keys the records of merged Greenhouse candidates to the surviving id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAssessmentData(self, request, context):
+        """Stores PII the assessment app collects while the candidate takes a test
+        (IP address, user agent, free-text answers, uploaded-file references).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListErasureReceipts(self, request, context):
+        """Erasure receipts, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CandidatesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +154,36 @@ def add_CandidatesServiceServicer_to_server(servicer, server):
                     servicer.GetCandidate,
                     request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidateRequest.FromString,
                     response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidateResponse.SerializeToString,
+            ),
+            'FindCandidate': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindCandidate,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateResponse.SerializeToString,
+            ),
+            'ApplyStatusEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyStatusEvent,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventResponse.SerializeToString,
+            ),
+            'EraseCandidate': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseCandidate,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.EraseCandidateRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.EraseCandidateResponse.SerializeToString,
+            ),
+            'MergeCandidates': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeCandidates,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.MergeCandidatesRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.MergeCandidatesResponse.SerializeToString,
+            ),
+            'RecordAssessmentData': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAssessmentData,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.RecordAssessmentDataRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.RecordAssessmentDataResponse.SerializeToString,
+            ),
+            'ListErasureReceipts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListErasureReceipts,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ListErasureReceiptsRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ListErasureReceiptsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +240,168 @@ class CandidatesService:
             '/alooba.candidates.v1.CandidatesService/GetCandidate',
             alooba_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidateRequest.SerializeToString,
             alooba_dot_candidates_dot_v1_dot_candidates__pb2.GetCandidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindCandidate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/FindCandidate',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyStatusEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/ApplyStatusEvent',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseCandidate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/EraseCandidate',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.EraseCandidateRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.EraseCandidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeCandidates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/MergeCandidates',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.MergeCandidatesRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.MergeCandidatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAssessmentData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/RecordAssessmentData',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.RecordAssessmentDataRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.RecordAssessmentDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListErasureReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/ListErasureReceipts',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.ListErasureReceiptsRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.ListErasureReceiptsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,26 @@ class CandidatesServiceStub:
     """
     GetCandidate: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.GetCandidateRequest, _candidates_pb2.GetCandidateResponse]
     """One candidate with PII. NOT_FOUND for another organization's candidate."""
+    FindCandidate: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.FindCandidateRequest, _candidates_pb2.FindCandidateResponse]
+    """One candidate found by Greenhouse candidate id (operators' look-up)."""
+    ApplyStatusEvent: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.ApplyStatusEventRequest, _candidates_pb2.ApplyStatusEventResponse]
+    """Applies a reject/unreject/hire/unhire webhook. Recorded durably before it
+    returns; deduplicated by Greenhouse-Event-ID; a stale redelivery (older than
+    the state it would replace) is kept in the history but changes nothing.
+    """
+    EraseCandidate: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.EraseCandidateRequest, _candidates_pb2.EraseCandidateResponse]
+    """Erases a candidate's PII (candidate_anonymized, delete_candidate) across
+    every application and everything collected during assessments, and keeps a
+    receipt without PII. Idempotent.
+    """
+    MergeCandidates: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.MergeCandidatesRequest, _candidates_pb2.MergeCandidatesResponse]
+    """Re-keys the records of merged Greenhouse candidates to the surviving id."""
+    RecordAssessmentData: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.RecordAssessmentDataRequest, _candidates_pb2.RecordAssessmentDataResponse]
+    """Stores PII the assessment app collects while the candidate takes a test
+    (IP address, user agent, free-text answers, uploaded-file references).
+    """
+    ListErasureReceipts: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.ListErasureReceiptsRequest, _candidates_pb2.ListErasureReceiptsResponse]
+    """Erasure receipts, newest first."""
 
 @_typing.type_check_only
 class CandidatesServiceAsyncStub(CandidatesServiceStub):
@@ -52,6 +72,26 @@ class CandidatesServiceAsyncStub(CandidatesServiceStub):
     """
     GetCandidate: _aio.UnaryUnaryMultiCallable[_candidates_pb2.GetCandidateRequest, _candidates_pb2.GetCandidateResponse]  # type: ignore[assignment]
     """One candidate with PII. NOT_FOUND for another organization's candidate."""
+    FindCandidate: _aio.UnaryUnaryMultiCallable[_candidates_pb2.FindCandidateRequest, _candidates_pb2.FindCandidateResponse]  # type: ignore[assignment]
+    """One candidate found by Greenhouse candidate id (operators' look-up)."""
+    ApplyStatusEvent: _aio.UnaryUnaryMultiCallable[_candidates_pb2.ApplyStatusEventRequest, _candidates_pb2.ApplyStatusEventResponse]  # type: ignore[assignment]
+    """Applies a reject/unreject/hire/unhire webhook. Recorded durably before it
+    returns; deduplicated by Greenhouse-Event-ID; a stale redelivery (older than
+    the state it would replace) is kept in the history but changes nothing.
+    """
+    EraseCandidate: _aio.UnaryUnaryMultiCallable[_candidates_pb2.EraseCandidateRequest, _candidates_pb2.EraseCandidateResponse]  # type: ignore[assignment]
+    """Erases a candidate's PII (candidate_anonymized, delete_candidate) across
+    every application and everything collected during assessments, and keeps a
+    receipt without PII. Idempotent.
+    """
+    MergeCandidates: _aio.UnaryUnaryMultiCallable[_candidates_pb2.MergeCandidatesRequest, _candidates_pb2.MergeCandidatesResponse]  # type: ignore[assignment]
+    """Re-keys the records of merged Greenhouse candidates to the surviving id."""
+    RecordAssessmentData: _aio.UnaryUnaryMultiCallable[_candidates_pb2.RecordAssessmentDataRequest, _candidates_pb2.RecordAssessmentDataResponse]  # type: ignore[assignment]
+    """Stores PII the assessment app collects while the candidate takes a test
+    (IP address, user agent, free-text answers, uploaded-file references).
+    """
+    ListErasureReceipts: _aio.UnaryUnaryMultiCallable[_candidates_pb2.ListErasureReceiptsRequest, _candidates_pb2.ListErasureReceiptsResponse]  # type: ignore[assignment]
+    """Erasure receipts, newest first."""
 
 class CandidatesServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -72,5 +112,61 @@ class CandidatesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_candidates_pb2.GetCandidateResponse, _abc.Awaitable[_candidates_pb2.GetCandidateResponse]]:
         """One candidate with PII. NOT_FOUND for another organization's candidate."""
+
+    @_abc_1.abstractmethod
+    def FindCandidate(
+        self,
+        request: _candidates_pb2.FindCandidateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.FindCandidateResponse, _abc.Awaitable[_candidates_pb2.FindCandidateResponse]]:
+        """One candidate found by Greenhouse candidate id (operators' look-up)."""
+
+    @_abc_1.abstractmethod
+    def ApplyStatusEvent(
+        self,
+        request: _candidates_pb2.ApplyStatusEventRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.ApplyStatusEventResponse, _abc.Awaitable[_candidates_pb2.ApplyStatusEventResponse]]:
+        """Applies a reject/unreject/hire/unhire webhook. Recorded durably before it
+        returns; deduplicated by Greenhouse-Event-ID; a stale redelivery (older than
+        the state it would replace) is kept in the history but changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseCandidate(
+        self,
+        request: _candidates_pb2.EraseCandidateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.EraseCandidateResponse, _abc.Awaitable[_candidates_pb2.EraseCandidateResponse]]:
+        """Erases a candidate's PII (candidate_anonymized, delete_candidate) across
+        every application and everything collected during assessments, and keeps a
+        receipt without PII. Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def MergeCandidates(
+        self,
+        request: _candidates_pb2.MergeCandidatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.MergeCandidatesResponse, _abc.Awaitable[_candidates_pb2.MergeCandidatesResponse]]:
+        """Re-keys the records of merged Greenhouse candidates to the surviving id."""
+
+    @_abc_1.abstractmethod
+    def RecordAssessmentData(
+        self,
+        request: _candidates_pb2.RecordAssessmentDataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.RecordAssessmentDataResponse, _abc.Awaitable[_candidates_pb2.RecordAssessmentDataResponse]]:
+        """Stores PII the assessment app collects while the candidate takes a test
+        (IP address, user agent, free-text answers, uploaded-file references).
+        """
+
+    @_abc_1.abstractmethod
+    def ListErasureReceipts(
+        self,
+        request: _candidates_pb2.ListErasureReceiptsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.ListErasureReceiptsResponse, _abc.Awaitable[_candidates_pb2.ListErasureReceiptsResponse]]:
+        """Erasure receipts, newest first."""
 
 def add_CandidatesServiceServicer_to_server(servicer: CandidatesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

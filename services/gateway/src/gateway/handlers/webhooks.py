@@ -1,0 +1,183 @@
+"""Greenhouse's webhooks: candidate status synchronization and data anonymization.
+
+The answer is exactly 200 only once the event is durably recorded by the service that
+owns it; anything else makes Greenhouse retry (7 attempts over 15 hours), which is what
+we want when a service is down. Actions we do not act on are answered 200 and counted:
+a 4xx would only make Greenhouse retry for 15 hours and email the customer's admin.
+"""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from aiohttp import web
+from google.protobuf import timestamp_pb2
+
+from alooba.assessments.v1 import assessments_pb2 as apb
+from alooba.candidates.v1 import candidates_pb2 as cpb
+from gateway.errors import RequestError
+from gateway.keys import BACKENDS, METRICS
+from gateway.webhook_payloads import (
+    AnonymizedPayload,
+    ApplicationPayload,
+    DeletedPayload,
+    Envelope,
+    MergedPayload,
+    PingPayload,
+    occurred_at,
+    parse,
+)
+
+log = structlog.get_logger("gateway.webhooks")
+
+_STATUS_ACTIONS = {
+    "reject_candidate": cpb.STATUS_ACTION_REJECT,
+    "unreject_candidate": cpb.STATUS_ACTION_UNREJECT,
+    "hire_candidate": cpb.STATUS_ACTION_HIRE,
+    "unhire_candidate": cpb.STATUS_ACTION_UNHIRE,
+}
+_OUTCOMES = {
+    cpb.EVENT_OUTCOME_APPLIED: "applied",
+    cpb.EVENT_OUTCOME_DUPLICATE: "duplicate",
+    cpb.EVENT_OUTCOME_STALE: "stale",
+    cpb.EVENT_OUTCOME_UNKNOWN_CANDIDATE: "unknown_candidate",
+}
+_MAX_EVENT_ID = 200
+
+
+async def receive(request: web.Request) -> web.Response:
+    backends = request.app[BACKENDS]
+    metrics = request.app[METRICS]
+    body = await request.read()
+    organisation = request.headers.get("X-Organisation", "")
+    signature = request.headers.get("Signature", "")
+    if not organisation or not signature:
+        metrics.webhooks.labels("unknown", "rejected").inc()
+        raise RequestError(401, "X-Organisation and Signature headers are required")
+    verified = await backends.webhooks.VerifyWebhookSignature(
+        apb.VerifyWebhookSignatureRequest(
+            organization_name=organisation, signature=signature, body=body
+        ),
+        timeout=backends.timeout,
+    )
+    organization_id = verified.organization_id
+
+    try:
+        envelope = parse(Envelope, json.loads(body), "webhook")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestError(400, "the webhook body is not valid JSON") from None
+    action = envelope.action
+    event_id = request.headers.get("Greenhouse-Event-ID", "").strip()
+    if action != "ping" and (not event_id or len(event_id) > _MAX_EVENT_ID):
+        raise RequestError(400, "a Greenhouse-Event-ID header is required")
+    structlog.contextvars.bind_contextvars(webhook_action=action, event_id=event_id)
+
+    if action == "ping":
+        outcome = await _ping(request, organization_id, envelope)
+    elif action in _STATUS_ACTIONS:
+        outcome = await _status(request, organization_id, event_id, envelope)
+    elif action in ("candidate_anonymized", "delete_candidate"):
+        outcome = await _erase(request, organization_id, event_id, envelope)
+    elif action == "merge_candidate":
+        outcome = await _merge(request, organization_id, event_id, envelope)
+    else:
+        outcome = "ignored"
+    metrics.webhooks.labels(action if outcome != "ignored" else "other", outcome).inc()
+    log.info("webhook.handled", outcome=outcome)
+    # Exactly 200: Greenhouse counts any other status, 2xx included, as a failure.
+    return web.json_response({"status": "ok", "outcome": outcome}, status=200)
+
+
+async def _ping(request: web.Request, organization_id: str, envelope: Envelope) -> str:
+    backends = request.app[BACKENDS]
+    ping = parse(PingPayload, envelope.payload, "ping")
+    await backends.webhooks.RecordWebhookPing(
+        apb.RecordWebhookPingRequest(
+            ping=apb.WebhookPing(
+                organization_id=organization_id,
+                web_hook_id=ping.web_hook_id,
+                name=ping.name,
+                event=ping.event,
+                endpoint_url=ping.endpoint_url,
+                active=ping.active,
+            )
+        ),
+        timeout=backends.timeout,
+    )
+    return "recorded"
+
+
+async def _status(
+    request: web.Request, organization_id: str, event_id: str, envelope: Envelope
+) -> str:
+    backends = request.app[BACKENDS]
+    payload = parse(ApplicationPayload, envelope.payload, envelope.action)
+    application = payload.application
+    occur_time = None
+    if (when := occurred_at(envelope.action, application)) is not None:
+        occur_time = timestamp_pb2.Timestamp()
+        occur_time.FromDatetime(when)
+    response = await backends.candidates.ApplyStatusEvent(
+        cpb.ApplyStatusEventRequest(
+            organization_id=organization_id,
+            event_id=event_id,
+            action=_STATUS_ACTIONS[envelope.action],
+            greenhouse_candidate_id=application.candidate.id,
+            greenhouse_application_id=application.id,
+            occur_time=occur_time,
+        ),
+        timeout=backends.timeout,
+    )
+    return _OUTCOMES.get(response.outcome, "applied")
+
+
+async def _erase(
+    request: web.Request, organization_id: str, event_id: str, envelope: Envelope
+) -> str:
+    backends = request.app[BACKENDS]
+    if envelope.action == "candidate_anonymized":
+        anonymized = parse(AnonymizedPayload, envelope.payload, envelope.action)
+        greenhouse_id, fields = anonymized.candidate_id, anonymized.anonymized_fields
+    else:
+        greenhouse_id = parse(DeletedPayload, envelope.payload, envelope.action).person.id
+        fields = []
+    response = await backends.candidates.EraseCandidate(
+        cpb.EraseCandidateRequest(
+            organization_id=organization_id,
+            event_id=event_id,
+            greenhouse_candidate_id=greenhouse_id,
+            reason=envelope.action,
+            requested_fields=[field[:100] for field in fields[:100]],
+        ),
+        timeout=backends.timeout,
+    )
+    if response.candidate_id:
+        # Also on a duplicate delivery: if we died before this call last time, Greenhouse
+        # got no 200 and retried, and this finishes the job (it is idempotent).
+        await backends.webhooks.CancelCandidateInvitations(
+            apb.CancelCandidateInvitationsRequest(
+                organization_id=organization_id,
+                candidate_id=response.candidate_id,
+                reason=envelope.action,
+            ),
+            timeout=backends.timeout,
+        )
+    return _OUTCOMES.get(response.outcome, "applied")
+
+
+async def _merge(
+    request: web.Request, organization_id: str, event_id: str, envelope: Envelope
+) -> str:
+    backends = request.app[BACKENDS]
+    payload = parse(MergedPayload, envelope.payload, envelope.action)
+    response = await backends.candidates.MergeCandidates(
+        cpb.MergeCandidatesRequest(
+            organization_id=organization_id,
+            event_id=event_id,
+            surviving_greenhouse_candidate_id=payload.person.new_candidate_id,
+            merged_greenhouse_candidate_ids=[payload.person.id],
+        ),
+        timeout=backends.timeout,
+    )
+    return _OUTCOMES.get(response.outcome, "applied")
