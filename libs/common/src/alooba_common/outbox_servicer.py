@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2
 
 from alooba.outbox.v1 import outbox_pb2 as pb
 from alooba.outbox.v1 import outbox_pb2_grpc as pb_grpc
 from alooba_common.outbox import DeadLetter, DeadLetters
+from alooba_common.protobuf import timestamp
 
 OUTBOX_SERVICE = pb.DESCRIPTOR.services_by_name["OutboxService"].full_name
-
-
-def _ts(value: dt.datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _dead_letter_pb(letter: DeadLetter) -> pb.DeadLetter:
@@ -31,8 +25,8 @@ def _dead_letter_pb(letter: DeadLetter) -> pb.DeadLetter:
         payload=payload,
         attempts=letter.attempts,
         last_error=letter.last_error or "",
-        create_time=_ts(letter.created_at),
-        update_time=_ts(letter.updated_at),
+        create_time=timestamp(letter.created_at),
+        update_time=timestamp(letter.updated_at),
     )
 
 

@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 import grpc
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
+from alooba_common.protobuf import optional, timestamp
 from assessments import keys
 from assessments.lifecycle import PlatformApi, SkillScore
 from assessments.models import ApiKey, Invitation, InvitationEvent, Organization, Test
@@ -42,16 +43,8 @@ _KEY_STATE = {
 }
 
 
-def _ts(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def organization_pb(org: Organization) -> pb.Organization:
-    return pb.Organization(id=org.id, name=org.name, create_time=_ts(org.created_at))
+    return pb.Organization(id=org.id, name=org.name, create_time=timestamp(org.created_at))
 
 
 def api_key_pb(key: ApiKey) -> pb.ApiKey:
@@ -60,10 +53,10 @@ def api_key_pb(key: ApiKey) -> pb.ApiKey:
         organization_id=key.organization_id,
         prefix=key.prefix,
         state=_KEY_STATE[keys.key_state(key, utcnow())],
-        create_time=_ts(key.created_at),
-        expire_time=_ts(key.expires_at),
-        revoke_time=_ts(key.revoked_at),
-        last_used_time=_ts(key.last_used_at),
+        create_time=timestamp(key.created_at),
+        expire_time=timestamp(key.expires_at),
+        revoke_time=timestamp(key.revoked_at),
+        last_used_time=timestamp(key.last_used_at),
     )
 
 
@@ -76,21 +69,21 @@ def test_pb(test: Test) -> pb.Test:
         needs_manual_evaluation=test.needs_manual_evaluation,
         expiry_days=test.expiry_days,
         archived=test.archived_at is not None,
-        create_time=_ts(test.created_at),
-        update_time=_ts(test.updated_at),
+        create_time=timestamp(test.created_at),
+        update_time=timestamp(test.updated_at),
     )
 
 
 def _event_pb(event: InvitationEvent) -> pb.InvitationEvent:
-    return pb.InvitationEvent(kind=event.kind, occur_time=_ts(event.occurred_at))
+    return pb.InvitationEvent(kind=event.kind, occur_time=timestamp(event.occurred_at))
 
 
 def invitation_pb(view: InvitationView) -> pb.Invitation:
     invitation: Invitation = view.invitation
     return pb.Invitation(
-        start_time=_ts(invitation.started_at),
-        submit_time=_ts(invitation.submitted_at),
-        complete_time=_ts(invitation.completed_at),
+        start_time=timestamp(invitation.started_at),
+        submit_time=timestamp(invitation.submitted_at),
+        complete_time=timestamp(invitation.completed_at),
         score=invitation.score,
         skill_scores=[
             pb.SkillScore(skill=item["skill"], score=item["score"])
@@ -106,14 +99,10 @@ def invitation_pb(view: InvitationView) -> pb.Invitation:
         candidate_id=invitation.candidate_id,
         application_id=invitation.application_id,
         callback_url=invitation.callback_url,
-        create_time=_ts(invitation.created_at),
-        expire_time=_ts(invitation.expires_at),
+        create_time=timestamp(invitation.created_at),
+        expire_time=timestamp(invitation.expires_at),
         events=[_event_pb(event) for event in view.events],
     )
-
-
-def _optional(message: Any, field: str) -> Any:
-    return getattr(message, field) if message.HasField(field) else None
 
 
 class PartnerServicer(pb_grpc.PartnerServiceServicer):
@@ -137,13 +126,13 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
             contact=CandidateContact(
                 first_name=candidate.first_name,
                 last_name=candidate.last_name,
-                preferred_name=_optional(candidate, "preferred_name"),
+                preferred_name=optional(candidate, "preferred_name"),
                 email=candidate.email,
-                phone_number=_optional(candidate, "phone_number"),
+                phone_number=optional(candidate, "phone_number"),
             ),
-            resume_url=_optional(candidate, "resume_url"),
+            resume_url=optional(candidate, "resume_url"),
             greenhouse_profile_url=candidate.greenhouse_profile_url,
-            sent_by=_optional(request, "sent_by"),
+            sent_by=optional(request, "sent_by"),
             url=request.url,
         )
         interview_id, created = await self._partner.send_test(request.partner_key, command)
@@ -178,9 +167,9 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
             ResponseErrorCommand(
                 api_call=request.api_call,
                 errors=list(request.errors),
-                partner_test_id=_optional(request, "partner_test_id"),
-                partner_test_name=_optional(request, "partner_test_name"),
-                partner_interview_id=_optional(request, "partner_interview_id"),
+                partner_test_id=optional(request, "partner_test_id"),
+                partner_test_name=optional(request, "partner_test_name"),
+                partner_interview_id=optional(request, "partner_interview_id"),
                 candidate_email_present=request.candidate_email_present,
             ),
         )
@@ -253,10 +242,10 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         self, request: pb.UpdateTestRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.UpdateTestResponse:
         changes = TestChanges(
-            name=_optional(request, "name"),
+            name=optional(request, "name"),
             skills=list(request.skills.skills) if request.HasField("skills") else None,
-            needs_manual_evaluation=_optional(request, "needs_manual_evaluation"),
-            expiry_days=_optional(request, "expiry_days"),
+            needs_manual_evaluation=optional(request, "needs_manual_evaluation"),
+            expiry_days=optional(request, "expiry_days"),
         )
         test = await self._admin.update_test(request.organization_id, request.test_id, changes)
         return pb.UpdateTestResponse(test=test_pb(test))
@@ -422,7 +411,7 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
                     event=p.event,
                     endpoint_url=p.endpoint_url,
                     active=p.active,
-                    receive_time=_ts(p.received_at),
+                    receive_time=timestamp(p.received_at),
                 )
                 for p in pings
             ]

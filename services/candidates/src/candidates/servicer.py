@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from alooba.candidates.v1 import candidates_pb2 as pb
 from alooba.candidates.v1 import candidates_pb2_grpc as pb_grpc
 from alooba_common.errors import InvalidArgument
+from alooba_common.protobuf import optional, timestamp
 from candidates.events import (
     Erasure,
     Merge,
@@ -53,18 +53,6 @@ def _status(value: str | None) -> Any:
     return _HIRING_STATUS.get(value or "", pb.HIRING_STATUS_UNSPECIFIED)
 
 
-def _ts(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
-def _optional(message: Any, field: str) -> Any:
-    return getattr(message, field) if message.HasField(field) else None
-
-
 def _application_pb(application: Application) -> pb.Application:
     return pb.Application(
         id=application.id,
@@ -72,9 +60,9 @@ def _application_pb(application: Application) -> pb.Application:
         resume_url=application.resume_url,
         profile_url=application.profile_url or "",
         sent_by=application.sent_by,
-        create_time=_ts(application.created_at),
+        create_time=timestamp(application.created_at),
         status=_status(application.status),
-        status_change_time=_ts(application.status_changed_at),
+        status_change_time=timestamp(application.status_changed_at),
     )
 
 
@@ -84,7 +72,7 @@ def _datum_pb(datum: AssessmentDatum) -> pb.AssessmentDatum:
         invitation_id=datum.invitation_id,
         kind=datum.kind,
         value=datum.value,
-        create_time=_ts(datum.created_at),
+        create_time=timestamp(datum.created_at),
     )
 
 
@@ -99,7 +87,7 @@ def receipt_pb(receipt: ErasureReceipt) -> pb.ErasureReceipt:
         erased=receipt.erased,
         applications=receipt.applications,
         assessment_data_items=receipt.assessment_data_items,
-        erase_time=_ts(receipt.erased_at),
+        erase_time=timestamp(receipt.erased_at),
     )
 
 
@@ -118,9 +106,9 @@ def candidate_pb(record: CandidateRecord) -> pb.Candidate:
         ),
         status=_status(candidate.hiring_status),
         applications=[_application_pb(a) for a in record.applications],
-        create_time=_ts(candidate.created_at),
-        update_time=_ts(candidate.updated_at),
-        erase_time=_ts(candidate.erased_at),
+        create_time=timestamp(candidate.created_at),
+        update_time=timestamp(candidate.updated_at),
+        erase_time=timestamp(candidate.erased_at),
         assessment_data=[_datum_pb(d) for d in record.assessment_data],
     )
 
@@ -139,17 +127,17 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
             RegisterApplication(
                 organization_id=request.organization_id,
                 greenhouse_candidate_id=request.greenhouse_candidate_id,
-                greenhouse_application_id=_optional(request, "greenhouse_application_id"),
+                greenhouse_application_id=optional(request, "greenhouse_application_id"),
                 contact=Contact(
                     first_name=contact.first_name,
                     last_name=contact.last_name,
-                    preferred_name=_optional(contact, "preferred_name"),
+                    preferred_name=optional(contact, "preferred_name"),
                     email=contact.email,
-                    phone_number=_optional(contact, "phone_number"),
+                    phone_number=optional(contact, "phone_number"),
                 ),
-                resume_url=_optional(request, "resume_url"),
+                resume_url=optional(request, "resume_url"),
                 profile_url=request.profile_url,
-                sent_by=_optional(request, "sent_by"),
+                sent_by=optional(request, "sent_by"),
             )
         )
         return pb.RegisterApplicationResponse(
@@ -185,7 +173,7 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
                 event_id=request.event_id,
                 action=action,
                 greenhouse_candidate_id=request.greenhouse_candidate_id,
-                greenhouse_application_id=_optional(request, "greenhouse_application_id"),
+                greenhouse_application_id=optional(request, "greenhouse_application_id"),
                 occurred_at=(
                     request.occur_time.ToDatetime(tzinfo=dt.UTC)
                     if request.HasField("occur_time")
