@@ -4,6 +4,7 @@ sent by the emulator exactly as Greenhouse sends them (signed, escaped, retried)
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import uuid
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 import grpc
 import pytest
 from e2e.lifecycle import Lifecycle, lifecycle_stack
-from support.processes import cli, log_lines, metric_value
+from support.processes import cli, log_lines, metric_value, wait_until
 from support.sql import dump_text
 
 from alooba.candidates.v1 import candidates_pb2 as cpb
@@ -318,3 +319,69 @@ async def test_candidates_killed_mid_burst_loses_no_acknowledged_event(
         final = await _candidate(life, org_id, candidate_id)
         # The newest event (index 999, a rejection at 10:16:39) wins whatever the order.
         assert final.applications[0].status == cpb.HIRING_STATUS_REJECTED
+
+
+async def test_a_rejected_candidate_gets_no_reminder_but_an_active_one_does(
+    tmp_path: Path, new_databases: Databases
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from alooba_common.db import async_url
+
+    async with lifecycle_stack(
+        tmp_path,
+        new_databases,
+        assessments_env={
+            "REMINDER_BEFORE_EXPIRY_SECONDS": str(2 * 24 * 3600),
+            "SWEEP_INTERVAL_SECONDS": "0.2",
+        },
+    ) as life:
+        rejected, active = _person(), _person()
+        _, _, rejected_interview = await _candidate_sent_a_test(life, rejected)
+        _, _, active_interview = await _candidate_sent_a_test(life, active)
+        await asyncio.to_thread(life.smtp.wait_for, 2)
+        reject = webhooks.reject_candidate(
+            rejected.candidate_id, rejected.application_id, rejected_at="2026-11-28T10:00:00Z"
+        )
+        assert (
+            await life.greenhouse.send_webhook(reject, organisation=life.organization)
+        ).delivered
+
+        # Time passes: both deadlines are now a day away, inside the reminder window.
+        engine = create_async_engine(
+            async_url(life.stack.database_url("assessments")), poolclass=NullPool
+        )
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE invitation SET expires_at = :soon "
+                    "WHERE id IN (:rejected_interview, :active_interview)"
+                ),
+                {
+                    "soon": dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+                    "rejected_interview": rejected_interview,
+                    "active_interview": active_interview,
+                },
+            )
+        await engine.dispose()
+
+        messages = await asyncio.to_thread(life.smtp.wait_for, 3)
+        reminders = [m for m in messages if "closes soon" in m["Subject"]]
+        assert [m["X-Alooba-Invitation"] for m in reminders] == [active_interview]
+        await asyncio.to_thread(
+            wait_until,
+            lambda: (
+                metric_value(
+                    life.stack,
+                    "assessments",
+                    "assessments_emails_skipped_total",
+                    {"purpose": "reminder", "reason": "rejected"},
+                )
+                == 1
+            ),
+            20.0,
+            "the rejected candidate's reminder to be skipped",
+        )
+        assert len(life.smtp.messages) == 3
