@@ -30,6 +30,7 @@ from alooba_common.db import create_engine, session_factory, utcnow
 from alooba_dev.smtp_sink import SmtpSink
 from assessments.models import OUTBOX, Invitation
 from assessments.sweeper import Sweeper
+from candidates.models import Application, Candidate
 
 T = TypeVar("T")
 
@@ -123,6 +124,22 @@ async def emails_for(sink: SmtpSink, invitation_id: str, *, count: int) -> list[
         return found if len(found) >= count else []
 
     return await eventually(arrived, what=f"{count} email(s) for {invitation_id}")
+
+
+async def reject_application(system: System, invitation: apb.Invitation) -> None:
+    """What Greenhouse's "candidate rejected" webhook does to the application the
+    invitation is for (and to the candidate's displayed status)."""
+    async with database(system.databases["candidates"]) as sessions, sessions.begin() as s:
+        await s.execute(
+            update(Application)
+            .where(Application.id == invitation.application_id)
+            .values(status="rejected")
+        )
+        await s.execute(
+            update(Candidate)
+            .where(Candidate.id == invitation.candidate_id)
+            .values(hiring_status="rejected")
+        )
 
 
 def eml_files(folder: Path) -> list[str]:

@@ -79,3 +79,13 @@ def test_grpc_server_settings_read_from_the_environment() -> None:
 def test_grpc_server_settings_with_a_bad_port_raise_config_error() -> None:
     with pytest.raises(ConfigError, match="GRPC_PORT"):
         GrpcServerSettings.from_env({"GRPC_PORT": "fifty"})
+
+
+def test_schema_ahead_of_the_code_is_ready_but_behind_or_foreign_is_not() -> None:
+    from alooba_common.migrations import schema_is_current
+
+    assert schema_is_current("assessments_0003", "assessments_0003")
+    assert schema_is_current("assessments_0004", "assessments_0003")
+    assert not schema_is_current("assessments_0002", "assessments_0003")
+    assert not schema_is_current("candidates_0009", "assessments_0003")
+    assert not schema_is_current(None, "assessments_0003")

@@ -15,6 +15,9 @@ from alooba_common.request_context import REQUEST_ID_METADATA_KEY, current_reque
 # transport-level retry of UNAVAILABLE never doubles an effect.
 _SERVICE_CONFIG = json.dumps(
     {
+        # Spread calls over every address the target resolves to (a headless Service's
+        # pods in Kubernetes), not one connection per client.
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{}],
@@ -26,7 +29,7 @@ _SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 

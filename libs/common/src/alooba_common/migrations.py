@@ -102,7 +102,8 @@ def _migrate(connection: Connection, target_metadata: MetaData) -> None:
 def database_readiness(
     engine: AsyncEngine, script_location: Path, *, timeout: float = 2.0
 ) -> Callable[[], Awaitable[bool]]:
-    """A readiness check: the database answers and its schema is at this code's head.
+    """A readiness check: the database answers and its schema is at this code's head (or
+    ahead of it, see schema_is_current).
 
     A service whose migrations have not run yet stays NOT_SERVING instead of failing
     requests one by one.
@@ -112,8 +113,27 @@ def database_readiness(
     async def check() -> bool:
         try:
             async with asyncio.timeout(timeout):
-                return await current_revision(engine) == expected
+                return schema_is_current(await current_revision(engine), expected)
         except Exception:
             return False
 
     return check
+
+
+def schema_is_current(current: str | None, expected: str | None) -> bool:
+    """True at this code's head, and also ahead of it: during a rolling deploy the new
+    version's migration Job runs first, and the old pods must stay ready (migrations are
+    written to be backward compatible). Revision ids are `<service>_<NNNN>`, so "ahead"
+    is the same service with a higher number; another service's schema never passes."""
+    if current is None or expected is None:
+        return current == expected
+    if current == expected:
+        return True
+    service, _, number = current.rpartition("_")
+    expected_service, _, expected_number = expected.rpartition("_")
+    return (
+        service == expected_service
+        and number.isdigit()
+        and expected_number.isdigit()
+        and int(number) > int(expected_number)
+    )
