@@ -182,7 +182,7 @@ PII = [
     CONTACT.email,
     "hogwarts",  # the email's domain, and sent_by's
     CONTACT.phone_number,
-    "7946",  # part of the phone number
+    "20 7946",  # part of the phone number (digits alone could occur in a random id)
     RESUME_URL,
     "files.example.org",
     PROFILE_URL,

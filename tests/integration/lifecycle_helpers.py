@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,11 +35,12 @@ from alooba_dev.smtp_sink import SmtpSink
 from assessments.models import OUTBOX, Invitation
 from assessments.sweeper import Sweeper
 from candidates.models import Application, Candidate
+from greenhouse_emulator.tls import generate_certificates, server_ssl_context
 
 T = TypeVar("T")
 
-# Greenhouse callbacks go to a closed loopback port: completing an invitation in a test
-# must never PATCH the real app.greenhouse.io (and once dead-lettered, nothing retries).
+# Greenhouse callbacks go to a CallbackReceiver on loopback: completing an invitation in a
+# test must never PATCH the real app.greenhouse.io.
 CALLBACK_HOSTS = ("127.0.0.1",)
 
 STATES = ("sent", "started", "awaiting_evaluation", "complete", "expired", "cancelled")
@@ -149,15 +154,59 @@ def eml_files(folder: Path) -> list[str]:
 # --- invitations through the public APIs ----------------------------------------------
 
 
-def callback_url() -> str:
-    return f"https://127.0.0.1:1/take_home_tests/{uuid.uuid4().hex}"
+class CallbackReceiver:
+    """Greenhouse's callback endpoint reduced to answering 200 over HTTPS, in a thread.
+
+    Every callback is delivered at its first attempt, so no relay keeps retrying one in
+    the background (a relay cancelled mid-transaction at teardown can hang aiosqlite).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.tls = generate_certificates(directory)
+        self.paths: list[str] = []
+        paths = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PATCH(self) -> None:
+                paths.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = server_ssl_context(self.tls).wrap_socket(
+            self._server.socket, server_side=True
+        )
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self) -> str:
+        """A callback url of its own, like each Greenhouse take-home test's."""
+        return f"https://127.0.0.1:{self.port}/take_home_tests/{uuid.uuid4().hex}"
+
+
+@functools.cache
+def callback_receiver() -> CallbackReceiver:
+    """One receiver for the whole test process (a daemon thread; it ends with it)."""
+    return CallbackReceiver(Path(tempfile.mkdtemp(prefix="callback-tls")))
+
+
+def callbacks() -> dict[str, Any]:
+    """running_system options: callbacks allowed to, and trusted at, the receiver."""
+    return {
+        "callback_hosts": CALLBACK_HOSTS,
+        "callback_ca_file": str(callback_receiver().tls.ca_cert),
+    }
 
 
 async def invite(system: System, tenant: Tenant, test_id: str | None = None) -> str:
     """send_test through the gateway, as Greenhouse calls it; the partner_interview_id.
-    The system must allow CALLBACK_HOSTS."""
+    The callback url is the receiver's: the system must run with `**callbacks()`."""
     body = send_test_body(test_id or tenant.test.id)
-    body["url"] = callback_url()
+    body["url"] = callback_receiver().url()
     reply = await send_test(system, tenant.key, body)
     assert reply.status == 200, reply.body
     interview_id: str = reply.body["partner_interview_id"]

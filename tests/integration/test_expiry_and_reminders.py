@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 from integration.helpers import Tenant, new_tenant, status_of
 from integration.lifecycle_helpers import (
-    CALLBACK_HOSTS,
     STATUS_NAMES,
+    callbacks,
     cancel,
     emails_for,
     event_kinds,
@@ -63,7 +63,7 @@ async def setup(databases: dict[str, str]) -> AsyncIterator[Setup]:
     with SmtpSink() as sink:
         async with running_system(
             databases,
-            callback_hosts=CALLBACK_HOSTS,
+            **callbacks(),
             smtp_url=sink.url,
             relay=QUICK_RELAY,
             sweep_interval_seconds=3600,
@@ -96,7 +96,7 @@ async def test_the_running_sweeper_expires_an_invitation_past_its_deadline(
     # No relay: the sweeper is the only background task writing to the database.
     async with running_system(
         databases,
-        callback_hosts=CALLBACK_HOSTS,
+        **callbacks(),
         sweep_interval_seconds=0.05,
         relay_enabled=False,
     ) as system:
@@ -219,9 +219,7 @@ async def test_a_reminder_queued_before_a_cancel_is_not_emailed(
 ) -> None:
     # No relay at first: the reminder is queued, then the invitation is cancelled, then a
     # relay starts on the same databases.
-    async with running_system(
-        databases, callback_hosts=CALLBACK_HOSTS, relay_enabled=False
-    ) as system:
+    async with running_system(databases, **callbacks(), relay_enabled=False) as system:
         tenant = await new_tenant(system)
         one_day = await system.create_test(tenant.organization.id, "SQL", expiry_days=1)
         invitation_id = await invite(system, Tenant(tenant.organization, tenant.key, one_day))
@@ -229,7 +227,7 @@ async def test_a_reminder_queued_before_a_cancel_is_not_emailed(
         await cancel(system, invitation_id)
     with SmtpSink() as sink:
         async with running_system(
-            databases, callback_hosts=CALLBACK_HOSTS, smtp_url=sink.url, relay=QUICK_RELAY
+            databases, **callbacks(), smtp_url=sink.url, relay=QUICK_RELAY
         ) as system:
 
             async def all_delivered() -> bool:
@@ -269,7 +267,7 @@ async def test_the_running_sweeper_queues_the_reminder_the_settings_ask_for(
     # the queued reminder is the other tests' business).
     async with running_system(
         databases,
-        callback_hosts=CALLBACK_HOSTS,
+        **callbacks(),
         relay_enabled=False,
         sweep_interval_seconds=0.05,
         reminder_before_expiry_seconds=int(REMINDER_BEFORE.total_seconds()),

@@ -1,8 +1,8 @@
 """PlatformService through the running system: the invitation's transitions, idempotency,
 validation, what Greenhouse's test_status shows, and the candidate's emails.
 
-Greenhouse callbacks go to a closed loopback port (callback_hosts allows only 127.0.0.1):
-completing an invitation here must never PATCH the real app.greenhouse.io.
+Greenhouse callbacks go to a loopback HTTPS receiver (callback_hosts allows only
+127.0.0.1): completing an invitation here must never PATCH the real app.greenhouse.io.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import grpc
 import pytest
 from integration.helpers import Tenant, new_tenant, status_of
 from integration.lifecycle_helpers import (
-    CALLBACK_HOSTS,
     STATUS_NAMES,
+    callbacks,
     cancel,
     emails_for,
     eml_files,
@@ -72,11 +72,8 @@ def databases(new_databases: Callable[[], dict[str, str]]) -> dict[str, str]:
 async def system(databases: dict[str, str]) -> AsyncIterator[System]:
     async with running_system(
         databases,
-        callback_hosts=CALLBACK_HOSTS,
+        **callbacks(),
         report_base_url=REPORT_BASE,
-        # A callback to the closed port is dead at once, not retried by every later test's
-        # relay: a relay cancelled mid-transaction at teardown can hang aiosqlite.
-        relay=RelaySettings(max_attempts=1),
     ) as running:
         yield running
 
@@ -135,11 +132,19 @@ async def test_submit_without_a_start_completes_and_records_the_start(
     assert done.start_time == done.submit_time
 
 
-async def test_completing_queues_one_greenhouse_callback(system: System, tenant: Tenant) -> None:
+async def test_completing_queues_one_greenhouse_callback_which_is_delivered(
+    system: System, tenant: Tenant
+) -> None:
     invitation_id = await invite(system, tenant)
     await submit(system, invitation_id)
-    kinds = [row["kind"] for row in await outbox_messages(system, invitation_id)]
-    assert kinds.count("greenhouse.callback") == 1
+
+    async def delivered_callbacks() -> list[str]:
+        rows = await outbox_messages(system, invitation_id)
+        callbacks = [row for row in rows if row["kind"] == "greenhouse.callback"]
+        assert len(callbacks) == 1
+        return [row["status"] for row in callbacks if row["status"] == DELIVERED]
+
+    await eventually(delivered_callbacks, what="the callback delivered")
 
 
 async def test_submit_needing_manual_evaluation_awaits_it_with_a_null_test_status(
@@ -628,7 +633,7 @@ async def mailed(databases: dict[str, str]) -> AsyncIterator[Mailed]:
     with SmtpSink() as sink:
         async with running_system(
             databases,
-            callback_hosts=CALLBACK_HOSTS,
+            **callbacks(),
             smtp_url=sink.url,
             assessment_link_base_url=LINK_BASE,
             mail_domain=MAIL_DOMAIN,
@@ -695,9 +700,7 @@ async def test_resend_is_a_second_email_with_its_own_message_id_and_the_same_lin
 async def test_without_smtp_the_email_is_written_to_the_mail_folder_by_message_id(
     databases: dict[str, str], tmp_path: Path
 ) -> None:
-    async with running_system(
-        databases, callback_hosts=CALLBACK_HOSTS, mail_dir=str(tmp_path)
-    ) as system:
+    async with running_system(databases, **callbacks(), mail_dir=str(tmp_path)) as system:
         tenant = await new_tenant(system)
         invitation_id = await invite(system, tenant)
         expected = f"invitation-0-{invitation_id}@alooba.localhost.eml"
@@ -713,7 +716,7 @@ async def test_cancelled_invitation_whose_email_was_still_queued_is_never_emaile
 ) -> None:
     sink = SmtpSink()  # not started yet: its port refuses connections
     async with running_system(
-        databases, callback_hosts=CALLBACK_HOSTS, smtp_url=sink.url, relay=QUICK_RELAY
+        databases, **callbacks(), smtp_url=sink.url, relay=QUICK_RELAY
     ) as system:
         tenant = await new_tenant(system)
         cancelled_id = await invite(system, tenant)

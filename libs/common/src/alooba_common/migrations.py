@@ -115,6 +115,7 @@ def database_readiness(
             async with asyncio.timeout(timeout):
                 return schema_is_current(await current_revision(engine), expected)
         except Exception:
+            # Unreachable, timed out or never migrated: all of them mean "not ready".
             return False
 
     return check

@@ -6,4 +6,5 @@ from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as pb_grpc
 
 
 class HarvestSyncServicer(pb_grpc.HarvestSyncServiceServicer):
-    pass
+    """Registered so reflection and health name the service; its RPCs (connect, status,
+    push, replay) arrive with the Harvest issue."""
