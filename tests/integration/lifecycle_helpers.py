@@ -22,7 +22,7 @@ import grpc
 import pytest
 from google.protobuf import timestamp_pb2
 from integration.helpers import Tenant, send_test
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from support.greenhouse import send_test_body
 from support.inprocess import System
@@ -31,6 +31,7 @@ from support.platform import key
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_common.config import DatabaseSettings
 from alooba_common.db import create_engine, session_factory, utcnow
+from alooba_common.outbox import PENDING
 from alooba_dev.smtp_sink import SmtpSink
 from assessments.models import OUTBOX, Invitation
 from assessments.sweeper import Sweeper
@@ -119,6 +120,22 @@ async def outbox_messages(system: System, invitation_id: str) -> list[RowMapping
     async with database(system.databases["assessments"]) as sessions, sessions.begin() as s:
         rows = (await s.execute(select(OUTBOX).order_by(OUTBOX.c.created_at))).mappings().all()
     return [row for row in rows if row["payload"].get("invitation_id") == invitation_id]
+
+
+async def settle(system: System) -> None:
+    """Waits until the relay has nothing left to deliver. A system is stopped only once it
+    has settled: a relay cancelled mid-transaction can leave aiosqlite's connection close
+    waiting forever (SQLAlchemy's forced terminate stops aiosqlite's worker thread while
+    the graceful close still awaits it), which hangs the event loop's shutdown."""
+
+    async def idle() -> bool:
+        async with database(system.databases["assessments"]) as sessions, sessions.begin() as s:
+            pending = await s.scalar(
+                select(func.count()).select_from(OUTBOX).where(OUTBOX.c.status == PENDING)
+            )
+        return pending == 0
+
+    await eventually(idle, what="the outbox settled")
 
 
 async def emails_for(sink: SmtpSink, invitation_id: str, *, count: int) -> list[EmailMessage]:

@@ -27,6 +27,7 @@ from integration.lifecycle_helpers import (
     outbox_messages,
     pass_deadline,
     reject_application,
+    settle,
     sweep,
 )
 from prometheus_client import REGISTRY
@@ -72,6 +73,7 @@ async def setup(databases: dict[str, str]) -> AsyncIterator[Setup]:
             tenant = await new_tenant(system)
             one_day = await system.create_test(tenant.organization.id, "SQL", expiry_days=1)
             yield Setup(system, Tenant(tenant.organization, tenant.key, one_day), sink)
+            await settle(system)
 
 
 async def reminder_messages(system: System, invitation_id: str) -> list[RowMapping]:

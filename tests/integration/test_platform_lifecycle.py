@@ -37,6 +37,7 @@ from integration.lifecycle_helpers import (
     pass_deadline,
     resend,
     rpc_error,
+    settle,
     start,
     submit,
     sweep,
@@ -76,6 +77,7 @@ async def system(databases: dict[str, str]) -> AsyncIterator[System]:
         report_base_url=REPORT_BASE,
     ) as running:
         yield running
+        await settle(running)
 
 
 def status_name(invitation: apb.Invitation) -> str:
@@ -643,6 +645,7 @@ async def mailed(databases: dict[str, str]) -> AsyncIterator[Mailed]:
             invitation_id = await invite(system, tenant)
             [email] = await emails_for(sink, invitation_id, count=1)
             yield Mailed(system, tenant, sink, invitation_id, email)
+            await settle(system)
 
 
 def body_of(email: EmailMessage) -> str:

@@ -37,8 +37,9 @@ _SERVICE_CONFIG = json.dumps(
 class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     """Adds the request id to metadata and a deadline to calls made without one."""
 
-    def __init__(self, default_timeout: float) -> None:
+    def __init__(self, default_timeout: float, wait_for_ready: bool) -> None:
         self._default_timeout = default_timeout
+        self._wait_for_ready = wait_for_ready
 
     async def intercept_unary_unary(
         self,
@@ -59,13 +60,24 @@ class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[t
             ),
             metadata=grpc.aio.Metadata(*metadata),
             credentials=client_call_details.credentials,
-            wait_for_ready=client_call_details.wait_for_ready,
+            wait_for_ready=(
+                client_call_details.wait_for_ready
+                if client_call_details.wait_for_ready is not None
+                else self._wait_for_ready
+            ),
         )
         return await continuation(details, request)
 
 
-def create_channel(target: str, *, default_timeout: float = 5.0) -> grpc.aio.Channel:
-    """One channel per peer, per process; call inside the running event loop."""
+def create_channel(
+    target: str, *, default_timeout: float = 5.0, wait_for_ready: bool = False
+) -> grpc.aio.Channel:
+    """One channel per peer, per process; call inside the running event loop.
+
+    `wait_for_ready`: while the peer is briefly unreachable (a restart, a rolling deploy),
+    calls wait for the connection within their deadline instead of failing at once with
+    UNAVAILABLE. Right for services calling services; a CLI wants the fast failure.
+    """
     return grpc.aio.insecure_channel(
         target,
         options=[
@@ -74,5 +86,5 @@ def create_channel(target: str, *, default_timeout: float = 5.0) -> grpc.aio.Cha
             ("grpc.keepalive_time_ms", 60_000),
             ("grpc.keepalive_timeout_ms", 20_000),
         ],
-        interceptors=[ClientInterceptor(default_timeout)],  # type: ignore[list-item]
+        interceptors=[ClientInterceptor(default_timeout, wait_for_ready)],  # type: ignore[list-item]
     )

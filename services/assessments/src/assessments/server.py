@@ -50,7 +50,7 @@ def build_service(
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     candidates_channel = create_channel(
-        settings.candidates_addr, default_timeout=settings.rpc_timeout_seconds
+        settings.candidates_addr, default_timeout=settings.rpc_timeout_seconds, wait_for_ready=True
     )
     candidates = GrpcCandidateDirectory(candidates_channel, timeout=settings.rpc_timeout_seconds)
     http = aiohttp.ClientSession(

@@ -30,8 +30,8 @@ class Backends:
 
     @classmethod
     def connect(cls, *, assessments_addr: str, candidates_addr: str, timeout: float) -> Backends:
-        assessments = create_channel(assessments_addr, default_timeout=timeout)
-        candidates = create_channel(candidates_addr, default_timeout=timeout)
+        assessments = create_channel(assessments_addr, default_timeout=timeout, wait_for_ready=True)
+        candidates = create_channel(candidates_addr, default_timeout=timeout, wait_for_ready=True)
         return cls(
             partner=assessments_pb2_grpc.PartnerServiceStub(assessments),
             webhooks=assessments_pb2_grpc.WebhookServiceStub(assessments),
