@@ -306,6 +306,16 @@ async def test_candidates_killed_mid_burst_loses_no_acknowledged_event(
         acknowledged_before_restart = {
             d.event_id for d in life.greenhouse.webhook_deliveries if d.delivered
         }
+        # Stay down until Greenhouse has been refused at least once (the gateway waits up
+        # to its deadline for a restarting backend, so a short outage refuses nothing).
+        await life.greenhouse.wait_for(
+            lambda: any(
+                not attempt.succeeded
+                for delivery in life.greenhouse.webhook_deliveries
+                for attempt in delivery.attempts
+            ),
+            60,
+        )
         life.stack.start("candidates")
         await asyncio.to_thread(life.stack.wait_ready, ("candidates",), 30.0)
         deliveries = await burst

@@ -44,7 +44,6 @@ T = TypeVar("T")
 # test must never PATCH the real app.greenhouse.io.
 CALLBACK_HOSTS = ("127.0.0.1",)
 
-STATES = ("sent", "started", "awaiting_evaluation", "complete", "expired", "cancelled")
 STATUS_NAMES = {
     apb.INVITATION_STATUS_SENT: "sent",
     apb.INVITATION_STATUS_STARTED: "started",
@@ -168,7 +167,7 @@ def eml_files(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.glob("*.eml"))
 
 
-# --- invitations through the public APIs ----------------------------------------------
+# --- Greenhouse's callback endpoint ---------------------------------------------------
 
 
 class CallbackReceiver:
@@ -180,12 +179,9 @@ class CallbackReceiver:
 
     def __init__(self, directory: Path) -> None:
         self.tls = generate_certificates(directory)
-        self.paths: list[str] = []
-        paths = self.paths
 
         class Handler(BaseHTTPRequestHandler):
             def do_PATCH(self) -> None:
-                paths.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -217,6 +213,9 @@ def callbacks() -> dict[str, Any]:
         "callback_hosts": CALLBACK_HOSTS,
         "callback_ca_file": str(callback_receiver().tls.ca_cert),
     }
+
+
+# --- invitations through the public APIs ----------------------------------------------
 
 
 async def invite(system: System, tenant: Tenant, test_id: str | None = None) -> str:

@@ -2,7 +2,7 @@
 out before a deadline, to candidates still in the running.
 
 Time passing is simulated by moving `expires_at` in the database. Each test has its own
-databases, because a sweep acts on every invitation in them.
+assessments database, because a sweep acts on every invitation in it.
 """
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ from integration.lifecycle_helpers import (
 )
 from prometheus_client import REGISTRY
 from sqlalchemy import RowMapping
+from support.databases import DatabaseServer
 from support.inprocess import System, running_system
 
+import assessments.server
 from alooba_common.db import utcnow
+from alooba_common.migrations import upgrade_to_head
 from alooba_common.outbox import DELIVERED, RelaySettings
 from alooba_dev.smtp_sink import SmtpSink
 
@@ -45,9 +48,18 @@ QUICK_RELAY = RelaySettings(
 )
 
 
-@pytest.fixture
-def databases(new_databases: Callable[[], dict[str, str]]) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def module_databases(new_databases: Callable[[], dict[str, str]]) -> dict[str, str]:
     return new_databases()
+
+
+@pytest.fixture
+def databases(module_databases: dict[str, str], database_server: DatabaseServer) -> dict[str, str]:
+    """A fresh assessments database for each test, since a sweep acts on every invitation
+    in it; the other services' databases are the module's."""
+    url = database_server.create_database("assessments")
+    upgrade_to_head(assessments.server.MIGRATIONS, url)
+    return {**module_databases, "assessments": url}
 
 
 @dataclass

@@ -712,6 +712,7 @@ async def test_without_smtp_the_email_is_written_to_the_mail_folder_by_message_i
             return expected in eml_files(tmp_path)
 
         await eventually(written, what=f"{expected} in the mail folder")
+        await settle(system)
 
 
 async def test_cancelled_invitation_whose_email_was_still_queued_is_never_emailed(
