@@ -45,12 +45,14 @@ async def serving(service: GrpcService) -> AsyncIterator[str]:
         register(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    background = [asyncio.create_task(job()) for job in service.background]
+    stopping = asyncio.Event()
+    background = [asyncio.create_task(job(stopping)) for job in service.background]
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        for task in background:
-            task.cancel()
+        # As the real server does: ask the jobs to stop at a safe point, never cancel
+        # them mid-transaction (that can hang aiosqlite's close).
+        stopping.set()
         await asyncio.gather(*background, return_exceptions=True)
         await server.stop(None)
         for cleanup in reversed(service.cleanups):

@@ -153,7 +153,10 @@ class GrpcService:
     readiness_check: ReadinessCheck
     cleanups: list[Cleanup] = field(default_factory=list)
     # Long-running work the service does beside answering RPCs (say, an outbox relay).
-    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Each job gets the "stopping" event and must return soon after it is set.
+    background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
 
 async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
@@ -202,24 +205,32 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
         metrics_port=metrics_server.server_port,
         services=service_names,
     )
+    stopping = asyncio.Event()
     readiness = asyncio.create_task(
-        _watch_readiness(health_servicer, readiness_names, service.readiness_check, settings)
+        _watch_readiness(
+            health_servicer, readiness_names, service.readiness_check, settings, stopping
+        )
     )
-    background = [asyncio.create_task(job()) for job in service.background]
+    background = [asyncio.create_task(job(stopping)) for job in service.background]
     try:
         await stop.wait()
         log.info("server.stopping", grace_seconds=settings.shutdown_grace_seconds)
-        readiness.cancel()
+        # Background work stops at its next safe point; readiness goes off now and the
+        # watcher, seeing `stopping`, never turns it back on.
+        stopping.set()
         await _set_status(health_servicer, readiness_names, serving=False)
         if settings.drain_seconds:
             await asyncio.sleep(settings.drain_seconds)
         await server.stop(settings.shutdown_grace_seconds)
     finally:
-        for task in (readiness, *background):
+        stopping.set()
+        jobs = [readiness, *background]
+        _, pending = await asyncio.wait(jobs, timeout=settings.shutdown_grace_seconds)
+        # Only a job that ignored the request to stop is cancelled, as a last resort.
+        for task in pending:
             task.cancel()
-        for task in (readiness, *background):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if pending:
+            await asyncio.wait(pending, timeout=5)
         for cleanup in reversed(service.cleanups):
             await cleanup()
         metrics_server.shutdown()
@@ -232,15 +243,19 @@ async def _watch_readiness(
     names: Sequence[str],
     check: ReadinessCheck,
     settings: GrpcServerSettings,
+    stopping: asyncio.Event,
 ) -> None:
     ready: bool | None = None
-    while True:
+    while not stopping.is_set():
         now_ready = await check()
+        if stopping.is_set():
+            return  # shutdown has turned readiness off for good
         if now_ready != ready:
             await _set_status(servicer, names, serving=now_ready)
             (log.info if now_ready else log.warning)("readiness.changed", serving=now_ready)
             ready = now_ready
-        await asyncio.sleep(settings.health_check_interval_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), settings.health_check_interval_seconds)
 
 
 async def _set_status(servicer: Any, names: Sequence[str], *, serving: bool) -> None:

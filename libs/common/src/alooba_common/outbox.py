@@ -177,11 +177,15 @@ class OutboxRelay:
         """Tells the relay new messages were committed, so it need not wait for its poll."""
         self._wake.set()
 
-    async def run(self) -> None:
-        """Delivers until cancelled."""
-        stats = asyncio.create_task(self._report_stats_forever())
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Delivers until `stopping` is set, then returns between batches.
+
+        Stopping at a safe point, not by cancellation: cancelling a task in the middle of
+        a SQLite transaction can leave aiosqlite's connection unable to close, and the
+        process unable to exit."""
+        stats = asyncio.create_task(self._report_stats_forever(stopping))
         try:
-            while True:
+            while not stopping.is_set():
                 try:
                     delivered = await self.run_once()
                 except asyncio.CancelledError:
@@ -197,9 +201,8 @@ class OutboxRelay:
                             self._wake.wait(), self._settings.poll_interval_seconds
                         )
         finally:
-            stats.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stats
+            self._wake.set()
+            await stats
 
     async def run_once(self) -> int:
         """Claims and delivers one batch; returns how many messages it handled."""
@@ -356,15 +359,16 @@ class OutboxRelay:
                 self._metrics.pending.labels(kind).set(0)
                 self._metrics.oldest_pending_age.labels(kind).set(0)
 
-    async def _report_stats_forever(self) -> None:
-        while True:
+    async def _report_stats_forever(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
             try:
                 await self.report_stats()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("outbox.stats_failed", exc_info=True)
-            await asyncio.sleep(self._settings.stats_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self._settings.stats_interval_seconds)
 
 
 # --- operators: dead letters ----------------------------------------------------------

@@ -5,6 +5,7 @@ UPDATE that only one replica's statement can win."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 
@@ -37,15 +38,17 @@ class Sweeper:
         self._interval = interval_seconds
         self._outbox_committed = outbox_committed
 
-    async def run(self) -> None:
-        while True:
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Sweeps every interval until `stopping` is set (checked between sweeps)."""
+        while not stopping.is_set():
             try:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("sweeper.failed")
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self._interval)
 
     async def sweep(self) -> tuple[int, int]:
         """(expired, reminders queued) in this pass."""
