@@ -297,6 +297,14 @@ async def test_two_replicas_on_postgresql_deliver_each_message_once(
     ) as life:
         stack = life.stack
         stack.start_replica("assessments", 2)
+        replica_log = stack.log_path("assessments-2")
+        # Both relays must be running before the backlog becomes deliverable.
+        await asyncio.to_thread(
+            wait_until,
+            lambda: replica_log.exists() and '"server.started"' in replica_log.read_text(),
+            30.0,
+            "the second replica to start",
+        )
         semaphore = asyncio.Semaphore(20)
 
         async def send_one() -> str:

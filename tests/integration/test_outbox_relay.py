@@ -543,7 +543,8 @@ async def test_two_relays_running_concurrently_deliver_each_of_200_messages_exac
             sessions=session_factory(other_engine),
         ),
     ]
-    tasks = [asyncio.create_task(relay.run()) for relay in relays]
+    stopping = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stopping)) for relay in relays]
 
     async def delivered() -> int:
         async with outbox.sessions.begin() as session:
@@ -555,8 +556,7 @@ async def test_two_relays_running_concurrently_deliver_each_of_200_messages_exac
     try:
         await eventually(delivered, within=30, what="200 messages delivered")
     finally:
-        for task in tasks:
-            task.cancel()
+        stopping.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await other_engine.dispose()
 
