@@ -53,7 +53,7 @@ class CheckedResponse:
 
 
 class _InvalidJson(ValueError):
-    pass
+    """A body that is not the strict JSON Greenhouse would accept."""
 
 
 def json_type(value: object) -> str:
