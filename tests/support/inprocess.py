@@ -98,9 +98,11 @@ async def running_system(
     *,
     callback_hosts: tuple[str, ...] = ("*.greenhouse.io",),
     max_body_bytes: int = 1024 * 1024,
+    gateway_options: Mapping[str, Any] | None = None,
     **assessments_options: Any,
 ) -> AsyncIterator[System]:
-    """`assessments_options` override assessments Settings fields (smtp_url, relay, ...).
+    """`assessments_options` override assessments Settings fields (smtp_url, relay, ...),
+    `gateway_options` the gateway's (auth_throttle_window_seconds, ...).
     Unless given, emails go to a temporary folder, never the repository's var/."""
     grpc_settings = GrpcServerSettings(port=0, metrics_port=0)
     log_settings = LoggingSettings(level="info", format="json")
@@ -129,6 +131,7 @@ async def running_system(
                 assessments_addr=assessments_addr,
                 candidates_addr=candidates_addr,
                 max_body_bytes=max_body_bytes,
+                **(gateway_options or {}),
             )
             app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))
             async with (

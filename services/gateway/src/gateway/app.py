@@ -10,8 +10,9 @@ from gateway.clients import Backends
 from gateway.config import Settings
 from gateway.keys import BACKENDS, LIFECYCLE, METRICS, SETTINGS, Lifecycle
 from gateway.metrics import HttpMetrics
-from gateway.middlewares import json_errors, observe
+from gateway.middlewares import auth_throttle, json_errors, observe
 from gateway.routes import setup_routes
+from gateway.throttle import AuthThrottle
 
 
 def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web.Application:
@@ -19,7 +20,19 @@ def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web
     metrics = metrics or HttpMetrics.create()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[observe(metrics), json_errors],
+        middlewares=[
+            observe(metrics),
+            auth_throttle(
+                AuthThrottle(
+                    window_seconds=settings.auth_throttle_window_seconds,
+                    address_limit=settings.auth_throttle_address_limit,
+                    prefix_limit=settings.auth_throttle_prefix_limit,
+                ),
+                metrics,
+                settings.trusted_proxy_hops,
+            ),
+            json_errors,
+        ],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from alooba_common.config import LoggingSettings, env_float, env_int, env_str
+from alooba_common.config import ConfigError, LoggingSettings, env_float, env_int, env_str
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,26 @@ class Settings:
     # so the load balancer can stop sending new ones first.
     drain_seconds: float = 0.0
     shutdown_grace_seconds: float = 20.0
+    # Failed authentications (partner keys, webhook signatures) allowed per client address
+    # and per key prefix (webhooks: per organization) within the sliding window; beyond
+    # them a failure is answered 429, never a valid key. 0 turns a limit off.
+    auth_throttle_window_seconds: float = 60.0
+    auth_throttle_address_limit: int = 50
+    auth_throttle_prefix_limit: int = 10
+    # Reverse proxies in front of the gateway that append to X-Forwarded-For (the ingress
+    # controller: 1). 0 trusts no header and uses the peer address.
+    trusted_proxy_hops: int = 0
+
+    def __post_init__(self) -> None:
+        if self.auth_throttle_window_seconds <= 0:
+            raise ConfigError("AUTH_THROTTLE_WINDOW_SECONDS must be positive")
+        for name, value in (
+            ("AUTH_THROTTLE_ADDRESS_LIMIT", self.auth_throttle_address_limit),
+            ("AUTH_THROTTLE_PREFIX_LIMIT", self.auth_throttle_prefix_limit),
+            ("TRUSTED_PROXY_HOPS", self.trusted_proxy_hops),
+        ):
+            if value < 0:
+                raise ConfigError(f"{name} must not be negative")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -41,4 +61,8 @@ class Settings:
             max_body_bytes=env_int(environ, "MAX_BODY_BYTES", 1024 * 1024),
             drain_seconds=env_float(environ, "DRAIN_SECONDS", 0.0),
             shutdown_grace_seconds=env_float(environ, "SHUTDOWN_GRACE_SECONDS", 20.0),
+            auth_throttle_window_seconds=env_float(environ, "AUTH_THROTTLE_WINDOW_SECONDS", 60.0),
+            auth_throttle_address_limit=env_int(environ, "AUTH_THROTTLE_ADDRESS_LIMIT", 50),
+            auth_throttle_prefix_limit=env_int(environ, "AUTH_THROTTLE_PREFIX_LIMIT", 10),
+            trusted_proxy_hops=env_int(environ, "TRUSTED_PROXY_HOPS", 0),
         )

@@ -14,6 +14,7 @@ class HttpMetrics:
     requests: Counter
     duration: Histogram
     webhooks: Counter
+    auth_failures: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> HttpMetrics:
@@ -36,6 +37,13 @@ class HttpMetrics:
                 "Greenhouse webhooks answered, by action and outcome (applied, duplicate, "
                 "stale, unknown_candidate, ignored, rejected).",
                 ("action", "outcome"),
+                registry=registry,
+            ),
+            auth_failures=Counter(
+                "gateway_auth_failures_total",
+                "Failed authentications, by surface (partner, webhook) and outcome "
+                "(refused: 401; throttled: 429, the address or key prefix failed too often).",
+                ("surface", "outcome"),
                 registry=registry,
             ),
         )

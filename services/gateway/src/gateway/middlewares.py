@@ -12,7 +12,10 @@ from aiohttp.typedefs import Middleware
 
 from alooba_common.request_context import REQUEST_ID_HEADER, accept_request_id, set_request_id
 from gateway import errors
+from gateway.auth import partner_key_from_header
 from gateway.metrics import HttpMetrics
+from gateway.routes import GREENHOUSE_PREFIX, WEBHOOK_ROUTE
+from gateway.throttle import AuthThrottle
 
 log = structlog.get_logger("gateway")
 
@@ -52,6 +55,77 @@ def observe(metrics: HttpMetrics) -> Middleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
+
+    return middleware
+
+
+# The non-secret start of a partner key (assessments' keys.PREFIX_LENGTH: "agh_" and 8
+# characters), shown to operators; the rest of the key is never looked at here.
+KEY_PREFIX_LENGTH = 12
+_MAX_ORGANISATION = 200
+
+
+def client_address(request: web.Request, trusted_proxy_hops: int) -> str:
+    """The caller's address: the peer, or behind `trusted_proxy_hops` proxies the entry
+    the outermost trusted one appended to X-Forwarded-For (those to its left are the
+    client's to forge)."""
+    if trusted_proxy_hops > 0:
+        hops = [
+            hop.strip()
+            for value in request.headers.getall("X-Forwarded-For", [])
+            for hop in value.split(",")
+        ]
+        if len(hops) >= trusted_proxy_hops and hops[-trusted_proxy_hops]:
+            return hops[-trusted_proxy_hops][:64]
+    return request.remote or "unknown"
+
+
+def _presented_prefix(request: web.Request, surface: str) -> str | None:
+    if surface == "webhook":
+        organisation = request.headers.get("X-Organisation", "")
+        return f"org:{organisation[:_MAX_ORGANISATION]}" if organisation else None
+    try:
+        key = partner_key_from_header(request.headers.get("Authorization"))
+    except errors.RequestError:
+        return None
+    return f"key:{key[:KEY_PREFIX_LENGTH]}"
+
+
+def auth_throttle(
+    throttle: AuthThrottle, metrics: HttpMetrics, trusted_proxy_hops: int
+) -> Middleware:
+    """Turns a failed authentication into 429 once its address or key prefix has failed
+    too often. It acts only on a 401, after the key was checked: a valid key is never
+    refused, whoever else shares its address or prefix."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if response.status != 401:
+            return response
+        route = _route_template(request)
+        if not route.startswith(GREENHOUSE_PREFIX + "/"):
+            return response
+        surface = "webhook" if route == WEBHOOK_ROUTE else "partner"
+        verdict = throttle.failed(
+            client_address(request, trusted_proxy_hops), _presented_prefix(request, surface)
+        )
+        if verdict.retry_after is None:
+            metrics.auth_failures.labels(surface, "refused").inc()
+            return response
+        metrics.auth_failures.labels(surface, "throttled").inc()
+        # Neither the key nor the address: only which limit was hit.
+        log.warning(
+            "auth.throttled",
+            surface=surface,
+            limits=list(verdict.limits),
+            retry_after=verdict.retry_after,
+        )
+        return errors.error_response(
+            429,
+            "too many failed authentication attempts; retry later",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
 
     return middleware
 
