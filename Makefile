@@ -71,6 +71,16 @@ run: install ## Start all four services on the embedded defaults (SQLite under v
 demo: install ## Play the seed's flow end to end (SMTP server + Greenhouse emulator), step by step
 	$(BIN)/alooba-demo
 
+# `make bench` / `make faults`: figures and fault injection on the real processes and a
+# real PostgreSQL (an admin URL; fresh databases are created there and dropped after).
+BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_ARGS ?=
+FAULTS_ARGS ?=
+
+.PHONY: bench
+bench: install ## Benchmark the real services on PostgreSQL; prints a table, writes bench/results/latest.json
+	$(BIN)/python -m alooba_dev.bench --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
+
 .PHONY: ci
 ci: lint proto-check k8s-validate test ## What .ci/run runs
 
