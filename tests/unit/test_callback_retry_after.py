@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from assessments.callback import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+from alooba_common.http_client import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, 0, tzinfo=dt.UTC)
 

@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alooba_common.config import ConfigError, env_float, env_int
 from alooba_common.db import UtcDateTime, utcnow
 from alooba_common.outbox_metrics import OutboxMetrics
 
@@ -106,12 +107,19 @@ async def enqueue(
 
 
 class RetryLater(Exception):
-    """Deliver again after `after` seconds (say, a 429's Retry-After), counting an attempt."""
+    """Deliver again after `after` seconds (say, a 429's Retry-After), counting an attempt.
 
-    def __init__(self, reason: str, *, after: float | None = None) -> None:
+    `spend_attempt=False` is for waits that are not failures of the delivery (the
+    receiver's rate limit, or a setup step a person still has to take): the message
+    keeps its attempt budget, so it cannot become a dead letter by waiting."""
+
+    def __init__(
+        self, reason: str, *, after: float | None = None, spend_attempt: bool = True
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.after = after
+        self.spend_attempt = spend_attempt
 
 
 class PermanentFailure(Exception):
@@ -142,6 +150,25 @@ class RelaySettings:
     max_delay_seconds: float = 600.0
     poll_interval_seconds: float = 0.5
     stats_interval_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RelaySettings:
+        """The OUTBOX_* variables every service with an outbox reads."""
+        settings = cls(
+            batch_size=env_int(environ, "OUTBOX_BATCH_SIZE", 20),
+            concurrency=env_int(environ, "OUTBOX_CONCURRENCY", 10),
+            lease_seconds=env_float(environ, "OUTBOX_LEASE_SECONDS", 60.0),
+            max_attempts=env_int(environ, "OUTBOX_MAX_ATTEMPTS", 12),
+            base_delay_seconds=env_float(environ, "OUTBOX_BASE_DELAY_SECONDS", 1.0),
+            max_delay_seconds=env_float(environ, "OUTBOX_MAX_DELAY_SECONDS", 600.0),
+            poll_interval_seconds=env_float(environ, "OUTBOX_POLL_INTERVAL_SECONDS", 0.5),
+            stats_interval_seconds=env_float(environ, "OUTBOX_STATS_INTERVAL_SECONDS", 5.0),
+        )
+        if settings.max_attempts < 1 or settings.batch_size < 1 or settings.concurrency < 1:
+            raise ConfigError(
+                "OUTBOX_MAX_ATTEMPTS, OUTBOX_BATCH_SIZE, OUTBOX_CONCURRENCY must be >= 1"
+            )
+        return settings
 
 
 def backoff_delay(attempts: int, settings: RelaySettings, rng: random.Random) -> float:
@@ -275,7 +302,8 @@ class OutboxRelay:
         except PermanentFailure as failure:
             await self._dead(message, attempts, str(failure))
         except RetryLater as retry:
-            await self._retry(message, attempts, retry.reason, retry.after)
+            spent = attempts if retry.spend_attempt else message.attempts
+            await self._retry(message, spent, retry.reason, retry.after)
         except Exception as error:
             await self._retry(message, attempts, f"{type(error).__name__}: {error}", None)
         else:

@@ -9,9 +9,6 @@ retrying: it becomes a dead letter, a metric and an error log line.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
-import ssl
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,6 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
+from alooba_common.http_client import retry_after_seconds
 from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 from alooba_common.secrets import SecretBox
 from assessments.greenhouse import host_allowed
@@ -26,32 +24,6 @@ from assessments.metrics import CALLBACKS, CALLBACKS_REJECTED
 from assessments.repository import Repository
 
 log = structlog.get_logger("assessments.callback")
-
-# Never wait longer than this for a Retry-After, whatever Greenhouse asks.
-MAX_RETRY_AFTER_SECONDS = 3600.0
-
-
-def ssl_context(extra_ca_file: str | None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if extra_ca_file:
-        context.load_verify_locations(cafile=extra_ca_file)
-    return context
-
-
-def retry_after_seconds(header: str | None, now: dt.datetime) -> float | None:
-    """Retry-After as seconds or as an HTTP date (RFC 9110); None when absent or unreadable."""
-    if not header:
-        return None
-    header = header.strip()
-    if header.isascii() and header.isdigit():  # isdigit() alone accepts non-ASCII digits
-        return min(float(header), MAX_RETRY_AFTER_SECONDS)
-    try:
-        when = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 class GreenhouseCallback:

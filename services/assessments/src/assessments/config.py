@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alooba_common.config import (
-    ConfigError,
     DatabaseSettings,
     GrpcServerSettings,
     LoggingSettings,
@@ -94,22 +93,6 @@ class Settings:
                 environ, "REMINDER_BEFORE_EXPIRY_SECONDS", 24 * 3600
             ),
             sweep_interval_seconds=env_float(environ, "SWEEP_INTERVAL_SECONDS", 30.0),
-            relay=_relay_settings(environ),
+            relay=RelaySettings.from_env(environ),
             relay_enabled=env_bool(environ, "OUTBOX_RELAY_ENABLED", True),
         )
-
-
-def _relay_settings(environ: Mapping[str, str]) -> RelaySettings:
-    settings = RelaySettings(
-        batch_size=env_int(environ, "OUTBOX_BATCH_SIZE", 20),
-        concurrency=env_int(environ, "OUTBOX_CONCURRENCY", 10),
-        lease_seconds=env_float(environ, "OUTBOX_LEASE_SECONDS", 60.0),
-        max_attempts=env_int(environ, "OUTBOX_MAX_ATTEMPTS", 12),
-        base_delay_seconds=env_float(environ, "OUTBOX_BASE_DELAY_SECONDS", 1.0),
-        max_delay_seconds=env_float(environ, "OUTBOX_MAX_DELAY_SECONDS", 600.0),
-        poll_interval_seconds=env_float(environ, "OUTBOX_POLL_INTERVAL_SECONDS", 0.5),
-        stats_interval_seconds=env_float(environ, "OUTBOX_STATS_INTERVAL_SECONDS", 5.0),
-    )
-    if settings.max_attempts < 1 or settings.batch_size < 1 or settings.concurrency < 1:
-        raise ConfigError("OUTBOX_MAX_ATTEMPTS, OUTBOX_BATCH_SIZE, OUTBOX_CONCURRENCY must be >= 1")
-    return settings

@@ -12,13 +12,14 @@ from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_common import grpc_server
 from alooba_common.db import create_engine, session_factory
 from alooba_common.grpc_client import create_channel
+from alooba_common.http_client import ssl_context
 from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox
 from assessments import states
-from assessments.callback import GreenhouseCallback, ssl_context
+from assessments.callback import GreenhouseCallback
 from assessments.clients import GrpcCandidateDirectory
 from assessments.config import Settings
 from assessments.emails import EmailSettings, InvitationEmailHandler
