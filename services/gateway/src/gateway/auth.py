@@ -22,8 +22,10 @@ def partner_key_from_header(header: str | None) -> str:
     if scheme.lower() != "basic" or not encoded:
         raise RequestError(401, "Authorization must use the Basic scheme")
     try:
+        # ValueError: non-ASCII in the header (aiohttp passes undecodable bytes on as
+        # surrogates), which base64 refuses before decoding anything.
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         raise RequestError(401, "malformed Basic credentials") from None
     key, colon, password = decoded.partition(":")
     if not colon or not key or password:

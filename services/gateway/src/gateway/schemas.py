@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,7 +26,25 @@ def _printable(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    # The services strip what they store: all-whitespace is as good as empty.
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _url(value: str) -> str:
+    # Only that it parses (the services judge scheme, host and shape): an unbalanced
+    # "[" or a port out of range is bad input here, not an error deep in a service.
+    try:
+        urlsplit(value).port  # noqa: B018 - raises ValueError for a malformed URL
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    return value
+
+
 Text = Annotated[str, AfterValidator(_printable)]
+Url = Annotated[Text, AfterValidator(_url)]
 
 
 class _Body(BaseModel):
@@ -40,18 +59,18 @@ class SendTestCandidate(_Body):
     resume_url: Text | None = Field(default=None, max_length=2048)
     phone_number: Text | None = Field(default=None, max_length=64)
     email: Text = Field(min_length=3, max_length=320)
-    greenhouse_profile_url: Text = Field(min_length=1, max_length=2048)
+    greenhouse_profile_url: Url = Field(min_length=1, max_length=2048)
 
 
 class SendTestBody(_Body):
     partner_test_id: Text = Field(min_length=1, max_length=200)
     candidate: SendTestCandidate
     sent_by: Text | None = Field(default=None, max_length=320)
-    url: Text = Field(min_length=1, max_length=2048)
+    url: Url = Field(min_length=1, max_length=2048)
 
 
 class ResponseErrorBody(_Body):
-    api_call: Text = Field(min_length=1, max_length=100)
+    api_call: Annotated[Text, AfterValidator(_not_blank)] = Field(min_length=1, max_length=100)
     errors: list[Text] = Field(max_length=100)
     partner_test_id: Text | None = Field(default=None, max_length=200)
     partner_test_name: Text | None = Field(default=None, max_length=500)

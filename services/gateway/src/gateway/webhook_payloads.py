@@ -5,11 +5,15 @@ application status, candidate_anonymized only a candidate id and field names).""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import RequestError
+
+# Greenhouse's ids, as the services' protobuf int64 fields carry them: a number beyond
+# that is a bad payload (422), not an overflow deep in the handler.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Lenient(BaseModel):
@@ -22,7 +26,7 @@ class Envelope(_Lenient):
 
 
 class _Candidate(_Lenient):
-    id: int
+    id: Int64
 
 
 class _Offer(_Lenient):
@@ -30,7 +34,7 @@ class _Offer(_Lenient):
 
 
 class _Application(_Lenient):
-    id: int
+    id: Int64
     candidate: _Candidate
     rejected_at: str | None = None
     last_activity_at: str | None = None
@@ -44,12 +48,12 @@ class ApplicationPayload(_Lenient):
 
 
 class AnonymizedPayload(_Lenient):
-    candidate_id: int
+    candidate_id: Int64
     anonymized_fields: list[str] = []
 
 
 class _Person(_Lenient):
-    id: int
+    id: Int64
 
 
 class DeletedPayload(_Lenient):
@@ -57,8 +61,8 @@ class DeletedPayload(_Lenient):
 
 
 class _MergedPerson(_Lenient):
-    id: int
-    new_candidate_id: int
+    id: Int64
+    new_candidate_id: Int64
 
 
 class MergedPayload(_Lenient):
@@ -69,7 +73,7 @@ class MergedPayload(_Lenient):
 
 
 class PingPayload(_Lenient):
-    web_hook_id: int
+    web_hook_id: Int64
     name: str = ""
     event: str = ""
     endpoint_url: str = ""
@@ -101,7 +105,10 @@ def occurred_at(action: str, application: _Application) -> dt.datetime | None:
         if value:
             try:
                 parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=dt.UTC)
+                # In UTC, which a time at either end of the calendar may not fit.
+                return parsed.astimezone(dt.UTC)
+            except (ValueError, OverflowError):
                 continue
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return None

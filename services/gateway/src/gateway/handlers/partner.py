@@ -34,11 +34,16 @@ async def _authenticated_body(request: web.Request, key: str, model: type[BodyT]
     try:
         return parse_body(model, await request.read())
     except RequestError:
-        backends = request.app[BACKENDS]
-        await backends.partner.Authenticate(
-            pb.AuthenticateRequest(partner_key=key), timeout=backends.timeout
-        )
+        await _authenticate(request, key)
         raise
+
+
+async def _authenticate(request: web.Request, key: str) -> None:
+    """Raises (401) unless the key is valid: checked before a bad request is reported."""
+    backends = request.app[BACKENDS]
+    await backends.partner.Authenticate(
+        pb.AuthenticateRequest(partner_key=key), timeout=backends.timeout
+    )
 
 
 async def list_tests(request: web.Request) -> web.Response:
@@ -85,8 +90,10 @@ async def test_status(request: web.Request) -> web.Response:
     key = _partner_key(request)
     interview_ids = request.query.getall("partner_interview_id", [])
     if len(interview_ids) != 1 or not interview_ids[0].strip():
+        await _authenticate(request, key)
         raise RequestError(400, "exactly one partner_interview_id query parameter is required")
     if has_control_characters(interview_ids[0]) or len(interview_ids[0]) > 200:
+        await _authenticate(request, key)
         # No interview id looks like this; answering 404 also tells nothing about ours.
         raise RequestError(404, "no such partner_interview_id")
     backends = request.app[BACKENDS]

@@ -65,7 +65,8 @@ async def receive(request: web.Request) -> web.Response:
 
     try:
         envelope = parse(Envelope, json.loads(body), "webhook")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        # RecursionError: nesting deeper than the parser's stack, e.g. "[" * 100_000.
         raise RequestError(400, "the webhook body is not valid JSON") from None
     action = envelope.action
     event_id = request.headers.get("Greenhouse-Event-ID", "").strip()
