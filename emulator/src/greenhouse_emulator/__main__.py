@@ -6,11 +6,15 @@
     greenhouse-emulator send-test   --partner-url URL --api-key KEY --test-id ID
                                     [--email E ...] [--wait SECONDS]
     greenhouse-emulator test-status --partner-url URL --api-key KEY --interview-id ID
+    greenhouse-emulator harvest [--host H] [--port P] [--rate-limit N] [--rate-window S]
+                                [--no-tls] [--cert-dir DIR]
 
 `serve` runs until Ctrl-C or SIGTERM; it prints its callback base URL and CA certificate
 path, and serves /_emulator/tests, /_emulator/violations, /_emulator/callbacks and
-/_emulator/webhooks. The other commands make one call and print the JSON answer. The key
-may come from GREENHOUSE_API_KEY instead of the command line (where `ps` would show it).
+/_emulator/webhooks. `harvest` serves the Harvest API emulator (v1, v3 and /token) until
+Ctrl-C or SIGTERM and prints its addresses, a Site Admin's id and full-permission
+credentials. The other commands make one call and print the JSON answer. The key may come
+from GREENHOUSE_API_KEY instead of the command line (where `ps` would show it).
 """
 
 from __future__ import annotations
@@ -31,9 +35,10 @@ import aiohttp
 
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.errors import ContractViolationError, PartnerError
+from greenhouse_emulator.harvest import HarvestEmulator
 from greenhouse_emulator.models import Candidate
 
-COMMANDS = ("serve", "list-tests", "send-test", "test-status")
+COMMANDS = ("serve", "list-tests", "send-test", "test-status", "harvest")
 
 
 def _common(environ: dict[str, str]) -> argparse.ArgumentParser:
@@ -113,6 +118,39 @@ def build_parser(environ: dict[str, str]) -> argparse.ArgumentParser:
 
     status = commands.add_parser("test-status", parents=[common], help="call test_status once")
     status.add_argument("--interview-id", required=True, help="partner_interview_id")
+
+    harvest = commands.add_parser(
+        "harvest", help="serve a Harvest API emulator (v1, v3 and /token) until Ctrl-C"
+    )
+    harvest.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
+    harvest.add_argument(
+        "--port", type=int, default=0, help="0 picks a free one (default: %(default)s)"
+    )
+    harvest.add_argument(
+        "--rate-limit",
+        type=int,
+        default=50,
+        help="requests per credential per window (default: %(default)s)",
+    )
+    harvest.add_argument(
+        "--rate-window",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="the rate limit's sliding window (default: %(default)s)",
+    )
+    harvest.add_argument(
+        "--token-lifetime",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="v3 access token lifetime (default: %(default)s)",
+    )
+    harvest.add_argument(
+        "--cert-dir", help="where to write ca.pem (default: a temporary directory)"
+    )
+    harvest.add_argument("--no-tls", action="store_true", help="serve plain HTTP")
+    harvest.add_argument("-v", "--verbose", action="store_true", help="log more")
     return parser
 
 
@@ -155,6 +193,42 @@ async def _serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         await greenhouse.stop()
+    return 0
+
+
+async def _harvest(args: argparse.Namespace) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    harvest = HarvestEmulator(
+        tls=not args.no_tls,
+        rate_limit=args.rate_limit,
+        rate_window_seconds=args.rate_window,
+        token_lifetime_seconds=args.token_lifetime,
+        cert_dir=args.cert_dir,
+    )
+    admin = harvest.add_user("Site", "Admin", "site.admin@example.com", site_admin=True)
+    application_id = harvest.add_application()
+    api_key = harvest.issue_v1_key()
+    client_id, client_secret = harvest.issue_v3_client()
+    await harvest.start(args.host, args.port)
+    try:
+        # key=value lines on stdout, for scripts that start the emulator and read them.
+        for name, value in (
+            ("base_url", harvest.base_url),
+            ("token_url", harvest.token_url),
+            ("ca_cert", harvest.ca_cert_path or ""),
+            ("site_admin_user_id", admin),
+            ("application_id", application_id),
+            ("v1_api_key", api_key),
+            ("v3_client_id", client_id),
+            ("v3_client_secret", client_secret),
+        ):
+            print(f"{name}={value}", flush=True)
+        await stop.wait()
+    finally:
+        await harvest.stop()
     return 0
 
 
@@ -221,6 +295,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments.insert(0, "serve")
     parser = build_parser(dict(os.environ))
     args = parser.parse_args(arguments)
+    if args.command == "harvest":
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(message)s",
+            stream=sys.stderr,
+        )
+        return asyncio.run(_harvest(args))
     if not args.partner_url or not args.api_key:
         parser.error("--partner-url and --api-key (or GREENHOUSE_API_KEY) are required")
     logging.basicConfig(
