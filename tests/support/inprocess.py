@@ -22,9 +22,12 @@ import assessments.server
 import candidates.config
 import candidates.server
 import gateway.config
+import harvest_sync.config
+import harvest_sync.server
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.assessments.v1 import assessments_pb2_grpc as agrpc
 from alooba.candidates.v1 import candidates_pb2_grpc as cgrpc
+from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hgrpc
 from alooba.outbox.v1 import outbox_pb2_grpc as ogrpc
 from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
 from alooba_common.grpc_metrics import GrpcServerMetrics
@@ -75,6 +78,8 @@ class System:
     # The assessment platform's API and the operators' dead-letter API.
     platform: agrpc.PlatformServiceStub
     outbox: ogrpc.OutboxServiceStub
+    harvest: hgrpc.HarvestSyncServiceStub
+    harvest_outbox: ogrpc.OutboxServiceStub
 
     async def organization_with_key(self, name: str) -> tuple[apb.Organization, str]:
         org = (
@@ -99,10 +104,13 @@ async def running_system(
     callback_hosts: tuple[str, ...] = ("*.greenhouse.io",),
     max_body_bytes: int = 1024 * 1024,
     gateway_options: Mapping[str, Any] | None = None,
+    harvest: harvest_sync.config.HarvestSettings | None = None,
+    harvest_relay: Any = None,
     **assessments_options: Any,
 ) -> AsyncIterator[System]:
     """`assessments_options` override assessments Settings fields (smtp_url, relay, ...),
-    `gateway_options` the gateway's (auth_throttle_window_seconds, ...).
+    `gateway_options` the gateway's (auth_throttle_window_seconds, ...), `harvest` and
+    `harvest_relay` harvest-sync's HarvestSettings and RelaySettings.
     Unless given, emails go to a temporary folder, never the repository's var/."""
     grpc_settings = GrpcServerSettings(port=0, metrics_port=0)
     log_settings = LoggingSettings(level="info", format="json")
@@ -111,13 +119,29 @@ async def running_system(
         database=DatabaseSettings(url=databases["candidates"]),
         logging=log_settings,
     )
-    async with serving(candidates.server.build_service(candidates_settings)) as candidates_addr:
+    harvest_settings = harvest_sync.config.Settings(
+        server=grpc_settings,
+        database=DatabaseSettings(url=databases["harvest-sync"]),
+        logging=log_settings,
+        key_encryption_key=generate_kek(),
+        harvest=harvest or harvest_sync.config.HarvestSettings(),
+        **({"relay": harvest_relay} if harvest_relay is not None else {}),
+    )
+    async with (
+        serving(candidates.server.build_service(candidates_settings)) as candidates_addr,
+        serving(
+            harvest_sync.server.build_service(
+                harvest_settings, outbox_metrics=OutboxMetrics.create(CollectorRegistry())
+            )
+        ) as harvest_addr,
+    ):
         assessments_settings = assessments.config.Settings(
             server=grpc_settings,
             database=DatabaseSettings(url=databases["assessments"]),
             logging=log_settings,
             key_encryption_key=generate_kek(),
             candidates_addr=candidates_addr,
+            harvest_sync_addr=harvest_addr,
             callback_host_allowlist=callback_hosts,
             mail_dir=assessments_options.pop("mail_dir", None) or tempfile.mkdtemp(prefix="mail"),
             **assessments_options,
@@ -138,6 +162,7 @@ async def running_system(
                 TestServer(app, host="127.0.0.1") as http_server,
                 grpc.aio.insecure_channel(assessments_addr) as assessments_channel,
                 grpc.aio.insecure_channel(candidates_addr) as candidates_channel,
+                grpc.aio.insecure_channel(harvest_addr) as harvest_channel,
                 aiohttp.ClientSession() as http,
             ):
                 yield System(
@@ -149,4 +174,6 @@ async def running_system(
                     databases=databases,
                     platform=agrpc.PlatformServiceStub(assessments_channel),
                     outbox=ogrpc.OutboxServiceStub(assessments_channel),
+                    harvest=hgrpc.HarvestSyncServiceStub(harvest_channel),
+                    harvest_outbox=ogrpc.OutboxServiceStub(harvest_channel),
                 )

@@ -137,9 +137,11 @@ class Stack:
                     "DATABASE_URL": self.database_url(service),
                 }
             )
-        if service == "assessments":
+        if service in ("assessments", "harvest-sync"):
             env["KEY_ENCRYPTION_KEY"] = self.key_encryption_key()
+        if service == "assessments":
             env["CANDIDATES_ADDR"] = self.address("candidates")
+            env["HARVEST_SYNC_ADDR"] = self.address("harvest-sync")
         env.update(self.extra_env)
         env.update(self.service_env.get(service, {}))
         return env

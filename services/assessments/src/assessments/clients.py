@@ -85,6 +85,32 @@ class GrpcCandidateDirectory:
             hiring_status=_HIRING_STATUS.get(status, "active"),
         )
 
+    async def greenhouse_application_id(
+        self, organization_id: str, candidate_id: str, application_id: str
+    ) -> int | None:
+        """Greenhouse's id of the application, or None when it is unknown or the candidate
+        has been erased (an anonymized candidate gets no more writes from us)."""
+        try:
+            response = await self._stub.GetCandidate(
+                candidates_pb.GetCandidateRequest(
+                    organization_id=organization_id, candidate_id=candidate_id
+                ),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise  # the outbox retries
+        candidate = response.candidate
+        if candidate.HasField("erase_time"):
+            return None
+        for application in candidate.applications:
+            if application.id == application_id and application.HasField(
+                "greenhouse_application_id"
+            ):
+                return application.greenhouse_application_id
+        return None
+
 
 _HIRING_STATUS = {
     candidates_pb.HIRING_STATUS_ACTIVE: "active",

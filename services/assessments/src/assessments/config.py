@@ -27,6 +27,8 @@ class Settings:
     # Base64 of 32 random bytes; encrypts partner keys at rest. Never logged.
     key_encryption_key: str
     candidates_addr: str
+    # harvest-sync, which writes final scores into Greenhouse custom fields.
+    harvest_sync_addr: str = "localhost:50053"
     # Deadline for calls to other services.
     rpc_timeout_seconds: float = 5.0
     # Greenhouse callback URLs must be https and on one of these hosts ("*." = any
@@ -68,6 +70,7 @@ class Settings:
             logging=LoggingSettings.from_env(environ),
             key_encryption_key=env_str(environ, "KEY_ENCRYPTION_KEY"),
             candidates_addr=env_str(environ, "CANDIDATES_ADDR", "localhost:50052"),
+            harvest_sync_addr=env_str(environ, "HARVEST_SYNC_ADDR", "localhost:50053"),
             rpc_timeout_seconds=env_float(environ, "RPC_TIMEOUT_SECONDS", 5.0),
             callback_host_allowlist=env_list(
                 environ, "CALLBACK_HOST_ALLOWLIST", ("*.greenhouse.io",)

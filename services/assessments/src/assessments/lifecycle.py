@@ -244,6 +244,15 @@ class PlatformApi:
             {"invitation_id": invitation.id},
             dedupe_key=f"callback:{invitation.id}",
         )
+        # The scores go to Greenhouse's custom fields too, when the organization has
+        # connected Harvest (harvest-sync decides; it answers "not connected" otherwise).
+        await enqueue(
+            repo.session,
+            OUTBOX,
+            states.HARVEST_SCORES_KIND,
+            {"invitation_id": invitation.id},
+            dedupe_key=f"harvest:{invitation.id}",
+        )
         RESULTS_COMPLETED.inc()
 
     async def _apply(

@@ -23,6 +23,7 @@ from assessments.callback import GreenhouseCallback
 from assessments.clients import GrpcCandidateDirectory
 from assessments.config import Settings
 from assessments.emails import EmailSettings, InvitationEmailHandler
+from assessments.harvest import HarvestScores
 from assessments.lifecycle import PlatformApi
 from assessments.mailer import create_mailer
 from assessments.models import OUTBOX
@@ -54,6 +55,11 @@ def build_service(
         settings.candidates_addr, default_timeout=settings.rpc_timeout_seconds, wait_for_ready=True
     )
     candidates = GrpcCandidateDirectory(candidates_channel, timeout=settings.rpc_timeout_seconds)
+    harvest_channel = create_channel(
+        settings.harvest_sync_addr,
+        default_timeout=settings.rpc_timeout_seconds,
+        wait_for_ready=True,
+    )
     http = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=ssl_context(settings.callback_ca_file)),
         # Never follow a redirect off the allow-list, and send no cookies anywhere.
@@ -80,6 +86,9 @@ def build_service(
             http,
             allowlist=settings.callback_host_allowlist,
             timeout=settings.callback_timeout_seconds,
+        ),
+        states.HARVEST_SCORES_KIND: HarvestScores(
+            sessions, candidates, harvest_channel, timeout=settings.rpc_timeout_seconds
         ),
     }
     relay = OutboxRelay(
@@ -115,6 +124,7 @@ def build_service(
     async def close_clients() -> None:
         await http.close()
         await candidates_channel.close(None)
+        await harvest_channel.close(None)
 
     return grpc_server.GrpcService(
         name="assessments",

@@ -26,3 +26,4 @@ FINAL = frozenset({COMPLETE, CANCELLED})
 # Outbox message kinds of the assessments service.
 EMAIL_KIND = "invitation.email"
 CALLBACK_KIND = "greenhouse.callback"
+HARVEST_SCORES_KIND = "harvest.scores"

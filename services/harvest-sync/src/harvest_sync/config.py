@@ -3,9 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
+from alooba_common.config import (
+    ConfigError,
+    DatabaseSettings,
+    GrpcServerSettings,
+    LoggingSettings,
+    env_bool,
+    env_float,
+    env_int,
+    env_optional,
+    env_str,
+)
+from alooba_common.outbox import RelaySettings
+from harvest_sync.harvest import unconfirmed
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestSettings:
+    # Where Harvest and Greenhouse's OAuth token endpoint live (the emulator in tests).
+    base_url: str = "https://harvest.greenhouse.io"
+    token_url: str = "https://auth.greenhouse.io/token"  # noqa: S105 - a URL, not a secret
+    # Extra CA certificates to trust (tests use the emulator's); the system's always are.
+    ca_file: str | None = None
+    timeout_seconds: float = 10.0
+    # Greenhouse's rate-limit window, and the limit assumed until X-RateLimit-Limit says.
+    rate_window_seconds: float = unconfirmed.RATE_WINDOW_SECONDS
+    default_rate_limit: int = unconfirmed.DEFAULT_RATE_LIMIT
+    # Names the integration user ("<brand> Integration") and the custom fields
+    # ("<brand> Score", "<brand> <skill> Score").
+    brand: str = "Alooba"
+    integration_user_email: str = "greenhouse-integration@alooba.com"
+    # While a person still has to act (grant a permission, make the integration user a
+    # Site Admin), pushes wait and the connection is checked again this often.
+    recheck_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,11 +45,44 @@ class Settings:
     server: GrpcServerSettings
     database: DatabaseSettings
     logging: LoggingSettings
+    # Base64 of 32 random bytes; encrypts Harvest credentials at rest. Never logged.
+    key_encryption_key: str
+    harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    relay_enabled: bool = True
+
+    def __repr__(self) -> str:  # keeps the key-encryption key out of tracebacks and logs
+        return f"Settings(server={self.server!r}, harvest={self.harvest!r})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        harvest = HarvestSettings(
+            base_url=env_str(environ, "HARVEST_BASE_URL", "https://harvest.greenhouse.io"),
+            token_url=env_str(environ, "HARVEST_TOKEN_URL", "https://auth.greenhouse.io/token"),
+            ca_file=env_optional(environ, "HARVEST_CA_FILE"),
+            timeout_seconds=env_float(environ, "HARVEST_TIMEOUT_SECONDS", 10.0),
+            rate_window_seconds=env_float(
+                environ, "HARVEST_RATE_WINDOW_SECONDS", unconfirmed.RATE_WINDOW_SECONDS
+            ),
+            default_rate_limit=env_int(
+                environ, "HARVEST_DEFAULT_RATE_LIMIT", unconfirmed.DEFAULT_RATE_LIMIT
+            ),
+            brand=env_str(environ, "HARVEST_BRAND", "Alooba"),
+            integration_user_email=env_str(
+                environ, "HARVEST_INTEGRATION_USER_EMAIL", "greenhouse-integration@alooba.com"
+            ),
+            recheck_seconds=env_float(environ, "HARVEST_RECHECK_SECONDS", 60.0),
+        )
+        if harvest.default_rate_limit < 1 or harvest.rate_window_seconds <= 0:
+            raise ConfigError(
+                "HARVEST_DEFAULT_RATE_LIMIT and HARVEST_RATE_WINDOW_SECONDS must be > 0"
+            )
         return cls(
             server=GrpcServerSettings.from_env(environ),
             database=DatabaseSettings.from_env(environ, "sqlite:///var/harvest-sync.db"),
             logging=LoggingSettings.from_env(environ),
+            key_encryption_key=env_str(environ, "KEY_ENCRYPTION_KEY"),
+            harvest=harvest,
+            relay=RelaySettings.from_env(environ),
+            relay_enabled=env_bool(environ, "OUTBOX_RELAY_ENABLED", True),
         )

@@ -7,30 +7,64 @@ from pathlib import Path
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as pb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as pb_grpc
 from alooba_common import grpc_server
-from alooba_common.db import create_engine
+from alooba_common.db import create_engine, session_factory
 from alooba_common.migrations import database_readiness
+from alooba_common.outbox import DeadLetters, OutboxRelay
+from alooba_common.outbox_metrics import OutboxMetrics
+from alooba_common.outbox_servicer import outbox_registration
+from alooba_common.secrets import SecretBox
+from harvest_sync.clients import HarvestClients
 from harvest_sync.config import Settings
+from harvest_sync.connections import Connections
+from harvest_sync.fields import FieldCatalog
+from harvest_sync.models import OUTBOX
+from harvest_sync.push import PushHandler, ScorePushes
+from harvest_sync.push_kinds import PUSH_KIND
 from harvest_sync.servicer import HarvestSyncServicer
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 HARVEST_SYNC_SERVICE = pb.DESCRIPTOR.services_by_name["HarvestSyncService"].full_name
 
 
-def build_service(settings: Settings) -> grpc_server.GrpcService:
-    """The service's servicers, readiness check and clean-ups, ready to be served."""
+def build_service(
+    settings: Settings, *, outbox_metrics: OutboxMetrics | None = None
+) -> grpc_server.GrpcService:
+    """The service's servicers, push relay, readiness check and clean-ups."""
+    box = SecretBox.from_base64(settings.key_encryption_key)
     engine = create_engine(settings.database)
+    sessions = session_factory(engine)
+    clients = HarvestClients(settings.harvest)
+    connections = Connections(sessions, box, clients, settings.harvest)
+    fields = FieldCatalog(sessions, brand=settings.harvest.brand)
+    relay = OutboxRelay(
+        sessions,
+        OUTBOX,
+        {
+            PUSH_KIND: PushHandler(
+                connections,
+                fields,
+                brand=settings.harvest.brand,
+                recheck_seconds=settings.harvest.recheck_seconds,
+            )
+        },
+        settings=settings.relay,
+        metrics=outbox_metrics or OutboxMetrics.create(),
+    )
+    pushes = ScorePushes(sessions, outbox_committed=relay.wake)
     return grpc_server.GrpcService(
         name="harvest-sync",
         registrations=[
             (
                 lambda server: pb_grpc.add_HarvestSyncServiceServicer_to_server(
-                    HarvestSyncServicer(), server
+                    HarvestSyncServicer(connections, pushes), server
                 ),
                 HARVEST_SYNC_SERVICE,
-            )
+            ),
+            outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
-        cleanups=[engine.dispose],
+        cleanups=[engine.dispose, clients.close],
+        background=[relay.run] if settings.relay_enabled else [],
     )
 
 

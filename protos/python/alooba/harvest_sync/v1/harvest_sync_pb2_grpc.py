@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from alooba.harvest_sync.v1 import harvest_sync_pb2 as alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -33,14 +34,87 @@ class HarvestSyncServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Connect = channel.unary_unary(
+                '/alooba.harvest_sync.v1.HarvestSyncService/Connect',
+                request_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectRequest.SerializeToString,
+                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+                _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/alooba.harvest_sync.v1.HarvestSyncService/GetStatus',
+                request_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+                _registered_method=True)
+        self.QueueScores = channel.unary_unary(
+                '/alooba.harvest_sync.v1.HarvestSyncService/QueueScores',
+                request_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.QueueScoresRequest.SerializeToString,
+                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.QueueScoresResponse.FromString,
+                _registered_method=True)
+        self.Disconnect = channel.unary_unary(
+                '/alooba.harvest_sync.v1.HarvestSyncService/Disconnect',
+                request_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.DisconnectRequest.SerializeToString,
+                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.DisconnectResponse.FromString,
+                _registered_method=True)
 
 
 class HarvestSyncServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def Connect(self, request, context):
+        """Stores the organization's Harvest credential (encrypted), checks it against
+        Greenhouse at once, and finds or creates the integration user. A credential that
+        Greenhouse refuses outright is INVALID_ARGUMENT and is not stored; one that lacks
+        some permissions is stored, and the status names what is missing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStatus(self, request, context):
+        """The organization's connection as last checked; `refresh` checks again first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueueScores(self, request, context):
+        """Called by the assessments service (from its outbox) when a result is final. Queues
+        the push durably; idempotent per (organization, result). `queued` is false when
+        the organization has not connected Harvest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Disconnect(self, request, context):
+        """Forgets the credential; queued pushes of the organization dead-letter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HarvestSyncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Connect': grpc.unary_unary_rpc_method_handler(
+                    servicer.Connect,
+                    request_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectRequest.FromString,
+                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.SerializeToString,
+            ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusRequest.FromString,
+                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.SerializeToString,
+            ),
+            'QueueScores': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueueScores,
+                    request_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.QueueScoresRequest.FromString,
+                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.QueueScoresResponse.SerializeToString,
+            ),
+            'Disconnect': grpc.unary_unary_rpc_method_handler(
+                    servicer.Disconnect,
+                    request_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.DisconnectRequest.FromString,
+                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.DisconnectResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'alooba.harvest_sync.v1.HarvestSyncService', rpc_method_handlers)
@@ -51,3 +125,111 @@ def add_HarvestSyncServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class HarvestSyncService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def Connect(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.harvest_sync.v1.HarvestSyncService/Connect',
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectRequest.SerializeToString,
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.harvest_sync.v1.HarvestSyncService/GetStatus',
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusRequest.SerializeToString,
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueueScores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.harvest_sync.v1.HarvestSyncService/QueueScores',
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.QueueScoresRequest.SerializeToString,
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.QueueScoresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Disconnect(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.harvest_sync.v1.HarvestSyncService/Disconnect',
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.DisconnectRequest.SerializeToString,
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.DisconnectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
