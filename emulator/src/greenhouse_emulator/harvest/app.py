@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from greenhouse_emulator.harvest.answers import (
     Answer,
@@ -115,11 +116,11 @@ def _permitted(
         version.acting_user(service, principal, request.headers) if endpoint.write else None
     )
     parsed = _json_body(body) if endpoint.method in ("POST", "PATCH", "PUT") else None
-    query = request.rel_url.query
+    query: MultiMapping[str] = request.rel_url.query
     pager = None
     if endpoint.v1_paging is not None:
         pager = version.pager(service, endpoint, request.path, query)
-        query = pager.query  # type: ignore[assignment]
+        query = pager.query
     call = Call(
         organisation=service.organisation,
         version=version.name,
