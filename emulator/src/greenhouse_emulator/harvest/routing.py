@@ -51,7 +51,8 @@ class Listing:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One Harvest endpoint, as served under both versions."""
+    """One Harvest endpoint, as served under both versions. `v1_paging` is how v1 pages
+    a list endpoint (None: not a list); every v3 list uses cursors."""
 
     name: str
     method: str
