@@ -3,8 +3,10 @@
 The benchmark starts a service this way when asked (`--profile assessments`); the
 service runs exactly as `python -m MODULE` would, and when it exits (SIGTERM at the end
 of the run) the profile is written to $BENCH_PROFILE_DIR (default var/profiles) as
-`<module>-<pid>.html` and `.txt`. The whole main thread is sampled, event-loop waits
-included, so "where does a request's CPU go" and "how long is the loop idle" both show.
+`<module>-<pid>.html`, `.txt` (call tree), `-flat.txt` (self time per function) and
+`.pyisession` (re-render with `pyinstrument --load`). The whole main thread is sampled,
+event-loop waits included, so "where does a request's CPU go" and "how long is the loop
+idle" both show.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 
 from pyinstrument import Profiler
+from pyinstrument.renderers import ConsoleRenderer
 
 
 def main() -> int:
@@ -38,6 +41,11 @@ def main() -> int:
         stem = out_dir / f"{module}-{os.getpid()}"
         stem.with_suffix(".html").write_text(profiler.output_html())
         stem.with_suffix(".txt").write_text(profiler.output_text(unicode=True, color=False))
+        # Where the CPU goes, function by function (self time): the quickest read.
+        flat = ConsoleRenderer(unicode=True, flat=True, processor_options={"filter_threshold": 0})
+        Path(f"{stem}-flat.txt").write_text(profiler.output(flat))
+        if profiler.last_session is not None:
+            profiler.last_session.save(f"{stem}.pyisession")
         print(f"profile written to {stem}.html and .txt", file=sys.stderr, flush=True)
     return code
 

@@ -271,12 +271,60 @@ def bulk_send(context: BenchContext) -> tuple[list[str], list[Row]]:
     return interview_ids, rows
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def _machine_busy_seconds() -> float:
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(value) for value in fields]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / _TICKS
+
+
+def cpu_snapshot(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each service process and by the whole machine."""
+    snapshot = {
+        service: _cpu_seconds(process.pid)
+        for service, process in stack.processes.items()
+        if process.poll() is None
+    }
+    snapshot["machine"] = _machine_busy_seconds()
+    return snapshot
+
+
+def cpu_rows(
+    section: str, before: dict[str, float], after: dict[str, float], requests: int
+) -> list[Row]:
+    """CPU milliseconds per request of each service, and of everything else on the
+    machine (PostgreSQL and the load generator; on a busy machine, others' work too)."""
+    if requests <= 0:
+        return []
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    services = ("gateway", "assessments", "candidates")
+    used["rest of the machine"] = used.pop("machine") - sum(used.get(s, 0.0) for s in used)
+    return [
+        Row(section, f"CPU per request: {name}", used[name] * 1000 / requests, "ms")
+        for name in (*services, "rest of the machine")
+        if name in used
+    ]
+
+
 def endpoint(
     context: BenchContext, name: str, scenarios_: tuple[dict[str, Any], dict[str, Any]]
 ) -> list[Row]:
     """Saturation throughput (and its ratio to the floor), then p50/p99 at the fixed rate."""
     options = context.options
+    cpu_before = cpu_snapshot(context.stack)
     saturation = context.load(_closed(options, scenarios_[0]))
+    cpu_after = cpu_snapshot(context.stack)
     if name == "send_test":
         context.emails_expected += saturation.ok
         wait_for_emails(context, options.email_timeout)
@@ -304,6 +352,7 @@ def endpoint(
         ),
         Row(name, "load generator CPU", saturation.generator_cpu * 100, "% core"),
     ]
+    rows += cpu_rows(name, cpu_before, cpu_after, saturation.data["completed"])
     return rows + _failures(name, saturation, fixed)
 
 
@@ -340,6 +389,7 @@ class Run:
     profile_dir: Path | None = None
     skip_floor: bool = False
     strict: bool = False
+    only: frozenset[str] = frozenset()
     rows: list[Row] = field(default_factory=list)
 
     def execute(self) -> int:
@@ -416,20 +466,28 @@ class Run:
         self.rows += rows
         if not interview_ids:
             raise RuntimeError("the bulk send created no invitation")
-        say("send_test ...")
-        self.rows += endpoint(
-            context,
-            "send_test",
-            (_send_test_scenario(context, 10_000_000), _send_test_scenario(context, 20_000_000)),
-        )
-        say("test_status ...")
+
+        def wanted(name: str) -> bool:
+            return not self.only or name in self.only
+
+        if wanted("send_test"):
+            say("send_test ...")
+            self.rows += endpoint(
+                context,
+                "send_test",
+                (
+                    _send_test_scenario(context, 10_000_000),
+                    _send_test_scenario(context, 20_000_000),
+                ),
+            )
         status = {
             "kind": "test_status",
             "key": context.organization.key,
             "interview_ids": interview_ids,
         }
-        self.rows += endpoint(context, "test_status", (status, status))
-        say("webhook (reject_candidate, signed) ...")
+        if wanted("test_status"):
+            say("test_status ...")
+            self.rows += endpoint(context, "test_status", (status, status))
         webhook = {
             "kind": "webhook",
             "key": context.organization.key,
@@ -438,12 +496,16 @@ class Run:
             "candidate_base": context.candidate_base,
             "application_base": context.application_base,
         }
-        self.rows += endpoint(
-            context,
-            "webhook",
-            (webhook | {"run": context.run + "s"}, webhook | {"run": context.run + "o"}),
-        )
+        if wanted("webhook"):
+            say("webhook (reject_candidate, signed) ...")
+            self.rows += endpoint(
+                context,
+                "webhook",
+                (webhook | {"run": context.run + "s"}, webhook | {"run": context.run + "o"}),
+            )
         for name, section in PLUGGABLE_SECTIONS:
+            if not wanted(name):
+                continue
             say(f"{name} ...")
             self.rows += section(context)
 
@@ -477,6 +539,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-dir", type=Path, default=Path("var/profiles"))
     parser.add_argument("--skip-floor", action="store_true")
     parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="only this section after the bulk send (send_test, test_status, webhook, ...)",
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="exit non-zero when any target is missed"
     )
     parser.add_argument(
@@ -499,5 +567,6 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=args.profile_dir.resolve(),
         skip_floor=args.skip_floor,
         strict=args.strict,
+        only=frozenset(args.only),
     )
     return run.execute()
