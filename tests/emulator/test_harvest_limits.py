@@ -101,6 +101,8 @@ async def test_an_injected_5xx_is_not_applied(harvest: HarvestClient) -> None:
         "injected",
         harvest.emulator.key_id(harvest.key),
     )
+    # Where the key stands, without counting the failure.
+    assert reply.headers["X-RateLimit-Remaining"] == "50"
     harvest.emulator.clear_faults()
     assert (await harvest.v1("POST", "/custom_fields", json=SCORE)).status == 201
 

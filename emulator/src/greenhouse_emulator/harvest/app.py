@@ -11,7 +11,8 @@ Every API request goes through one pipeline, in this order:
 6. for a write, the acting user (v1 On-Behalf-Of: 422 if it is not an active user; v3
    sub: 403 without one), who must be a Site Admin (403);
 7. validation and lookup (422, 404), then the change.
-Every answer after step 3 carries X-RateLimit-Limit and X-RateLimit-Remaining.
+Every answer after step 3 but a 429 carries X-RateLimit-Limit and X-RateLimit-Remaining,
+as does an injected failure (other than a 429) of a request that would authenticate.
 """
 
 from __future__ import annotations
@@ -148,6 +149,12 @@ def _api_handler(
         if fault is not None and fault != TIMEOUT:
             answer = _fault_answer(fault)
             credential = version.identify(service, request.headers, now)
+            if credential is not None and answer.status != 429:
+                settings = service.settings
+                standing = service.limiter.peek(
+                    credential, settings.rate_limit, settings.rate_window_seconds, now
+                )
+                answer = Answer(answer.status, answer.body, standing.headers())
         else:
             answer, principal = _decide(service, version, endpoint, request, body, now)
             credential = principal.credential if principal is not None else None

@@ -41,6 +41,15 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
         self.max_in_window = 0
 
+    def peek(self, credential: str, limit: int, window: float, now: float) -> Verdict:
+        """Where `credential` stands, without counting a request (for answers that do not
+        count, such as an injected 5xx)."""
+        limit = max(1, limit)
+        hits = self._hits.setdefault(credential, deque())
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        return Verdict(allowed=True, limit=limit, remaining=max(0, limit - len(hits)))
+
     def check(self, credential: str, limit: int, window: float, now: float) -> Verdict:
         """Count a request at `now` (monotonic) against `credential`, unless over the limit."""
         limit = max(1, limit)
