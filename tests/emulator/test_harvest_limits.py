@@ -129,8 +129,10 @@ async def test_a_timeout_applies_the_write_but_answers_late(harvest: HarvestClie
             )
     assert time.monotonic() - started < 1.0
     assert harvest.emulator.application(application)["custom_fields"] == {"alooba_score": 42}
-    assert harvest.emulator.requests[-1].fault == "timeout"
-    assert harvest.emulator.requests[-1].status == 200
+    record = harvest.emulator.requests[-1]
+    # The client got no answer: recorded as 0, with what was sent after the hang.
+    assert (record.fault, record.status, record.late_status) == ("timeout", 0, 200)
+    assert harvest.emulator.stats().by_status == {0: 1}
 
 
 async def test_faults_stop_after_their_seconds(harvest: HarvestClient) -> None:
@@ -153,8 +155,9 @@ async def test_next_statuses_are_answered_in_order(harvest: HarvestClient) -> No
     assert statuses == [502, 200, 429, 200]
     harvest.emulator.next_statuses = [0]
     harvest.emulator.hang_seconds = 0.05
-    assert (await harvest.v1("GET", "/users")).status == 200
+    assert (await harvest.v1("GET", "/users")).status == 200  # a short hang
     assert harvest.emulator.requests[-1].fault == "timeout"
+    assert harvest.emulator.requests[-1].late_status == 200
 
 
 async def test_stop_releases_a_hanging_answer() -> None:

@@ -164,11 +164,12 @@ def _api_handler(
                 credential=credential,
                 method=request.method,
                 path=request.path,
-                status=answer.status,
+                status=TIMEOUT if fault == TIMEOUT else answer.status,
                 on_behalf_of=version.on_behalf_of(principal, request.headers),
                 version=version.name,
                 query=request.query_string,
                 fault=None if fault is None else "timeout" if fault == TIMEOUT else "injected",
+                late_status=answer.status if fault == TIMEOUT else None,
             )
         )
         if fault == TIMEOUT:

@@ -328,7 +328,8 @@ class HarvestEmulator:
         answered at once, before authentication, not applied and not counted against
         the rate limit (a 429 carries Retry-After: 1). A status of 0 is a timeout: the
         request is applied normally but answered only after `hang_seconds` (also used
-        for a 0 in `next_statuses`). A status below 400 means "behave normally"."""
+        for a 0 in `next_statuses`) and recorded with status 0 (`late_status` says what
+        was sent). A status below 400 means "behave normally"."""
         until = time.monotonic() + seconds if seconds is not None else None
         self._service.faults.inject(
             probability, statuses, until=until, hang_seconds=hang_seconds, seed=seed

@@ -13,7 +13,9 @@ class HarvestRequest:
     id (v3), never a secret (None when the request did not authenticate);
     `on_behalf_of` is the acting user (v1: the On-Behalf-Of header when it is an integer;
     v3: the token's sub). `fault` is "injected" for an injected failure answered without
-    touching Greenhouse, "timeout" for an applied request answered late."""
+    touching Greenhouse, "timeout" for a request that was applied but answered only after
+    the hang: its `status` is 0 (the client, having timed out, got no answer) and
+    `late_status` is what was sent after the hang."""
 
     at: float
     credential: str | None
@@ -24,6 +26,7 @@ class HarvestRequest:
     version: str = ""
     query: str = ""
     fault: str | None = None
+    late_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,9 @@ class TokenRequest:
 
 @dataclass(frozen=True)
 class HarvestStats:
-    """A summary of `requests`: how many, by status, how many 429s, and the most
-    requests one credential had counted against the limit inside one rate window."""
+    """A summary of `requests`: how many, by status (0: a timeout fault), how many 429s,
+    and the most requests one credential had counted against the limit inside one rate
+    window."""
 
     total: int
     by_status: dict[int, int]
