@@ -24,6 +24,7 @@ from assessments.clients import GrpcCandidateDirectory
 from assessments.config import Settings
 from assessments.emails import EmailSettings, InvitationEmailHandler
 from assessments.harvest import HarvestScores
+from assessments.key_cache import KeyCache
 from assessments.lifecycle import PlatformApi
 from assessments.mailer import create_mailer
 from assessments.models import OUTBOX
@@ -98,6 +99,8 @@ def build_service(
         settings=settings.relay,
         metrics=outbox_metrics or OutboxMetrics.create(),
     )
+    # Shared, so that revoking or rotating a key here takes effect at once here.
+    key_cache = KeyCache()
     partner = PartnerApi(
         sessions,
         box,
@@ -105,6 +108,7 @@ def build_service(
         callback_host_allowlist=settings.callback_host_allowlist,
         report_base_url=settings.report_base_url,
         outbox_committed=relay.wake,
+        key_cache=key_cache,
     )
     platform = PlatformApi(sessions, box, outbox_committed=relay.wake)
     admin = Administration(
@@ -112,8 +116,9 @@ def build_service(
         box,
         default_expiry_days=settings.default_expiry_days,
         key_rotation_grace_seconds=settings.key_rotation_grace_seconds,
+        key_cache=key_cache,
     )
-    webhooks = Webhooks(sessions, box)
+    webhooks = Webhooks(sessions, box, key_cache=key_cache)
     sweeper = Sweeper(
         sessions,
         reminder_before=dt.timedelta(seconds=settings.reminder_before_expiry_seconds),

@@ -25,6 +25,7 @@ from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, 
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
 from assessments import greenhouse, keys, states
+from assessments.key_cache import KeyCache
 from assessments.metrics import INVITATIONS_CREATED, PARTNER_AUTH_FAILURES
 from assessments.models import (
     OUTBOX,
@@ -219,9 +220,11 @@ class PartnerApi:
         callback_host_allowlist: tuple[str, ...],
         report_base_url: str = "http://localhost:3000/reports",
         outbox_committed: Callable[[], None] = _noop,
+        key_cache: KeyCache | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
+        self._key_cache = key_cache
         self._candidates = candidates
         self._allowlist = callback_host_allowlist
         self._report_base_url = report_base_url.rstrip("/")
@@ -233,12 +236,22 @@ class PartnerApi:
         if not partner_key or len(partner_key) > MAX_PARTNER_KEY_LENGTH:
             PARTNER_AUTH_FAILURES.inc()
             raise Unauthenticated("invalid partner API key")
-        key = await repo.api_key_by_hash(self._box.lookup_hash(partner_key))
+        lookup_hash = self._box.lookup_hash(partner_key)
+        if self._key_cache is not None:
+            cached = self._key_cache.organization_for(lookup_hash)
+            if cached is not None:
+                structlog.contextvars.bind_contextvars(organization_id=cached)
+                return cached
+        key = await repo.api_key_by_hash(lookup_hash)
         now = utcnow()
         if key is None or not keys.accepts(key, now):
             PARTNER_AUTH_FAILURES.inc()
             raise Unauthenticated("invalid partner API key")
+        # last_used_at is written at most once a minute anyway, so skipping it while
+        # the key is cached loses nothing.
         await repo.touch_api_key(key.id, now, now - dt.timedelta(minutes=1))
+        if self._key_cache is not None:
+            self._key_cache.remember(lookup_hash, key.organization_id, key.expires_at)
         structlog.contextvars.bind_contextvars(organization_id=key.organization_id)
         return key.organization_id
 
@@ -376,9 +389,11 @@ class Administration:
         *,
         default_expiry_days: int,
         key_rotation_grace_seconds: int,
+        key_cache: KeyCache | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
+        self._key_cache = key_cache
         self._default_expiry_days = default_expiry_days
         self._default_grace = key_rotation_grace_seconds
 
@@ -450,6 +465,7 @@ class Administration:
                 )
             key, secret = self._new_key(organization_id, now)
             repo.add(key)
+        self._forget_keys(organization_id)
         log.info("api_key.issued", organization_id=organization_id, api_key_id=key.id)
         return key, secret
 
@@ -472,6 +488,7 @@ class Administration:
                 previous.expires_at = now + grace
             key, secret = self._new_key(organization_id, now)
             repo.add(key)
+        self._forget_keys(organization_id)
         log.info(
             "api_key.rotated",
             organization_id=organization_id,
@@ -489,8 +506,13 @@ class Administration:
                 raise NotFound("no such API key")
             if key.revoked_at is None:
                 key.revoked_at = utcnow()
+        self._forget_keys(organization_id)
         log.info("api_key.revoked", organization_id=organization_id, api_key_id=key_id)
         return key
+
+    def _forget_keys(self, organization_id: str) -> None:
+        if self._key_cache is not None:
+            self._key_cache.forget_organization(organization_id)
 
     async def keys(self, organization_id: str) -> Sequence[ApiKey]:
         async with self._sessions.begin() as session:

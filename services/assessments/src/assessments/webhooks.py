@@ -17,6 +17,7 @@ from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument, Unauthenticated
 from alooba_common.secrets import SecretBox
 from assessments import states
+from assessments.key_cache import KeyCache
 from assessments.metrics import (
     INVITATIONS_CANCELLED_BY_ERASURE,
     WEBHOOK_PINGS,
@@ -52,14 +53,39 @@ class Webhooks:
         box: SecretBox,
         *,
         invitations_changed: Callable[[], None] = _noop,
+        key_cache: KeyCache | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
+        self._key_cache = key_cache
         self._invitations_changed = invitations_changed
 
     async def verify_signature(self, organization_name: str, signature: str, body: bytes) -> str:
         """The organization's id when `signature` is the HMAC-SHA256 of `body` under one of
         its accepted keys; Unauthenticated otherwise (never saying which part failed)."""
+        cached = (
+            self._key_cache.webhook_secrets(organization_name)
+            if self._key_cache is not None
+            else None
+        )
+        if cached is not None:
+            organization_id, secrets = cached.organization_id, cached.secrets
+        else:
+            organization_id, secrets = await self._load_secrets(organization_name)
+        match = _SIGNATURE.match(signature.strip()) if signature else None
+        if match is not None:
+            given = match.group(1).lower()
+            for secret in secrets:
+                expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                if hmac.compare_digest(expected, given):
+                    structlog.contextvars.bind_contextvars(organization_id=organization_id)
+                    return organization_id
+        WEBHOOK_SIGNATURE_FAILURES.labels(organization_id).inc()
+        log.warning("webhook.signature_refused", organization_id=organization_id)
+        raise Unauthenticated("invalid webhook signature")
+
+    async def _load_secrets(self, organization_name: str) -> tuple[str, list[str]]:
+        """The organization's id and its accepted keys, decrypted (and cached)."""
         async with self._sessions.begin() as session:
             repo = Repository(session)
             organization = (
@@ -71,18 +97,12 @@ class Webhooks:
                 WEBHOOK_SIGNATURE_FAILURES.labels("unknown").inc()
                 raise Unauthenticated("invalid webhook signature")
             keys = await repo.unexpired_keys(organization.id, utcnow())
-        match = _SIGNATURE.match(signature.strip()) if signature else None
-        if match is not None:
-            given = match.group(1).lower()
-            for key in keys:
-                secret = self._box.decrypt(key.encrypted_secret, context=key.id)
-                expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-                if hmac.compare_digest(expected, given):
-                    structlog.contextvars.bind_contextvars(organization_id=organization.id)
-                    return organization.id
-        WEBHOOK_SIGNATURE_FAILURES.labels(organization.id).inc()
-        log.warning("webhook.signature_refused", organization_id=organization.id)
-        raise Unauthenticated("invalid webhook signature")
+        secrets = [self._box.decrypt(key.encrypted_secret, context=key.id) for key in keys]
+        if self._key_cache is not None:
+            self._key_cache.remember_webhook_secrets(
+                organization_name, organization.id, secrets, [key.expires_at for key in keys]
+            )
+        return organization.id, secrets
 
     async def record_ping(self, organization_id: str, ping: PingRecord) -> None:
         now = utcnow()
