@@ -81,6 +81,10 @@ FAULTS_ARGS ?=
 bench: install ## Benchmark the real services on PostgreSQL; prints a table, writes bench/results/latest.json
 	$(BIN)/python -m alooba_dev.bench --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
 
+.PHONY: faults
+faults: install ## Inject faults (SIGKILLs, PostgreSQL restart, SMTP and callback outages) into a bulk flow; fails if anything is lost or duplicated
+	$(BIN)/python -m alooba_dev.faults --database-url "$(BENCH_DATABASE_URL)" $(FAULTS_ARGS)
+
 .PHONY: ci
 ci: lint proto-check k8s-validate test ## What .ci/run runs
 
