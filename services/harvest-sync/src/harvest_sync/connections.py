@@ -138,6 +138,12 @@ class Connections:
         except CredentialRefused as refused:
             # Nothing is stored: there is nothing a later retry could do with it.
             raise InvalidArgument(refused.message) from None
+        except RateLimited as limited:
+            raise Unavailable(
+                f"Greenhouse is rate limiting: try again in {limited.retry_after:g} s"
+            ) from None
+        except HarvestUnavailable as unavailable:
+            raise Unavailable(f"Greenhouse could not be reached: {unavailable.message}") from None
         now = utcnow()
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id, with_for_update=True)
@@ -188,6 +194,7 @@ class Connections:
             if connection is None:
                 raise NotFound("Harvest is not connected for this organization")
             check.apply(connection, utcnow())
+            await session.flush()
             session.expunge(connection)
         return connection
 

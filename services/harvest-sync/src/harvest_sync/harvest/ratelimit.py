@@ -7,6 +7,9 @@ answer, so by then the request has surely left Greenhouse's window too, whatever
 network latency; the budget therefore never exceeds the limit from our side, and reaches it
 to within one round trip per window.
 
+Until the first answer has come back, one request at a time: the configured default may be
+above what Greenhouse gives this key, and that answer's X-RateLimit-Limit says.
+
 What the budget cannot see (another replica, another integration on the same key) shows in
 `X-RateLimit-Remaining`: when Greenhouse has fewer requests left than we think, the
 difference is held as phantom slots until the window has passed. A 429 pauses the whole
@@ -37,6 +40,7 @@ class RateBudget:
         # When each used slot is free again (a min-heap of clock times).
         self._releases: list[float] = []
         self._paused_until = 0.0
+        self._learnt = False
         self._changed = asyncio.Condition()
 
     def _expire(self, now: float) -> None:
@@ -53,7 +57,8 @@ class RateBudget:
             while True:
                 now = self._clock()
                 self._expire(now)
-                if now >= self._paused_until and self._in_flight + len(self._releases) < self.limit:
+                allowed = self.limit if self._learnt else min(self.limit, 1 + len(self._releases))
+                if now >= self._paused_until and self._in_flight + len(self._releases) < allowed:
                     self._in_flight += 1
                     return
                 wake_at = self._paused_until if now < self._paused_until else None
@@ -71,6 +76,8 @@ class RateBudget:
             heapq.heappush(self._releases, now + self.window_seconds)
             if limit is not None and limit > 0:
                 self.limit = limit
+            # One answer is enough: it either named the limit or never will.
+            self._learnt = True
             if remaining is not None and remaining >= 0:
                 self._expire(now)
                 ours = self._in_flight + len(self._releases)

@@ -20,7 +20,7 @@ class HarvestV1(HarvestClient):
 
     def __init__(self, transport: Transport, api_key: str) -> None:
         super().__init__(transport)
-        self._authorization = aiohttp.BasicAuth(api_key, "").encode()
+        self._authorization = aiohttp.encode_basic_auth(api_key, "")
 
     async def _headers(self, acting_user_id: int | None) -> dict[str, str]:
         headers = {"Authorization": self._authorization}

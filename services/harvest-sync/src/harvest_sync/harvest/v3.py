@@ -30,7 +30,8 @@ from harvest_sync.harvest.transport import Answer, Transport, error_message
 
 log = structlog.get_logger("harvest_sync.harvest.v3")
 
-# Renew when less than this share of a token's lifetime is left (and at least 30 s).
+# Renew when less than a tenth of a token's lifetime is left, or 30 s, whichever is more
+# (but never sooner than half-way: a short-lived token is still used).
 _RENEW_FRACTION = 0.1
 _RENEW_MIN_SECONDS = 30.0
 
@@ -59,7 +60,7 @@ class TokenSource:
     ) -> None:
         self._http = http
         self._token_url = token_url
-        self._auth = aiohttp.BasicAuth(client_id, client_secret)
+        self._authorization = aiohttp.encode_basic_auth(client_id, client_secret)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._clock = clock
         self._tokens: dict[int | None, Token] = {}
@@ -92,7 +93,7 @@ class TokenSource:
             async with self._http.post(
                 self._token_url,
                 data=form,
-                auth=self._auth,
+                headers={"Authorization": self._authorization},
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
@@ -120,9 +121,13 @@ class TokenSource:
         return Token(
             access_token=str(body["access_token"]),
             expires_at=started + lifetime,
-            renew_at=started + lifetime - max(lifetime * _RENEW_FRACTION, _RENEW_MIN_SECONDS),
+            renew_at=started + lifetime - _renew_margin(lifetime),
             scopes=frozenset(scope.split()) if isinstance(scope, str) else None,
         )
+
+
+def _renew_margin(lifetime: float) -> float:
+    return min(max(lifetime * _RENEW_FRACTION, _RENEW_MIN_SECONDS), lifetime / 2)
 
 
 class HarvestV3(HarvestClient):
