@@ -80,6 +80,8 @@ class System:
     outbox: ogrpc.OutboxServiceStub
     harvest: hgrpc.HarvestSyncServiceStub
     harvest_outbox: ogrpc.OutboxServiceStub
+    # Where each gRPC service listens, for clients such as the CLI.
+    addresses: Mapping[str, str]
 
     async def organization_with_key(self, name: str) -> tuple[apb.Organization, str]:
         org = (
@@ -176,4 +178,9 @@ async def running_system(
                     outbox=ogrpc.OutboxServiceStub(assessments_channel),
                     harvest=hgrpc.HarvestSyncServiceStub(harvest_channel),
                     harvest_outbox=ogrpc.OutboxServiceStub(harvest_channel),
+                    addresses={
+                        "assessments": assessments_addr,
+                        "candidates": candidates_addr,
+                        "harvest-sync": harvest_addr,
+                    },
                 )

@@ -69,6 +69,8 @@ class Context:
     json: bool
     # CandidatesServiceStub on its own channel, as a NamedStub.
     candidates: NamedStub | None = None
+    # HarvestSyncServiceStub (`harvest` commands) on its own channel, as a NamedStub.
+    harvest: NamedStub | None = None
 
     async def organization_id(self, args: argparse.Namespace) -> str:
         """The id of the organization chosen with --org NAME or --org-id ID."""

@@ -15,8 +15,9 @@ import grpc
 
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2_grpc as candidates_pb_grpc
+from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as harvest_pb_grpc
 from alooba.outbox.v1 import outbox_pb2_grpc as outbox_pb_grpc
-from alooba_cli.commands import candidates, catalog, invitations, keys, org, outbox
+from alooba_cli.commands import candidates, catalog, harvest, invitations, keys, org, outbox
 from alooba_cli.context import CommandError, Context, NamedStub, ServiceCallError, UsageError
 from alooba_common.grpc_client import create_channel
 from alooba_common.request_context import new_request_id, set_request_id
@@ -84,7 +85,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate the Greenhouse integration: organizations, partner API keys, "
-        "the test catalog, invitations, candidates and the services' outboxes.",
+        "the test catalog, invitations, candidates, Harvest and the services' outboxes.",
     )
     _add_global_options(
         parser,
@@ -100,6 +101,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         group.register(commands, common)
     candidates.register(commands, with_candidates)
     outbox.register(commands, common, environ)
+    harvest.register(commands, common, environ)
     return parser
 
 
@@ -132,12 +134,22 @@ async def _run(args: argparse.Namespace, request_id: str) -> None:
             "the candidates service",
             args.candidates_addr,
         )
+    harvest_stub = None
+    if getattr(args, "uses_harvest", False):
+        harvest_channel = create_channel(args.harvest_addr, default_timeout=args.timeout)
+        channels.append(harvest_channel)
+        harvest_stub = NamedStub(
+            harvest_pb_grpc.HarvestSyncServiceStub(harvest_channel),
+            "the harvest-sync service",
+            args.harvest_addr,
+        )
     try:
         context = Context(
             admin=pb_grpc.AdminServiceStub(channel),
             outbox=outbox_pb_grpc.OutboxServiceStub(channel),
             json=args.json,
             candidates=candidates_stub,
+            harvest=harvest_stub,
         )
         await args.handler(args, context)
     finally:

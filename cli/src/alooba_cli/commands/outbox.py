@@ -73,7 +73,9 @@ def _dead_letters_count(count: int) -> str:
 
 def _invitation_id(letter: Any) -> str:
     """The invitation the message is about, when its payload names one."""
-    value = letter.payload.fields.get("invitation_id")  # a google.protobuf.Value
+    fields = letter.payload.fields
+    # harvest-sync's pushes name their result, which is the invitation's id.
+    value = fields.get("invitation_id") or fields.get("result_id")  # google.protobuf.Value
     if value is None or value.WhichOneof("kind") != "string_value" or not value.string_value:
         return MISSING
     return str(value.string_value)
