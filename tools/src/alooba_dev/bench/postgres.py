@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,6 +12,12 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 SERVICES = ("assessments", "candidates", "harvest-sync")
+
+
+def _admin_blocking(admin_url: str, statement: str) -> None:
+    """Runs in a thread of its own, so it works with or without a running event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _admin(admin_url, statement)).result()
 
 
 async def _admin(admin_url: str, *statements: str) -> None:
@@ -34,7 +41,7 @@ def fresh_databases(
     created: list[str] = []
     try:
         for name in names.values():
-            asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+            _admin_blocking(admin_url, f'CREATE DATABASE "{name}"')
             created.append(name)
         yield {
             service: make_url(admin_url).set(database=name).render_as_string(False)
@@ -42,4 +49,4 @@ def fresh_databases(
         }
     finally:
         for name in created:
-            asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _admin_blocking(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

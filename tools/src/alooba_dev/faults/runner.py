@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import shutil
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +209,8 @@ async def _rejected(world: World, org: Organization, trip: Trip) -> bool:
 
 async def play(options: argparse.Namespace) -> int:
     began = time.monotonic()
+    # What Greenhouse saw go wrong is counted in the summary, not printed as it happens.
+    logging.getLogger("greenhouse_emulator").setLevel(logging.ERROR)
     server: Server = await asyncio.to_thread(restartable_server, options.database_url)
     say(f"PostgreSQL: {server.description}")
     var_dir = Path(tempfile.mkdtemp(prefix="alooba-faults-"))
@@ -320,6 +324,12 @@ async def _drive(
         f"\ncallbacks PATCHed more than once (at-least-once, harmless): {redelivered}; "
         f"contract violations seen by Greenhouse: {len(greenhouse.violations)}"
     )
+    kinds = Counter(
+        f"{v.api_call}: {v.errors[0][:70]}" if v.errors else v.api_call
+        for v in greenhouse.violations
+    )
+    for kind, count in kinds.most_common(5):
+        print(f"  {count} x {kind}")
     for problem in problems[:40]:
         print(f"  {problem}")
     if len(problems) > 40:
