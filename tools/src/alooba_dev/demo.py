@@ -3,7 +3,8 @@
 An operator sets up an organization; Greenhouse (the emulator) lists tests and sends one;
 the invitation email reaches a real SMTP server; the candidate takes the test; the result
 reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
-then Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
+the scores are written into the application's custom fields through Harvest; then
+Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -24,10 +26,13 @@ from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
+from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
+from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack, free_ports
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.emulator import GreenhouseEmulator
+from greenhouse_emulator.harvest import HarvestEmulator
 from greenhouse_emulator.models import Candidate
 
 _LINK = re.compile(r"(https?://\S+/take/(\S+))")
@@ -47,6 +52,9 @@ async def play(var_dir: Path) -> None:
     greenhouse = GreenhouseEmulator(f"{stack.gateway_url}/v1/greenhouse", "not-issued-yet")
     await greenhouse.start()
     assert greenhouse.ca_cert_path is not None
+    harvest = HarvestEmulator()
+    await harvest.start()
+    assert harvest.ca_cert_path is not None
     stack.service_env = {
         "assessments": {
             "SMTP_URL": smtp.url,
@@ -57,19 +65,32 @@ async def play(var_dir: Path) -> None:
         },
         "gateway": {"LOG_LEVEL": "warning"},
         "candidates": {"LOG_LEVEL": "warning"},
+        "harvest-sync": {
+            "HARVEST_BASE_URL": harvest.base_url,
+            "HARVEST_TOKEN_URL": harvest.token_url,
+            "HARVEST_CA_FILE": str(harvest.ca_cert_path),
+            "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
+            "LOG_LEVEL": "warning",
+        },
     }
     try:
-        step(1, "Start the system: four services on SQLite, an SMTP server, Greenhouse")
+        step(
+            1,
+            "Start the system: four services on SQLite, an SMTP server, Greenhouse "
+            "(partner API, webhooks and Harvest)",
+        )
         await asyncio.to_thread(stack.migrate)
         stack.start_all()
         await asyncio.to_thread(stack.wait_ready)
         say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
         say(f"SMTP      127.0.0.1:{smtp.port}")
         say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
+        say(f"Greenhouse Harvest API emulator at {harvest.base_url}")
 
         async with (
             grpc.aio.insecure_channel(stack.address("assessments")) as channel,
             grpc.aio.insecure_channel(stack.address("candidates")) as candidates_channel,
+            grpc.aio.insecure_channel(stack.address("harvest-sync")) as harvest_channel,
         ):
             admin = pb_grpc.AdminServiceStub(channel)
             platform = pb_grpc.PlatformServiceStub(channel)
@@ -91,19 +112,43 @@ async def play(var_dir: Path) -> None:
             greenhouse.api_key = issued.secret
             say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
 
-            step(3, "Greenhouse: list_tests (a recruiter adds the Alooba stage to a job)")
+            step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
+            harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
+            candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
+            harvest_sync = hpb_grpc.HarvestSyncServiceStub(harvest_channel)
+            connected = await harvest_sync.Connect(
+                hpb.ConnectRequest(
+                    organization_id=org.id,
+                    v1=hpb.V1Credential(api_key=harvest.issue_v1_key()),
+                )
+            )
+            user = connected.integration_user
+            say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
+            say(f"integration user {user.email} created (id {user.id}); Site Admin: no")
+            for action in connected.actions_needed:
+                say(f"to do: {action}")
+            harvest.set_site_admin(user.id)
+            checked = await harvest_sync.GetStatus(
+                hpb.GetStatusRequest(organization_id=org.id, refresh=True)
+            )
+            say(
+                "the Greenhouse admin makes it a Site Admin; status now asks for: "
+                f"{', '.join(checked.actions_needed) or 'nothing'}"
+            )
+
+            step(4, "Greenhouse: list_tests (a recruiter adds the Alooba stage to a job)")
             tests = await greenhouse.list_tests()
             for test in tests:
                 say(f"{test['partner_test_name']}  (partner_test_id {test['partner_test_id']})")
 
-            step(4, "Greenhouse: send_test (the recruiter clicks Send Test)")
+            step(5, "Greenhouse: send_test (the recruiter clicks Send Test)")
             take_home = greenhouse.allocate_take_home_test_id()
             interview_id = await greenhouse.send_test(
-                tests[0]["partner_test_id"], Candidate(), take_home_test_id=take_home
+                tests[0]["partner_test_id"], candidate, take_home_test_id=take_home
             )
             say(f"partner_interview_id {interview_id}")
 
-            step(5, "The candidate's invitation email arrives")
+            step(6, "The candidate's invitation email arrives")
             [email] = await asyncio.to_thread(smtp.wait_for, 1)
             body = email.get_body(preferencelist=("plain",))
             match = _LINK.search(body.get_content() if body else "")
@@ -112,7 +157,7 @@ async def play(var_dir: Path) -> None:
             say(f"Subject: {email['Subject']}")
             say(f"Link: {match.group(1)[:60]}...")
 
-            step(6, "The candidate takes the test; the platform reports the result")
+            step(7, "The candidate takes the test; the platform reports the result")
             token = match.group(2)
             resolved = await platform.ResolveAccessToken(
                 pb.ResolveAccessTokenRequest(access_token=token)
@@ -137,7 +182,7 @@ async def play(var_dir: Path) -> None:
             )
             say("submitted: total 81, SQL 90, Python 72 (auto-scored)")
 
-            step(7, "Greenhouse is called back, fetches test_status and shows the result")
+            step(8, "Greenhouse is called back, fetches test_status and shows the result")
             record = await greenhouse.wait_until_complete(take_home, timeout=30)
             say(f"status: {record.status}")
             say(f"score: {record.score}")
@@ -145,6 +190,24 @@ async def play(var_dir: Path) -> None:
             for label, value in (record.metadata or {}).items():
                 say(f"{label}: {value}")
             say(f"contract violations seen by Greenhouse: {len(greenhouse.violations)}")
+
+            step(9, "Harvest: the scores land in the application's custom fields")
+
+            async def written() -> dict[str, Any]:
+                for _ in range(300):
+                    keyed = harvest.application(candidate.application_id)["keyed_custom_fields"]
+                    values = {f["name"]: f["value"] for f in keyed.values()}
+                    if "Alooba Score" in values:
+                        return values
+                    await asyncio.sleep(0.1)
+                raise TimeoutError("the scores did not reach Greenhouse's custom fields")
+
+            for field_name, value in sorted((await written()).items()):
+                say(f"{field_name}: {value}")
+            say(
+                f"Harvest requests made: {harvest.stats().total}, 429s: "
+                f"{harvest.stats().rate_limited}"
+            )
 
             candidates = cpb_grpc.CandidatesServiceStub(candidates_channel)
             invitation = (
@@ -162,8 +225,7 @@ async def play(var_dir: Path) -> None:
                 status = found.candidate.applications[0].status
                 return str(cpb.HiringStatus.Name(status)).removeprefix("HIRING_STATUS_").lower()
 
-            step(8, "Greenhouse: the recruiter rejects the candidate (a signed webhook)")
-            candidate = Candidate()
+            step(10, "Greenhouse: the recruiter rejects the candidate (a signed webhook)")
             reject = webhooks.reject_candidate(
                 candidate.candidate_id,
                 candidate.application_id,
@@ -173,7 +235,7 @@ async def play(var_dir: Path) -> None:
             say(f"webhook answered {delivery.attempts[-1].status}")
             say(f"application status in the candidates service: {await application_status()}")
 
-            step(9, "Greenhouse: the candidate is anonymized (GDPR)")
+            step(11, "Greenhouse: the candidate is anonymized (GDPR)")
             anonymize = webhooks.candidate_anonymized(
                 candidate.candidate_id, ["full_name", "email_addresses", "phone_numbers"]
             )
@@ -195,6 +257,7 @@ async def play(var_dir: Path) -> None:
         print("\nStopping ...", flush=True)
         await asyncio.to_thread(stack.stop_all)
         await greenhouse.stop()
+        await harvest.stop()
         smtp.stop()
 
 
