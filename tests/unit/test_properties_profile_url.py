@@ -4,7 +4,6 @@ another exception (which the gRPC layer turns into INTERNAL, a 500 at the gatewa
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -57,21 +56,10 @@ def test_garbage_that_passes_the_gateway_is_invalid_argument_and_nothing_else(ur
         _outcome(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="assessments.greenhouse.parse_profile_url lets urlsplit's ValueError escape "
-    "(an unbalanced '[' in the host); the gateway now refuses such URLs first",
-)
 def test_the_parser_alone_refuses_an_unparseable_url_with_invalid_argument() -> None:
     assert _outcome("http://[abc/people/1") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assessments.greenhouse's \\d matches any Unicode digit: /people/ followed by fullwidth "
-    "digits is read as a candidate id",
-)
 @given(ids.filter(lambda n: n > 0))
 def test_only_ascii_digits_make_a_candidate_id(candidate_id: int) -> None:
     fullwidth = str(candidate_id).translate({ord("0") + d: 0xFF10 + d for d in range(10)})

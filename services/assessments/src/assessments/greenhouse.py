@@ -15,8 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 from alooba_common.errors import InvalidArgument
 
 MAX_URL_LENGTH = 2048
-_PEOPLE_PATH = re.compile(r"/people/(\d{1,18})(?:/|$)")
-_DIGITS = re.compile(r"^\d{1,18}$")
+# [0-9], not \d: \d matches every Unicode digit (fullwidth ones, say), which int() would
+# then read as an id Greenhouse never sent.
+_PEOPLE_PATH = re.compile(r"/people/([0-9]{1,18})(?:/|$)")
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +31,12 @@ def parse_profile_url(url: str) -> ProfileIds:
     """The Greenhouse candidate id (required) and application id (if present)."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidArgument("candidate.greenhouse_profile_url is too long")
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # an unbalanced "[" in the host, say
+        raise InvalidArgument("candidate.greenhouse_profile_url is not a valid URL") from None
+    if parts.scheme not in {"http", "https"} or not hostname:
         raise InvalidArgument("candidate.greenhouse_profile_url must be an absolute URL")
     match = _PEOPLE_PATH.search(parts.path)
     if not match:
