@@ -31,8 +31,9 @@ def written(greenhouse: HarvestEmulator, application_id: int) -> object:
     return {f["name"]: f["value"] for f in keyed.values()}.get("Alooba Score")
 
 
+@pytest.mark.parametrize("mode", ["v1", "v3"])
 async def test_harvest_sync_killed_mid_queue_finishes_it_after_a_restart(
-    make_stack: Callable[..., Stack],
+    make_stack: Callable[..., Stack], mode: str
 ) -> None:
     # 5 requests a second: the queue takes several seconds, so the kill lands mid-way.
     async with HarvestEmulator(rate_limit=5, rate_window_seconds=1.0) as greenhouse:
@@ -54,14 +55,16 @@ async def test_harvest_sync_killed_mid_queue_finishes_it_after_a_restart(
                 }
             },
         )
-        organization_id = "e2eharvest0000000000000000000001"
+        organization_id = f"e2eharvest{mode}00000000000000000001"
+        if mode == "v1":
+            credential = {"v1": hpb.V1Credential(api_key=greenhouse.issue_v1_key())}
+        else:
+            client_id, secret = greenhouse.issue_v3_client()
+            credential = {"v3": hpb.V3Credential(client_id=client_id, client_secret=secret)}
         async with grpc.aio.insecure_channel(stack.address("harvest-sync")) as channel:
             harvest = hpb_grpc.HarvestSyncServiceStub(channel)
             status = await harvest.Connect(
-                hpb.ConnectRequest(
-                    organization_id=organization_id,
-                    v1=hpb.V1Credential(api_key=greenhouse.issue_v1_key()),
-                )
+                hpb.ConnectRequest(organization_id=organization_id, **credential)
             )
             greenhouse.set_site_admin(status.integration_user.id)
             await harvest.GetStatus(
