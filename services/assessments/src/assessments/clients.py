@@ -56,21 +56,9 @@ class GrpcCandidateDirectory:
     async def candidate_for_email(
         self, organization_id: str, candidate_id: str, application_id: str
     ) -> CandidateForEmail | None:
-        try:
-            response = await self._stub.GetCandidate(
-                candidates_pb.GetCandidateRequest(
-                    organization_id=organization_id, candidate_id=candidate_id
-                ),
-                timeout=self._timeout,
-            )
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            # The outbox retries: the candidates service may be restarting.
-            raise
-        candidate = response.candidate
-        if candidate.HasField("erase_time"):
-            return None  # erased: there is nobody to write to
+        candidate = await self._live_candidate(organization_id, candidate_id)
+        if candidate is None:
+            return None  # unknown, or erased: there is nobody to write to
         contact = candidate.contact
         # The status of the application this invitation is for; a candidate rejected for
         # one job may still be active in another.
@@ -90,6 +78,22 @@ class GrpcCandidateDirectory:
     ) -> int | None:
         """Greenhouse's id of the application, or None when it is unknown or the candidate
         has been erased (an anonymized candidate gets no more writes from us)."""
+        candidate = await self._live_candidate(organization_id, candidate_id)
+        if candidate is None:
+            return None
+        for application in candidate.applications:
+            if application.id == application_id and application.HasField(
+                "greenhouse_application_id"
+            ):
+                return application.greenhouse_application_id
+        return None
+
+
+    async def _live_candidate(
+        self, organization_id: str, candidate_id: str
+    ) -> candidates_pb.Candidate | None:
+        """The candidate, or None when unknown or erased. Other failures propagate: the
+        outbox retries (the candidates service may be restarting)."""
         try:
             response = await self._stub.GetCandidate(
                 candidates_pb.GetCandidateRequest(
@@ -100,16 +104,9 @@ class GrpcCandidateDirectory:
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
-            raise  # the outbox retries
+            raise
         candidate = response.candidate
-        if candidate.HasField("erase_time"):
-            return None
-        for application in candidate.applications:
-            if application.id == application_id and application.HasField(
-                "greenhouse_application_id"
-            ):
-                return application.greenhouse_application_id
-        return None
+        return None if candidate.HasField("erase_time") else candidate
 
 
 _HIRING_STATUS = {
