@@ -54,6 +54,9 @@ def organization_with_keys(*secrets: str) -> Iterator[webhooks.Webhooks]:
         async def unexpired_keys(self, organization_id: str, now: Any) -> list[Any]:
             return keys
 
+        async def record_webhook_receipt(self, *args: Any, **kwargs: Any) -> None:
+            return None  # the setup check's bookkeeping: no database here
+
     with mock.patch.object(webhooks, "Repository", Repository):
         yield webhooks.Webhooks(_Sessions(), BOX)  # type: ignore[arg-type]
 

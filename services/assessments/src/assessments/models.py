@@ -167,3 +167,18 @@ class WebhookPing(Base):
     endpoint_url: Mapped[str] = mapped_column(String(2048))
     active: Mapped[bool] = mapped_column(default=True)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookReceipt(Base):
+    """How many webhooks of one action an organization's Greenhouse sent, whose signature
+    verified or not, and when each last happened (the setup check). No payload, no PII."""
+
+    __tablename__ = "webhook_receipt"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"), primary_key=True)
+    # Greenhouse's action ("hire_candidate", "ping", ...), or "other".
+    action: Mapped[str] = mapped_column(String(64), primary_key=True)
+    success_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_success_at: Mapped[dt.datetime | None]
+    failure_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_failure_at: Mapped[dt.datetime | None]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alooba_common.outbox import DEAD, DELIVERED, PENDING
 from assessments.models import (
+    OUTBOX,
     ApiKey,
     IdempotencyRecord,
     Invitation,
@@ -16,7 +20,25 @@ from assessments.models import (
     Organization,
     ResponseErrorReport,
     Test,
+    WebhookPing,
+    WebhookReceipt,
 )
+
+# Outbox payloads carry ids only: a message's organization is its invitation's.
+_OUTBOX_WITH_INVITATION = OUTBOX.join(
+    Invitation, Invitation.id == OUTBOX.c.payload["invitation_id"].as_string()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxFigures:
+    """One organization's messages of one outbox kind."""
+
+    delivered: int = 0
+    pending: int = 0
+    dead: int = 0
+    last_delivered_at: dt.datetime | None = None
+    oldest_pending_at: dt.datetime | None = None
 
 
 class Repository:
@@ -210,3 +232,89 @@ class Repository:
             .order_by(ResponseErrorReport.received_at.desc())
         )
         return result.scalars().all()
+
+    # --- webhooks (the setup check) --------------------------------------------
+
+    async def record_webhook_receipt(
+        self, organization_id: str, action: str, *, verified: bool, now: dt.datetime
+    ) -> None:
+        """Counts one webhook of `action`: one upsert, so concurrent deliveries add up."""
+        count, last = (
+            (WebhookReceipt.success_count, WebhookReceipt.last_success_at)
+            if verified
+            else (WebhookReceipt.failure_count, WebhookReceipt.last_failure_at)
+        )
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(WebhookReceipt)
+            .values(
+                organization_id=organization_id,
+                action=action,
+                success_count=1 if verified else 0,
+                last_success_at=now if verified else None,
+                failure_count=0 if verified else 1,
+                last_failure_at=None if verified else now,
+            )
+            .on_conflict_do_update(
+                index_elements=[WebhookReceipt.organization_id, WebhookReceipt.action],
+                set_={count.key: count + 1, last.key: now},
+            )
+        )
+        await self._session.execute(statement)
+
+    async def webhook_receipts(self, organization_id: str) -> Sequence[WebhookReceipt]:
+        result = await self._session.execute(
+            select(WebhookReceipt)
+            .where(WebhookReceipt.organization_id == organization_id)
+            .order_by(WebhookReceipt.action)
+        )
+        return result.scalars().all()
+
+    async def webhook_pings(self, organization_id: str) -> Sequence[WebhookPing]:
+        """Newest first."""
+        result = await self._session.execute(
+            select(WebhookPing)
+            .where(WebhookPing.organization_id == organization_id)
+            .order_by(WebhookPing.received_at.desc())
+        )
+        return result.scalars().all()
+
+    # --- the outbox, per organization --------------------------------------------
+
+    async def outbox_figures(self, organization_id: str, kind: str) -> OutboxFigures:
+        """The organization's messages of `kind`, by status."""
+        rows = await self._session.execute(
+            select(
+                OUTBOX.c.status,
+                func.count(),
+                func.max(OUTBOX.c.delivered_at),
+                func.min(OUTBOX.c.created_at),
+            )
+            .select_from(_OUTBOX_WITH_INVITATION)
+            .where(Invitation.organization_id == organization_id, OUTBOX.c.kind == kind)
+            .group_by(OUTBOX.c.status)
+        )
+        by_status = {
+            status: (count, delivered, created) for status, count, delivered, created in rows
+        }
+        delivered = by_status.get(DELIVERED)
+        pending = by_status.get(PENDING)
+        return OutboxFigures(
+            delivered=delivered[0] if delivered else 0,
+            pending=pending[0] if pending else 0,
+            dead=by_status[DEAD][0] if DEAD in by_status else 0,
+            last_delivered_at=delivered[1] if delivered else None,
+            oldest_pending_at=pending[2] if pending else None,
+        )
+
+    async def dead_letter_counts(self, organization_id: str) -> dict[str, int]:
+        """The organization's dead letters, counted by kind."""
+        rows = await self._session.execute(
+            select(OUTBOX.c.kind, func.count())
+            .select_from(_OUTBOX_WITH_INVITATION)
+            .where(Invitation.organization_id == organization_id, OUTBOX.c.status == DEAD)
+            .group_by(OUTBOX.c.kind)
+            .order_by(OUTBOX.c.kind)
+        )
+        return {kind: count for kind, count in rows}

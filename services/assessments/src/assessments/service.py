@@ -35,8 +35,10 @@ from assessments.models import (
     Organization,
     ResponseErrorReport,
     Test,
+    WebhookPing,
+    WebhookReceipt,
 )
-from assessments.repository import Repository
+from assessments.repository import OutboxFigures, Repository
 
 log = structlog.get_logger("assessments")
 
@@ -125,6 +127,18 @@ class TestChanges:
     skills: Sequence[str] | None = None
     needs_manual_evaluation: bool | None = None
     expiry_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationHealth:
+    """What the setup check reads about one organization."""
+
+    organization_id: str
+    webhook_receipts: Sequence[WebhookReceipt]
+    webhook_pings: Sequence[WebhookPing]
+    callbacks: OutboxFigures
+    dead_letters: dict[str, int]
+    checked_at: dt.datetime
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -608,6 +622,21 @@ class Administration:
             test = await repo.test(organization_id, invitation.test_id)
             events = await repo.invitation_events(invitation.id)
         return InvitationView(invitation, test.name if test else "", events)
+
+    # --- the setup check -------------------------------------------------------
+
+    async def integration_health(self, organization_id: str) -> IntegrationHealth:
+        async with self._sessions.begin() as session:
+            repo = Repository(session)
+            await self._require_organization(repo, organization_id)
+            return IntegrationHealth(
+                organization_id=organization_id,
+                webhook_receipts=await repo.webhook_receipts(organization_id),
+                webhook_pings=await repo.webhook_pings(organization_id),
+                callbacks=await repo.outbox_figures(organization_id, states.CALLBACK_KIND),
+                dead_letters=await repo.dead_letter_counts(organization_id),
+                checked_at=utcnow(),
+            )
 
 
 def _encode_page_token(last: Invitation) -> str:

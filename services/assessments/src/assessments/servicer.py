@@ -15,10 +15,19 @@ from alooba_common.errors import InvalidArgument
 from alooba_common.protobuf import optional, timestamp
 from assessments import keys
 from assessments.lifecycle import PlatformApi, SkillScore
-from assessments.models import ApiKey, Invitation, InvitationEvent, Organization, Test
+from assessments.models import (
+    ApiKey,
+    Invitation,
+    InvitationEvent,
+    Organization,
+    Test,
+    WebhookPing,
+    WebhookReceipt,
+)
 from assessments.service import (
     Administration,
     CandidateContact,
+    IntegrationHealth,
     InvitationView,
     PartnerApi,
     ResponseErrorCommand,
@@ -71,6 +80,49 @@ def test_pb(test: Test) -> pb.Test:
         archived=test.archived_at is not None,
         create_time=timestamp(test.created_at),
         update_time=timestamp(test.updated_at),
+    )
+
+
+def webhook_ping_pb(ping: WebhookPing) -> pb.WebhookPing:
+    return pb.WebhookPing(
+        organization_id=ping.organization_id,
+        web_hook_id=ping.web_hook_id,
+        name=ping.name,
+        event=ping.event,
+        endpoint_url=ping.endpoint_url,
+        active=ping.active,
+        receive_time=timestamp(ping.received_at),
+    )
+
+
+def webhook_receipt_pb(receipt: WebhookReceipt) -> pb.WebhookReceipt:
+    return pb.WebhookReceipt(
+        action=receipt.action,
+        success_count=receipt.success_count,
+        last_success_time=timestamp(receipt.last_success_at),
+        failure_count=receipt.failure_count,
+        last_failure_time=timestamp(receipt.last_failure_at),
+    )
+
+
+def integration_health_pb(health: IntegrationHealth) -> pb.GetIntegrationHealthResponse:
+    callbacks = health.callbacks
+    return pb.GetIntegrationHealthResponse(
+        organization_id=health.organization_id,
+        webhook_receipts=[webhook_receipt_pb(r) for r in health.webhook_receipts],
+        webhook_pings=[webhook_ping_pb(p) for p in health.webhook_pings],
+        callbacks=pb.CallbackHealth(
+            delivered=callbacks.delivered,
+            pending=callbacks.pending,
+            dead=callbacks.dead,
+            last_delivery_time=timestamp(callbacks.last_delivered_at),
+            oldest_pending_time=timestamp(callbacks.oldest_pending_at),
+        ),
+        dead_letters=[
+            pb.DeadLetterCount(kind=kind, count=count)
+            for kind, count in sorted(health.dead_letters.items())
+        ],
+        check_time=timestamp(health.checked_at),
     )
 
 
@@ -280,6 +332,12 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         view = await self._admin.invitation(request.organization_id, request.invitation_id)
         return pb.GetInvitationResponse(invitation=invitation_pb(view))
 
+    async def GetIntegrationHealth(
+        self, request: pb.GetIntegrationHealthRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetIntegrationHealthResponse:
+        health = await self._admin.integration_health(request.organization_id)
+        return integration_health_pb(health)
+
 
 def _skill_scores(items: Any) -> list[SkillScore]:
     return [SkillScore(skill=item.skill, score=item.score) for item in items]
@@ -368,7 +426,7 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> pb.VerifyWebhookSignatureResponse:
         organization_id = await self._webhooks.verify_signature(
-            request.organization_name, request.signature, request.body
+            request.organization_name, request.signature, request.body, request.action
         )
         return pb.VerifyWebhookSignatureResponse(organization_id=organization_id)
 
@@ -402,17 +460,4 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
         self, request: pb.ListWebhookPingsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListWebhookPingsResponse:
         pings = await self._webhooks.pings(request.organization_id)
-        return pb.ListWebhookPingsResponse(
-            pings=[
-                pb.WebhookPing(
-                    organization_id=p.organization_id,
-                    web_hook_id=p.web_hook_id,
-                    name=p.name,
-                    event=p.event,
-                    endpoint_url=p.endpoint_url,
-                    active=p.active,
-                    receive_time=timestamp(p.received_at),
-                )
-                for p in pings
-            ]
-        )
+        return pb.ListWebhookPingsResponse(pings=[webhook_ping_pb(p) for p in pings])

@@ -8,9 +8,11 @@ import hmac
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
@@ -31,6 +33,50 @@ log = structlog.get_logger("assessments.webhooks")
 # Exactly Greenhouse's format: the algorithm, one space, the hex digest. "sha256=..."
 # (another vendor's convention) is refused like any other mismatch.
 _SIGNATURE = re.compile(r"^sha256 ([0-9a-fA-F]{64})$")
+
+# Greenhouse's documented actions (reference §2.2). Receipts are counted per action for
+# the setup check; anything else counts as "other", so a sender cannot grow the table
+# with made-up names (the action is read before the signature is known to be good).
+GREENHOUSE_ACTIONS: Final = frozenset(
+    {
+        "ping",
+        "reject_candidate",
+        "unreject_candidate",
+        "hire_candidate",
+        "unhire_candidate",
+        "candidate_anonymized",
+        "delete_candidate",
+        "merge_candidate",
+        "candidate_stage_change",
+        "update_candidate",
+        "new_candidate_application",
+        "delete_application",
+        "application_updated",
+        "new_prospect_application",
+        "offer_created",
+        "offer_approved",
+        "offer_updated",
+        "offer_deleted",
+        "job_created",
+        "job_deleted",
+        "job_updated",
+        "job_approved",
+        "job_post_created",
+        "job_post_updated",
+        "job_post_deleted",
+        "job_interview_stage_deleted",
+        "interview_deleted",
+        "scorecard_deleted",
+        "department_deleted",
+        "office_deleted",
+    }
+)
+OTHER_ACTION: Final = "other"
+
+
+def receipt_action(action: str) -> str:
+    """The action a webhook is counted under."""
+    return action if action in GREENHOUSE_ACTIONS else OTHER_ACTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +106,13 @@ class Webhooks:
         self._key_cache = key_cache
         self._invitations_changed = invitations_changed
 
-    async def verify_signature(self, organization_name: str, signature: str, body: bytes) -> str:
+    async def verify_signature(
+        self, organization_name: str, signature: str, body: bytes, action: str = ""
+    ) -> str:
         """The organization's id when `signature` is the HMAC-SHA256 of `body` under one of
-        its accepted keys; Unauthenticated otherwise (never saying which part failed)."""
+        its accepted keys; Unauthenticated otherwise (never saying which part failed).
+        Either way, for a known organization, counts a receipt of `action` (the setup
+        check's "seen" and "last signature failure"); an unknown one records nothing."""
         cached = (
             self._key_cache.webhook_secrets(organization_name)
             if self._key_cache is not None
@@ -79,10 +129,24 @@ class Webhooks:
                 expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
                 if hmac.compare_digest(expected, given):
                     structlog.contextvars.bind_contextvars(organization_id=organization_id)
+                    await self._count_receipt(organization_id, action, verified=True)
                     return organization_id
         WEBHOOK_SIGNATURE_FAILURES.labels(organization_id).inc()
         log.warning("webhook.signature_refused", organization_id=organization_id)
+        await self._count_receipt(organization_id, action, verified=False)
         raise Unauthenticated("invalid webhook signature")
+
+    async def _count_receipt(self, organization_id: str, action: str, *, verified: bool) -> None:
+        # Bookkeeping for the setup check: if it cannot be written (say, SQLite busy under
+        # a burst), the webhook is still answered as its signature says, or Greenhouse
+        # would retry a delivery we accepted.
+        try:
+            async with self._sessions.begin() as session:
+                await Repository(session).record_webhook_receipt(
+                    organization_id, receipt_action(action), verified=verified, now=utcnow()
+                )
+        except SQLAlchemyError as error:
+            log.warning("webhook.receipt_not_recorded", error=type(error).__name__)
 
     async def _load_secrets(self, organization_name: str) -> tuple[str, list[str]]:
         """The organization's id and its accepted keys, decrypted (and cached)."""
@@ -130,12 +194,7 @@ class Webhooks:
 
     async def pings(self, organization_id: str) -> Sequence[WebhookPing]:
         async with self._sessions.begin() as session:
-            rows = await session.execute(
-                select(WebhookPing)
-                .where(WebhookPing.organization_id == organization_id)
-                .order_by(WebhookPing.received_at.desc())
-            )
-            return rows.scalars().all()
+            return await Repository(session).webhook_pings(organization_id)
 
     async def cancel_candidate_invitations(
         self, organization_id: str, candidate_id: str, reason: str

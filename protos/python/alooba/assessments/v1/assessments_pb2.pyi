@@ -679,22 +679,28 @@ class VerifyWebhookSignatureRequest(_message.Message):
     ORGANIZATION_NAME_FIELD_NUMBER: _builtins.int
     SIGNATURE_FIELD_NUMBER: _builtins.int
     BODY_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
     organization_name: _builtins.str
     """The X-Organisation header, matched exactly."""
     signature: _builtins.str
     """The Signature header as received."""
     body: _builtins.bytes
     """The raw request body, exactly as received."""
+    action: _builtins.str
+    """The body's `action` when the gateway could read one, else empty. Only counted
+    (per organization and action, for the setup check); never trusted otherwise.
+    """
     def __init__(
         self,
         *,
         organization_name: _builtins.str = ...,
         signature: _builtins.str = ...,
         body: _builtins.bytes = ...,
+        action: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "organization_name", b"organization_name", "signature", b"signature"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "body", b"body", "organization_name", b"organization_name", "signature", b"signature"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1812,3 +1818,167 @@ class GetInvitationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetInvitationResponse: _TypeAlias = GetInvitationResponse  # noqa: Y015
+
+@_typing.final
+class WebhookReceipt(_message.Message):
+    """The webhooks of one action an organization's Greenhouse sent: those whose signature
+    verified, and those refused for a missing, malformed or wrong one.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    SUCCESS_COUNT_FIELD_NUMBER: _builtins.int
+    LAST_SUCCESS_TIME_FIELD_NUMBER: _builtins.int
+    FAILURE_COUNT_FIELD_NUMBER: _builtins.int
+    LAST_FAILURE_TIME_FIELD_NUMBER: _builtins.int
+    action: _builtins.str
+    """Greenhouse's action, e.g. "hire_candidate" or "ping"; "other" for an action
+    Greenhouse does not document (or a body without one).
+    """
+    success_count: _builtins.int
+    failure_count: _builtins.int
+    @_builtins.property
+    def last_success_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_failure_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        action: _builtins.str = ...,
+        success_count: _builtins.int = ...,
+        last_success_time: _timestamp_pb2.Timestamp | None = ...,
+        failure_count: _builtins.int = ...,
+        last_failure_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_failure_time", b"last_failure_time", "last_success_time", b"last_success_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "failure_count", b"failure_count", "last_failure_time", b"last_failure_time", "last_success_time", b"last_success_time", "success_count", b"success_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookReceipt: _TypeAlias = WebhookReceipt  # noqa: Y015
+
+@_typing.final
+class CallbackHealth(_message.Message):
+    """The organization's result callbacks to Greenhouse (outbox kind greenhouse.callback)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    DEAD_FIELD_NUMBER: _builtins.int
+    LAST_DELIVERY_TIME_FIELD_NUMBER: _builtins.int
+    OLDEST_PENDING_TIME_FIELD_NUMBER: _builtins.int
+    delivered: _builtins.int
+    pending: _builtins.int
+    dead: _builtins.int
+    @_builtins.property
+    def last_delivery_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def oldest_pending_time(self) -> _timestamp_pb2.Timestamp:
+        """When the oldest callback still pending was queued."""
+
+    def __init__(
+        self,
+        *,
+        delivered: _builtins.int = ...,
+        pending: _builtins.int = ...,
+        dead: _builtins.int = ...,
+        last_delivery_time: _timestamp_pb2.Timestamp | None = ...,
+        oldest_pending_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_delivery_time", b"last_delivery_time", "oldest_pending_time", b"oldest_pending_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dead", b"dead", "delivered", b"delivered", "last_delivery_time", b"last_delivery_time", "oldest_pending_time", b"oldest_pending_time", "pending", b"pending"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallbackHealth: _TypeAlias = CallbackHealth  # noqa: Y015
+
+@_typing.final
+class DeadLetterCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """The outbox kind, e.g. "invitation.email"."""
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeadLetterCount: _TypeAlias = DeadLetterCount  # noqa: Y015
+
+@_typing.final
+class GetIntegrationHealthRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetIntegrationHealthRequest: _TypeAlias = GetIntegrationHealthRequest  # noqa: Y015
+
+@_typing.final
+class GetIntegrationHealthResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    WEBHOOK_RECEIPTS_FIELD_NUMBER: _builtins.int
+    WEBHOOK_PINGS_FIELD_NUMBER: _builtins.int
+    CALLBACKS_FIELD_NUMBER: _builtins.int
+    DEAD_LETTERS_FIELD_NUMBER: _builtins.int
+    CHECK_TIME_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    @_builtins.property
+    def webhook_receipts(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookReceipt]:
+        """One per action ever received, by action."""
+
+    @_builtins.property
+    def webhook_pings(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookPing]:
+        """As ListWebhookPings returns them, newest first."""
+
+    @_builtins.property
+    def callbacks(self) -> Global___CallbackHealth: ...
+    @_builtins.property
+    def dead_letters(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeadLetterCount]:
+        """The organization's dead letters in this service's outbox, by kind (callbacks included)."""
+
+    @_builtins.property
+    def check_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        webhook_receipts: _abc.Iterable[Global___WebhookReceipt] | None = ...,
+        webhook_pings: _abc.Iterable[Global___WebhookPing] | None = ...,
+        callbacks: Global___CallbackHealth | None = ...,
+        dead_letters: _abc.Iterable[Global___DeadLetterCount] | None = ...,
+        check_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["callbacks", b"callbacks", "check_time", b"check_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callbacks", b"callbacks", "check_time", b"check_time", "dead_letters", b"dead_letters", "organization_id", b"organization_id", "webhook_pings", b"webhook_pings", "webhook_receipts", b"webhook_receipts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetIntegrationHealthResponse: _TypeAlias = GetIntegrationHealthResponse  # noqa: Y015

@@ -938,6 +938,11 @@ class AdminServiceStub:
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetInvitationRequest.SerializeToString,
                 response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetInvitationResponse.FromString,
                 _registered_method=True)
+        self.GetIntegrationHealth = channel.unary_unary(
+                '/alooba.assessments.v1.AdminService/GetIntegrationHealth',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -1041,6 +1046,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetIntegrationHealth(self, request, context):
+        """What the setup check (`alooba-gh doctor`) needs about one organization: the
+        webhooks received by action (with their signature failures), the webhook pings,
+        its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1108,6 +1122,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetInvitation,
                     request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetInvitationRequest.FromString,
                     response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetInvitationResponse.SerializeToString,
+            ),
+            'GetIntegrationHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIntegrationHealth,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1464,6 +1483,33 @@ class AdminService:
             '/alooba.assessments.v1.AdminService/GetInvitation',
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetInvitationRequest.SerializeToString,
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetInvitationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIntegrationHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.AdminService/GetIntegrationHealth',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -402,6 +402,11 @@ class AdminServiceStub:
     """Lists invitations, newest first."""
     GetInvitation: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.GetInvitationRequest, _assessments_pb2.GetInvitationResponse]
     """One invitation with its event history."""
+    GetIntegrationHealth: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.GetIntegrationHealthRequest, _assessments_pb2.GetIntegrationHealthResponse]
+    """What the setup check (`alooba-gh doctor`) needs about one organization: the
+    webhooks received by action (with their signature failures), the webhook pings,
+    its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -444,6 +449,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Lists invitations, newest first."""
     GetInvitation: _aio.UnaryUnaryMultiCallable[_assessments_pb2.GetInvitationRequest, _assessments_pb2.GetInvitationResponse]  # type: ignore[assignment]
     """One invitation with its event history."""
+    GetIntegrationHealth: _aio.UnaryUnaryMultiCallable[_assessments_pb2.GetIntegrationHealthRequest, _assessments_pb2.GetIntegrationHealthResponse]  # type: ignore[assignment]
+    """What the setup check (`alooba-gh doctor`) needs about one organization: the
+    webhooks received by action (with their signature failures), the webhook pings,
+    its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
+    """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """AdminService is for operators (the `alooba-gh` CLI) and the assessment
@@ -561,5 +571,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_assessments_pb2.GetInvitationResponse, _abc.Awaitable[_assessments_pb2.GetInvitationResponse]]:
         """One invitation with its event history."""
+
+    @_abc_1.abstractmethod
+    def GetIntegrationHealth(
+        self,
+        request: _assessments_pb2.GetIntegrationHealthRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.GetIntegrationHealthResponse, _abc.Awaitable[_assessments_pb2.GetIntegrationHealthResponse]]:
+        """What the setup check (`alooba-gh doctor`) needs about one organization: the
+        webhooks received by action (with their signature failures), the webhook pings,
+        its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
+        """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
