@@ -17,7 +17,16 @@ from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2_grpc as candidates_pb_grpc
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as harvest_pb_grpc
 from alooba.outbox.v1 import outbox_pb2_grpc as outbox_pb_grpc
-from alooba_cli.commands import candidates, catalog, harvest, invitations, keys, org, outbox
+from alooba_cli.commands import (
+    candidates,
+    catalog,
+    doctor,
+    harvest,
+    invitations,
+    keys,
+    org,
+    outbox,
+)
 from alooba_cli.context import CommandError, Context, NamedStub, ServiceCallError, UsageError
 from alooba_common.grpc_client import create_channel
 from alooba_common.request_context import new_request_id, set_request_id
@@ -85,7 +94,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate the Greenhouse integration: organizations, partner API keys, "
-        "the test catalog, invitations, candidates, Harvest and the services' outboxes.",
+        "the test catalog, invitations, candidates, Harvest, the services' outboxes, and a "
+        "setup check (`doctor`).",
     )
     _add_global_options(
         parser,
@@ -102,6 +112,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     candidates.register(commands, with_candidates)
     outbox.register(commands, common, environ)
     harvest.register(commands, common, environ)
+    doctor.register(commands, common, environ)
     return parser
 
 
