@@ -88,7 +88,6 @@ class GrpcCandidateDirectory:
                 return application.greenhouse_application_id
         return None
 
-
     async def _live_candidate(
         self, organization_id: str, candidate_id: str
     ) -> candidates_pb.Candidate | None:
