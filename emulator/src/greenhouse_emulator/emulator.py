@@ -16,9 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import shutil
 import ssl
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -28,7 +26,6 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import aiohttp
-from aiohttp import web
 from yarl import URL
 
 from greenhouse_emulator import contract
@@ -51,11 +48,10 @@ from greenhouse_emulator.server import (
     CallbackRequest,
     create_app,
 )
+from greenhouse_emulator.serving import Served, serve
 from greenhouse_emulator.tls import (
     DEFAULT_NAMES,
     TlsFiles,
-    generate_certificates,
-    server_ssl_context,
 )
 from greenhouse_emulator.webhook_sender import WebhookSender
 
@@ -142,9 +138,8 @@ class GreenhouseEmulator:
         self._by_interview: dict[str, int] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+        self._served: Served | None = None
         self._tls_files: TlsFiles | None = None
-        self._temp_dir: Path | None = None
         self._host = ""
         self._port = 0
 
@@ -153,30 +148,21 @@ class GreenhouseEmulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Generate the TLS certificate (unless tls=False), serve the callback endpoint
         on host:port (0 picks a free port) and open the client session."""
-        if self._runner is not None:
+        if self._served is not None:
             raise RuntimeError("the emulator is already started")
         self._host = self._callback_host or (host if host not in _WILDCARD_HOSTS else "127.0.0.1")
-        ssl_context = None
-        if self.tls:
-            directory = self._cert_dir
-            if directory is None:
-                directory = self._temp_dir = Path(tempfile.mkdtemp(prefix="greenhouse-emulator-"))
-            names = [*DEFAULT_NAMES, self._host]
-            if host not in _WILDCARD_HOSTS:
-                names.append(host)
-            self._tls_files = generate_certificates(directory, names)
-            ssl_context = server_ssl_context(self._tls_files)
-        # A short shutdown grace: the partner's idle keep-alive connections must not
-        # hold up a test's teardown.
-        runner = web.AppRunner(create_app(self), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = runner.addresses[0][1]
+        names = [*DEFAULT_NAMES, self._host]
+        if host not in _WILDCARD_HOSTS:
+            names.append(host)
+        served = await serve(
+            create_app(self),
+            host,
+            port,
+            tls_names=names if self.tls else None,
+            cert_dir=self._cert_dir,
+            temp_prefix="greenhouse-emulator-",
+        )
+        self._served, self._tls_files, self._port = served, served.tls_files, served.port
         await self._client.open()
         await self.webhooks.open()
         self._log.info(
@@ -190,18 +176,15 @@ class GreenhouseEmulator:
         the sessions and remove generated certificates (unless they were written to a
         given cert_dir)."""
         # The server goes first, so that no callback starts a new background call.
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._served is not None:
+            await self._served.stop()
+            self._served = None
         for task in list(self._background):
             task.cancel()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.webhooks.close()
         await self._client.close()
-        if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
-            self._temp_dir = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -714,7 +697,7 @@ class GreenhouseEmulator:
         self._changed = asyncio.Event()
 
     def _require_started(self) -> None:
-        if self._runner is None:
+        if self._served is None:
             raise RuntimeError("the emulator is not started")
 
 

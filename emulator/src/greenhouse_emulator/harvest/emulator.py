@@ -7,16 +7,12 @@ fail (faults) and observed (requests, stats).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
-
-from aiohttp import web
 
 from greenhouse_emulator.harvest.answers import HarvestError
 from greenhouse_emulator.harvest.app import create_app
@@ -25,11 +21,10 @@ from greenhouse_emulator.harvest.permissions import ALL_PERMISSIONS, checked_per
 from greenhouse_emulator.harvest.records import HarvestRequest, HarvestStats, TokenRequest
 from greenhouse_emulator.harvest.service import Service, Settings
 from greenhouse_emulator.harvest.v3 import TOKEN_PATH
+from greenhouse_emulator.serving import Served, serve
 from greenhouse_emulator.tls import (
     DEFAULT_NAMES,
     TlsFiles,
-    generate_certificates,
-    server_ssl_context,
 )
 
 _WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::"})
@@ -64,9 +59,8 @@ class HarvestEmulator:
             Settings(rate_limit, rate_window_seconds, token_lifetime_seconds), first_id
         )
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None
-        self._temp_dir: Path | None = None
         self._tls_files: TlsFiles | None = None
-        self._runner: web.AppRunner | None = None
+        self._served: Served | None = None
         self._host = ""
         self._port = 0
 
@@ -75,40 +69,28 @@ class HarvestEmulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Generate the TLS certificate (unless tls=False) and serve on host:port (0
         picks a free port)."""
-        if self._runner is not None:
+        if self._served is not None:
             raise RuntimeError("the Harvest emulator is already started")
         self._host = host if host not in _WILDCARD_HOSTS else "127.0.0.1"
-        ssl_context = None
-        if self.tls:
-            directory = self._cert_dir
-            if directory is None:
-                directory = self._temp_dir = Path(tempfile.mkdtemp(prefix="harvest-emulator-"))
-            self._tls_files = generate_certificates(directory, [*DEFAULT_NAMES, self._host])
-            ssl_context = server_ssl_context(self._tls_files)
         self._service.restarting()
-        # A short shutdown grace: a client's idle keep-alive connections must not hold
-        # up a test's teardown.
-        runner = web.AppRunner(create_app(self._service), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = runner.addresses[0][1]
+        served = await serve(
+            create_app(self._service),
+            host,
+            port,
+            tls_names=[*DEFAULT_NAMES, self._host] if self.tls else None,
+            cert_dir=self._cert_dir,
+            temp_prefix="harvest-emulator-",
+        )
+        self._served, self._tls_files, self._port = served, served.tls_files, served.port
         self._service.base_url = self.base_url
 
     async def stop(self) -> None:
         """Answer any request held by a timeout fault, stop serving and remove generated
         certificates (unless they were written to a given cert_dir)."""
         self._service.stopping()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
-            self._temp_dir = None
+        if self._served is not None:
+            await self._served.stop()
+            self._served = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -379,7 +361,7 @@ class HarvestEmulator:
     # --- internals -------------------------------------------------------------------
 
     def _require_started(self) -> None:
-        if self._runner is None:
+        if self._served is None:
             raise RuntimeError("the Harvest emulator is not started")
 
     def _user(self, user_id: int) -> Any:
