@@ -337,3 +337,43 @@ async def test_credentials_never_appear_in_the_status(world: HarvestWorld, mode:
         stored = (await s.execute(select(Connection.__table__))).all()
     assert stored
     assert secret not in str(stored)
+
+
+async def test_pagination_is_followed_link_headers_in_v1_cursors_in_v3(
+    world: HarvestWorld, mode: str
+) -> None:
+    greenhouse = world.greenhouse
+    # The only Site Admin is on the second page of users...
+    greenhouse.set_site_admin(world.admin_id, False)
+    for n in range(150):
+        greenhouse.add_user("Basic", f"User{n}", f"basic{n}@customer.example")
+    admin = greenhouse.add_user("Late", "Admin", "late.admin@customer.example", site_admin=True)
+    # ... and our field is on the second page of custom fields.
+    for n in range(120):
+        greenhouse.add_custom_field(f"Other Field {n}", value_type="short_text")
+    ours = greenhouse.add_custom_field("Alooba Score", value_type="number")
+    tenant = await new_tenant(world.system)
+
+    status = await connect(world, tenant.organization.id, mode)
+
+    created = [r for r in greenhouse.requests if r.method == "POST" and r.path.endswith("/users")]
+    assert [r.on_behalf_of for r in created if r.status == 201] == [admin]
+    assert not status.actions_needed
+    application_id = greenhouse.add_application()
+    assert await queue_scores(world, tenant.organization.id, application_id, "paged", 88)
+    await fields_written(greenhouse, application_id, {"Alooba Score": 88})
+    fields_created = [
+        r
+        for r in greenhouse.requests
+        if r.method == "POST" and "custom_fields" in r.path and r.status == 201
+    ]
+    assert fields_created == []
+    assert [f.id for f in (await status_of(world, tenant.organization.id)).custom_fields] == [
+        ours["id"]
+    ]
+    if mode == "v3":
+        followed = [r for r in greenhouse.requests if "cursor=" in r.query]
+        assert followed
+        assert all(r.query.startswith("cursor=") and "&" not in r.query for r in followed)
+    else:
+        assert any("page=2" in r.query for r in greenhouse.requests)
