@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.outbox.v1 import outbox_pb2 as opb
-from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD
+from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD, UPDATE_APPLICATION
 from harvest_sync.models import OUTBOX, Connection
 
 MODES = ["v1", "v3"]
@@ -377,3 +377,25 @@ async def test_pagination_is_followed_link_headers_in_v1_cursors_in_v3(
         assert all(r.query.startswith("cursor=") and "&" not in r.query for r in followed)
     else:
         assert any("page=2" in r.query for r in greenhouse.requests)
+
+
+async def test_pushes_wait_for_a_missing_permission_and_land_after_reconnecting(
+    world: HarvestWorld, mode: str
+) -> None:
+    tenant = await new_tenant(world.system)
+    organization_id = tenant.organization.id
+    lacking = [p for p in ALL_PERMISSIONS if p != UPDATE_APPLICATION]
+    status = await connect(world, organization_id, mode, lacking)
+    assert list(status.missing_permissions) == [UPDATE_APPLICATION]
+    application_id = world.greenhouse.add_application()
+
+    assert await queue_scores(world, organization_id, application_id, "needs-perm", 42)
+    await asyncio.sleep(1.0)
+    waiting = await status_of(world, organization_id)
+    assert waiting.queue_depth == 1
+    assert waiting.dead_letters == 0
+    assert "Alooba Score" not in field_values(world.greenhouse, application_id)
+
+    # The admin issues a key with the permission; connecting again lets the push through.
+    await connect(world, organization_id, mode)
+    await fields_written(world.greenhouse, application_id, {"Alooba Score": 42})

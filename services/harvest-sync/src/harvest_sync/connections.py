@@ -8,6 +8,7 @@ until a Greenhouse admin does, the status says so and pushes wait.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -96,6 +97,7 @@ class Connections:
         self._box = box
         self._clients = clients
         self._settings = settings
+        self._recheck_locks: dict[str, asyncio.Lock] = {}
 
     def credential(self, connection: Connection) -> Credential:
         return Credential.unseal(
@@ -176,12 +178,29 @@ class Connections:
         )
         return await self.status(organization_id)
 
-    async def recheck(self, organization_id: str) -> Connection:
-        """Asks Greenhouse again (permissions, integration user, Site Admin) and stores it."""
+    async def recheck(
+        self, organization_id: str, *, unless_checked_within: dt.timedelta | None = None
+    ) -> Connection:
+        """Asks Greenhouse again (permissions, integration user, Site Admin) and stores it.
+
+        One check at a time per organization: the pushes waiting on a connection all ask
+        for one at once, and all but the first find it `unless_checked_within` fresh."""
+        async with self._recheck_locks.setdefault(organization_id, asyncio.Lock()):
+            return await self._recheck(organization_id, unless_checked_within)
+
+    async def _recheck(
+        self, organization_id: str, unless_checked_within: dt.timedelta | None
+    ) -> Connection:
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id)
             if connection is None:
                 raise NotFound("Harvest is not connected for this organization")
+            if (
+                unless_checked_within is not None
+                and utcnow() - connection.checked_at < unless_checked_within
+            ):
+                session.expunge(connection)
+                return connection
             api = self.api(connection)
             acting, email = connection.acting_user_id, connection.integration_user_email
         try:

@@ -47,6 +47,7 @@ from harvest_sync.push_kinds import PUSH_KIND, dedupe_key
 log = structlog.get_logger("harvest_sync.push")
 
 _MAX_SKILLS = 50
+_JUST_CHECKED = dt.timedelta(seconds=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +186,12 @@ class PushHandler:
         except (PermissionMissing, CredentialRefused) as refused:
             PUSHES.labels("waiting").inc()
             await self._connections.record_error(organization_id, refused.message)
+            # Greenhouse just said no, so the last check is out of date; but concurrent
+            # pushes that hit the same refusal need only one new check between them.
             with contextlib.suppress(RateLimited, HarvestUnavailable):
-                await self._connections.recheck(organization_id)
+                await self._connections.recheck(
+                    organization_id, unless_checked_within=_JUST_CHECKED
+                )
             raise RetryLater(
                 refused.message, after=self._recheck.total_seconds(), spend_attempt=False
             ) from None
@@ -223,7 +228,9 @@ class PushHandler:
             return connection
         if utcnow() - connection.checked_at >= self._recheck:
             try:
-                connection = await self._connections.recheck(organization_id)
+                connection = await self._connections.recheck(
+                    organization_id, unless_checked_within=self._recheck
+                )
             except (RateLimited, HarvestUnavailable) as error:
                 raise RetryLater(error.message, spend_attempt=False) from None
             if is_ready(connection):
