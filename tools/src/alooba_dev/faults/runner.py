@@ -3,15 +3,18 @@ injected in turn, then proof that nothing was lost or duplicated.
 
 The flow, per invitation: Greenhouse (the emulator) calls send_test; the invitation
 email reaches a real SMTP server; the candidate starts and submits (PlatformService);
-the result is PATCHed to Greenhouse's callback URL and Greenhouse reads test_status;
-every other candidate is also rejected by a signed webhook. Each fault gets its own
-slice of invitations, started together (a bulk action) with the fault injected while
-they are in flight. Clients retry as the real ones do (Greenhouse resends webhooks and
-a recruiter re-sends a test; the platform retries with the same idempotency key).
+the result is PATCHed to Greenhouse's callback URL and Greenhouse reads test_status, and
+harvest-sync pushes it into the application's custom fields through the Harvest API
+(alooba_dev.faults.harvest); every other candidate is also rejected by a signed webhook.
+Each fault gets its own slice of invitations, started together (a bulk action) with the
+fault injected while they are in flight. Clients retry as the real ones do (Greenhouse
+resends webhooks and a recruiter re-sends a test; the platform retries with the same
+idempotency key).
 
 Afterwards: every invitation emailed exactly once (one Message-ID, one message), every
-final result PATCHed and shown complete, every webhook answered 200 applied, and no
-dead letters. The table counts, per fault, operations, lost and duplicated; the exit
+final result PATCHed and shown complete and pushed to its Greenhouse application with
+its values, every webhook answered 200 applied, and no dead letters (assessments,
+harvest-sync). The table counts, per fault, operations, lost and duplicated; the exit
 status is 1 if anything was lost or duplicated.
 """
 
@@ -45,7 +48,14 @@ from alooba_dev.bench.report import render_fault_table
 from alooba_dev.faults import harvest
 from alooba_dev.faults.postgres import Server, restartable_server
 from alooba_dev.faults.tcpproxy import TcpProxy
-from alooba_dev.faults.world import Fault, Organization, ProxiedGreenhouse, Trip, World
+from alooba_dev.faults.world import (
+    Fault,
+    Organization,
+    ProxiedGreenhouse,
+    RecordedHarvest,
+    Trip,
+    World,
+)
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack, free_ports
 from greenhouse_emulator.models import Candidate
@@ -184,8 +194,19 @@ async def check(world: World, faults: Sequence[Fault]) -> tuple[list[dict[str, A
     for letter in dead.dead_letters:
         problems.append(f"dead letter {letter.kind} after {letter.attempts}: {letter.last_error}")
     rows = [tally.row() for tally in tallies.values()] + [dead_tally.row()]
-    rows += await harvest.harvest_checks(world)
-    return rows, problems
+    rows = _merged(rows + await harvest.harvest_checks(world))
+    return rows, problems + world.problems
+
+
+def _merged(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the same fault added up (a slice's Harvest pushes join its other
+    operations), in the order they first appear."""
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        into = merged.setdefault(row["fault"], {**row, "operations": 0, "lost": 0, "duplicated": 0})
+        for column in ("operations", "lost", "duplicated"):
+            into[column] += row[column]
+    return list(merged.values())
 
 
 async def _rejected(world: World, org: Organization, trip: Trip) -> bool:
@@ -217,7 +238,9 @@ async def play(options: argparse.Namespace) -> int:
     smtp = SmtpSink().start()
     greenhouse: ProxiedGreenhouse | None = None
     callback_proxy: TcpProxy | None = None
+    harvest_api = harvest.new_harvest()
     try:
+        await harvest_api.start()
         with fresh_databases(server.admin_url, "alooba_faults") as databases:
             stack = Stack(var_dir=var_dir, ports=free_ports(), database_urls=databases)
             # The partner base URL is only known now; the emulator is built for it.
@@ -239,13 +262,18 @@ async def play(options: argparse.Namespace) -> int:
                     "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
                     "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
                 },
-                "harvest-sync": {"KEY_ENCRYPTION_KEY": stack.key_encryption_key()},
+                "harvest-sync": {
+                    "KEY_ENCRYPTION_KEY": stack.key_encryption_key(),
+                    **harvest.harvest_env(harvest_api),
+                },
             }
             await asyncio.to_thread(stack.migrate)
             stack.start_all()
             try:
                 await asyncio.to_thread(stack.wait_ready, timeout=60)
-                code = await _drive(options, stack, smtp, greenhouse, callback_proxy, server)
+                code = await _drive(
+                    options, stack, smtp, greenhouse, callback_proxy, harvest_api, server
+                )
             finally:
                 await asyncio.to_thread(stack.stop_all, 10)
     finally:
@@ -253,6 +281,7 @@ async def play(options: argparse.Namespace) -> int:
             await greenhouse.stop()
         if callback_proxy is not None:
             callback_proxy.close()
+        await harvest_api.stop()
         smtp.stop()
         await asyncio.to_thread(server.close)
         if not options.keep:
@@ -267,6 +296,7 @@ async def _drive(
     smtp: SmtpSink,
     greenhouse: ProxiedGreenhouse,
     callback_proxy: TcpProxy,
+    harvest_api: RecordedHarvest,
     server: Server,
 ) -> int:
     admin_channel = create_channel(stack.address("assessments"), wait_for_ready=True)
@@ -280,11 +310,13 @@ async def _drive(
             pb.CreateTestRequest(organization_id=org.id, name="Data Analyst", skills=["SQL"])
         )
         greenhouse.api_key = issued.secret
+        await harvest.connect(harvest_api, stack.address("harvest-sync"), org.id)
         world = World(
             stack=stack,
             smtp=smtp,
             greenhouse=greenhouse,
             callback_proxy=callback_proxy,
+            harvest=harvest_api,
             database=server,
             organization=Organization(org.id, name, test.test.id),
             platform=pb_grpc.PlatformServiceStub(admin_channel),
@@ -300,7 +332,8 @@ async def _drive(
         for fault in faults:
             say(f"{fault.name}: {options.per_fault} invitations ...")
             trips = [
-                _trip(len(world.trips) + i, fault.name, base) for i in range(options.per_fault)
+                _trip(len(world.trips) + i, fault.name, base, harvest_api)
+                for i in range(options.per_fault)
             ]
             world.trips += trips
             deadline = loop.time() + options.trip_timeout
@@ -330,6 +363,8 @@ async def _drive(
     )
     for kind, count in kinds.most_common(5):
         print(f"  {count} x {kind}")
+    for note in world.notes:
+        print(note)
     for problem in problems[:40]:
         print(f"  {problem}")
     if len(problems) > 40:
@@ -341,13 +376,15 @@ async def _drive(
     return 1 if bad else 0
 
 
-def _trip(number: int, phase: str, base: int) -> Trip:
+def _trip(number: int, phase: str, base: int, harvest_api: RecordedHarvest) -> Trip:
+    """One invitation; its Greenhouse application is one in the Harvest emulator, so that
+    the result's push has somewhere to go."""
     candidate = Candidate(
         first_name="Fault",
         last_name=f"Candidate {number}",
         email=f"candidate-{number}@faults.example",
         candidate_id=base + number,
-        application_id=base + 10**10 + number,
+        application_id=harvest_api.add_application(candidate_id=base + number),
     )
     return Trip(
         number=number,

@@ -24,6 +24,7 @@ from alooba_dev.stack import Stack
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.errors import ContractViolationError, PartnerError
+from greenhouse_emulator.harvest import HarvestEmulator
 from greenhouse_emulator.models import Candidate, WebhookDelivery
 
 if TYPE_CHECKING:
@@ -52,6 +53,31 @@ class ProxiedGreenhouse(GreenhouseEmulator):
         return base.replace(f":{self.port}/", f":{self.proxy_port}/", 1)
 
 
+class RecordedHarvest(HarvestEmulator):
+    """The Harvest emulator, also keeping every application's custom-field values as
+    they stood after each applied `PATCH /applications/{id}` (`writes`), so that a check
+    can tell a write that repeated the same values (a retry: harmless) from one that
+    changed them. The emulator records requests but not their bodies; this wraps its
+    organisation's update once, in this process."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.writes: dict[int, list[dict[str, Any]]] = {}
+        organisation = self._service.organisation
+        update = organisation.update_application
+
+        def recorded(application: Any, body: Any) -> None:
+            update(application, body)
+            self.writes.setdefault(application.id, []).append(self.values(application.id))
+
+        organisation.update_application = recorded  # type: ignore[method-assign]
+
+    def values(self, application_id: int) -> dict[str, Any]:
+        """The application's custom-field values by field name (set ones only)."""
+        keyed = self.application(application_id)["keyed_custom_fields"]
+        return {field["name"]: field["value"] for field in keyed.values()}
+
+
 @dataclass
 class Organization:
     id: str
@@ -74,6 +100,21 @@ class Trip:
     error: str | None = None
     done: bool = False
 
+    @property
+    def application_id(self) -> int:
+        """Greenhouse's application (in the Harvest emulator) the result is pushed to."""
+        return self.candidate.application_id
+
+    @property
+    def score(self) -> int:
+        """The total score the candidate submits."""
+        return 50 + self.number % 50
+
+    @property
+    def skill_scores(self) -> dict[str, int]:
+        """The skill scores the candidate submits."""
+        return {"SQL": 70}
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -91,6 +132,7 @@ class World:
     smtp: SmtpSink
     greenhouse: ProxiedGreenhouse
     callback_proxy: TcpProxy
+    harvest: RecordedHarvest
     database: Server
     organization: Organization
     platform: PlatformServiceAsyncStub
@@ -98,6 +140,10 @@ class World:
     candidates: CandidatesServiceAsyncStub
     outbox: OutboxServiceAsyncStub
     trips: list[Trip] = field(default_factory=list)
+    # What checks found wrong beyond the table's counts, printed under it.
+    problems: list[str] = field(default_factory=list)
+    # What checks report without counting it (harmless), printed under the table.
+    notes: list[str] = field(default_factory=list)
     mail: dict[str, list[EmailMessage]] = field(default_factory=dict)
     _mail_seen: int = 0
 
@@ -172,8 +218,11 @@ class World:
                 pb.SubmitAssessmentRequest(
                     idempotency_key=f"submit-{trip.take_home_test_id}",
                     invitation_id=invitation_id,
-                    score=50 + trip.number % 50,
-                    skill_scores=[pb.SkillScore(skill="SQL", score=70)],
+                    score=trip.score,
+                    skill_scores=[
+                        pb.SkillScore(skill=skill, score=score)
+                        for skill, score in trip.skill_scores.items()
+                    ],
                 )
             ),
             deadline,
