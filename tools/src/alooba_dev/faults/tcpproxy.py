@@ -1,9 +1,10 @@
 """A loopback TCP proxy that can be cut (connections refused and dropped) or stalled
 (connections accepted, bytes swallowed, nothing answered: the peer times out).
 
-Runs in a thread of its own so that it keeps forwarding while the caller blocks. The
-same idea as tests/support/tcpproxy.py, plus the stall that a "Greenhouse does not
-answer" fault needs.
+Runs in a thread of its own so that it keeps forwarding while the caller blocks (or while
+a test awaits: the service behind it is another process). `make faults` uses it in front
+of the Greenhouse callback port and, without a private cluster, of PostgreSQL; the tests
+use it too (tests/support/tcpproxy.py re-exports it) to make a database unreachable.
 """
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ class TcpProxy:
             self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
 
     async def _cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         await self._drop()
+        if server is not None:
+            await server.wait_closed()
 
     async def _drop(self) -> None:
         for writer in list(self._writers):
