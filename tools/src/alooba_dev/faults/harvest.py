@@ -14,15 +14,19 @@ and SIGKILL of harvest-sync once the slice's first push is written.
 slice's results are pushed, not only those of the Harvest faults): `lost`, a final result
 not in its application's custom fields with its values; `duplicated`, a result whose
 application was written more than once with values that changed between writes (or got
-values that were not its result's). A timed-out write that was applied and then retried
-writes the same values again: at-least-once, harmless, reported but not counted. And the
-dead letters of harvest-sync's push queue, which must be none.
+values that were not its result's). A write applied but not acknowledged (timed out, or
+harvest-sync killed meanwhile) and then retried writes the same values again:
+at-least-once, harmless, reported but not counted. And the dead letters of harvest-sync's
+push queue, which must be none. Each Harvest fault's slice starts once earlier results
+are all in Harvest, so that its own pushes are the ones that meet it; how many did is
+printed under the table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -88,6 +92,7 @@ async def connect(harvest: RecordedHarvest, address: str, organization_id: str) 
         )
     if checked.actions_needed or checked.missing_permissions:
         raise RuntimeError(f"Harvest not ready to push: {checked}")
+    harvest.flow_from = len(harvest.requests)
 
 
 # --- the faults --------------------------------------------------------------------------------
@@ -120,27 +125,59 @@ async def _first_result(world: World, phase: str) -> None:
     await _until(arrived, 30)
 
 
+def _written(world: World, trip: Trip) -> bool:
+    return _same(world.harvest.values(trip.application_id), expected(trip))
+
+
+async def _drained(world: World) -> None:
+    """Until every earlier slice's results are in Harvest (at most 60 s), so that their
+    pushes do not meet the next fault instead of its own slice's."""
+    await _until(lambda: all(_written(world, trip) for trip in world.trips), 60)
+
+
+def _pushes_met(world: World, phase: str, since: int) -> int:
+    """How many of the slice's applications had a PATCH answered by a fault."""
+    paths = {f"/v1/applications/{trip.application_id}": trip for trip in _slice(world, phase)}
+    met = {
+        request.path
+        for request in world.harvest.requests[since:]
+        if request.method == "PATCH" and request.path in paths and request.fault is not None
+    }
+    return len(met)
+
+
 def _outage(
     name: str, statuses: tuple[int, ...], hang_seconds: float = 0.0
 ) -> Callable[[World], Awaitable[None]]:
     async def inject(world: World) -> None:
+        loop = asyncio.get_running_loop()
+        since, began = len(world.harvest.requests), loop.time()
         world.harvest.inject_faults(1.0, statuses, hang_seconds=hang_seconds)
         try:
             await _first_result(world, name)
             await asyncio.sleep(HOLD_SECONDS)
         finally:
             world.harvest.clear_faults()
+        met = _pushes_met(world, name, since)
+        world.notes.append(
+            f"  {name}: lasted {loop.time() - began:.1f} s; "
+            f"{met} of {len(_slice(world, name))} pushes met it"
+        )
 
     return inject
 
 
 def _kill_after_first_push(name: str) -> Callable[[World], Awaitable[None]]:
     async def inject(world: World) -> None:
-        await _until(
-            lambda: any(t.application_id in world.harvest.writes for t in _slice(world, name)),
-            30,
-        )
+        def written() -> int:
+            return sum(1 for t in _slice(world, name) if t.application_id in world.harvest.writes)
+
+        await _until(lambda: written() > 0, 30)
+        before = written()
         await world.kill_and_restart("harvest-sync")
+        world.notes.append(
+            f"  {name}: killed with {before} of {len(_slice(world, name))} pushes written"
+        )
 
     return inject
 
@@ -156,10 +193,10 @@ def harvest_faults(world: World) -> list[Fault]:
     )
     kill = "SIGKILL harvest-sync"
     return [
-        Fault(five, _outage(five, (500, 502, 503))),
-        Fault(many, _outage(many, (429,))),
-        Fault(late, _outage(late, (0,), hang_seconds=HANG_SECONDS)),
-        Fault(kill, _kill_after_first_push(kill)),
+        Fault(five, _outage(five, (500, 502, 503)), settle=_drained),
+        Fault(many, _outage(many, (429,)), settle=_drained),
+        Fault(late, _outage(late, (0,), hang_seconds=HANG_SECONDS), settle=_drained),
+        Fault(kill, _kill_after_first_push(kill), settle=_drained),
     ]
 
 
@@ -190,10 +227,7 @@ async def _settle(world: World, address: str) -> None:
     async with grpc.aio.insecure_channel(address) as channel:
         stub = hpb_grpc.HarvestSyncServiceStub(channel)
         while loop.time() < deadline:
-            written = all(
-                _same(world.harvest.values(t.application_id), expected(t)) for t in world.trips
-            )
-            if written:
+            if all(_written(world, trip) for trip in world.trips):
                 try:
                     status = await stub.GetStatus(
                         hpb.GetStatusRequest(organization_id=org), timeout=5
@@ -242,11 +276,20 @@ async def harvest_checks(world: World) -> list[dict[str, Any]]:
         world.problems.append(
             f"harvest-sync dead letter {letter.kind} after {letter.attempts}: {letter.last_error}"
         )
-    world.notes.append(
-        f"Harvest: results written more than once with the same values "
-        f"(a timed-out write applied, then retried; harmless): {repeated}; "
-        f"requests {harvest.stats().by_status} (0: timed out)"
+    world.notes.insert(
+        0,
+        f"Harvest: results written more than once with the same values (a write applied "
+        f"but not acknowledged, as a timed-out one, then retried; harmless, not counted): "
+        f"{repeated}; "
+        f"requests by status {harvest.stats().by_status} (0: timed out)",
     )
+    refused = Counter(
+        f"{request.method} {request.path.split('/')[2]} {request.status}"
+        for request in harvest.requests[harvest.flow_from :]
+        if 400 <= request.status < 500 and request.status != 429
+    )
+    for kind, count in refused.most_common(3):
+        world.notes.append(f"  Harvest also answered {count} x {kind}")
     return [
         *rows.values(),
         {

@@ -330,6 +330,8 @@ async def _drive(
         base = 10**11 + secrets.randbelow(10**10)
         loop = asyncio.get_running_loop()
         for fault in faults:
+            if fault.settle is not None:
+                await fault.settle(world)
             say(f"{fault.name}: {options.per_fault} invitations ...")
             trips = [
                 _trip(len(world.trips) + i, fault.name, base, harvest_api)

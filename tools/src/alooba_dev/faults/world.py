@@ -63,6 +63,8 @@ class RecordedHarvest(HarvestEmulator):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.writes: dict[int, list[dict[str, Any]]] = {}
+        # requests[flow_from:] are the run's (before: connecting and its probes).
+        self.flow_from = 0
         organisation = self._service.organisation
         update = organisation.update_application
 
@@ -119,11 +121,13 @@ class Trip:
 @dataclass(frozen=True)
 class Fault:
     """`inject` breaks something, waits, and repairs it; it starts `lead` seconds after
-    its slice of the flow did."""
+    its slice of the flow did. `settle`, if any, is awaited before the slice starts (so
+    that earlier slices' leftover work does not meet this fault instead)."""
 
     name: str
     inject: Callable[[World], Awaitable[None]]
     lead: float = 0.0
+    settle: Callable[[World], Awaitable[None]] | None = None
 
 
 @dataclass
