@@ -276,12 +276,13 @@ async def harvest_checks(world: World) -> list[dict[str, Any]]:
         world.problems.append(
             f"harvest-sync dead letter {letter.kind} after {letter.attempts}: {letter.last_error}"
         )
+    by_status = Counter(request.status for request in harvest.requests[harvest.flow_from :])
     world.notes.insert(
         0,
         f"Harvest: results written more than once with the same values (a write applied "
         f"but not acknowledged, as a timed-out one, then retried; harmless, not counted): "
-        f"{repeated}; "
-        f"requests by status {harvest.stats().by_status} (0: timed out)",
+        f"{repeated}; the run's requests by status {dict(sorted(by_status.items()))} "
+        f"(0: timed out)",
     )
     refused = Counter(
         f"{request.method} {request.path.split('/')[2]} {request.status}"
