@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -67,24 +68,60 @@ def is_sqlite(engine_or_url: AsyncEngine | URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+# A pooled connection idle longer than this is pinged before use. SQLAlchemy's
+# pool_pre_ping pings every checkout, which with asyncpg is three round trips (BEGIN, ";",
+# ROLLBACK) before each transaction: a third of a webhook's statements. A connection used
+# a moment ago is as good as a ping's answer; and when one does turn out dead (the server
+# restarted within that moment), the statement's disconnect error invalidates the whole
+# pool, so only requests already in flight at the restart see it.
+PING_AFTER_IDLE_SECONDS = 1.0
+_LAST_USED = "alooba_last_used"
+
+
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = async_url(settings.url)
     if is_sqlite(url):
         return _create_sqlite_engine(url)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         # SQL parameters are candidate data; an error must never print them into a log.
         hide_parameters=True,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_seconds,
-        pool_pre_ping=True,
+        pool_pre_ping=False,  # see PING_AFTER_IDLE_SECONDS
         pool_recycle=1800,
         connect_args={
             "server_settings": {"statement_timeout": str(settings.statement_timeout_ms)},
             "timeout": 5,
         },
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        if last_used is not None and time.monotonic() - last_used < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out another (a new one).
+            raise exc.DisconnectionError("idle connection failed its ping") from error
 
 
 def _create_sqlite_engine(url: URL) -> AsyncEngine:
@@ -114,3 +151,4 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
