@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping
@@ -13,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 
 from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
+from alooba_common.event_loop import run_event_loop
 from alooba_common.logging import configure_logging
 from alooba_common.migrations import upgrade_to_head
 
@@ -55,4 +55,4 @@ def run_service(
         upgrade_to_head(migrations, settings.database.url)
         structlog.get_logger(name).info("migrations.applied")
         return
-    asyncio.run(serve(settings))
+    run_event_loop(serve(settings))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
 from alooba_common.config import ConfigError
+from alooba_common.event_loop import run_event_loop
 from alooba_common.logging import configure_logging
 from gateway.config import Settings
 from gateway.server import serve
@@ -19,7 +19,7 @@ def run() -> None:
         print(f"gateway: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging, service="gateway")
-    asyncio.run(serve(settings))
+    run_event_loop(serve(settings))
 
 
 if __name__ == "__main__":
