@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +20,46 @@ class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None:
         """Hands the message over; raises when it was not accepted."""
 
+    async def close(self) -> None:
+        """Lets go of any connection kept open; called once, at shutdown."""
+
+
+# An SMTP session is kept open between messages (connecting, EHLO and, with TLS, the
+# handshake cost more than sending a message) but not for long: servers drop idle
+# clients after a few minutes, and a session found closed is simply not reused.
+MAX_IDLE_SESSIONS = 8
+MAX_IDLE_SECONDS = 30.0
+
+
+class _Sessions:
+    """Idle SMTP sessions, most recently used last. Only the event loop touches it."""
+
+    def __init__(self) -> None:
+        self.idle: list[tuple[aiosmtplib.SMTP, float]] = []
+
+    def take(self) -> aiosmtplib.SMTP | None:
+        now = time.monotonic()
+        while self.idle:
+            client, idle_since = self.idle.pop()
+            if client.is_connected and now - idle_since < MAX_IDLE_SECONDS:
+                return client
+            client.close()
+        return None
+
+    def give_back(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected and len(self.idle) < MAX_IDLE_SESSIONS:
+            self.idle.append((client, time.monotonic()))
+        else:
+            client.close()
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for client, _ in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
 
 @dataclass(frozen=True, slots=True)
 class SmtpMailer:
@@ -30,6 +71,7 @@ class SmtpMailer:
     start_tls: bool | None
     use_tls: bool
     timeout: float
+    _sessions: _Sessions = field(default_factory=_Sessions, compare=False, repr=False)
 
     def __repr__(self) -> str:  # the password never reaches a log or traceback
         return (
@@ -63,16 +105,29 @@ class SmtpMailer:
         )
 
     async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(
-            message,
-            hostname=self.hostname,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            start_tls=self.start_tls,
-            use_tls=self.use_tls,
-            timeout=self.timeout,
-        )
+        client = self._sessions.take()
+        if client is None:
+            client = aiosmtplib.SMTP(
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                start_tls=self.start_tls,
+                use_tls=self.use_tls,
+                timeout=self.timeout,
+            )
+            await client.connect()  # and STARTTLS and login, as configured
+        try:
+            await client.send_message(message)
+        except BaseException:
+            # Never retried here: the outbox retries the message on a new session. A
+            # session in an unknown state is not reused.
+            client.close()
+            raise
+        self._sessions.give_back(client)
+
+    async def close(self) -> None:
+        await self._sessions.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +145,9 @@ class DirectoryMailer:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(message.as_bytes())
         os.replace(temporary, self.directory / name)
+
+    async def close(self) -> None:
+        return None
 
 
 def create_mailer(smtp_url: str | None, mail_dir: str, *, timeout: float) -> Mailer:

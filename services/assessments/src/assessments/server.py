@@ -67,14 +67,15 @@ def build_service(
         cookie_jar=aiohttp.DummyCookieJar(),
     )
 
+    mailer = create_mailer(
+        settings.smtp_url, settings.mail_dir, timeout=settings.smtp_timeout_seconds
+    )
     handlers: dict[str, Handler] = {
         states.EMAIL_KIND: InvitationEmailHandler(
             sessions,
             box,
             candidates,
-            create_mailer(
-                settings.smtp_url, settings.mail_dir, timeout=settings.smtp_timeout_seconds
-            ),
+            mailer,
             EmailSettings(
                 link_base_url=settings.assessment_link_base_url,
                 sender=settings.mail_from,
@@ -127,6 +128,7 @@ def build_service(
     )
 
     async def close_clients() -> None:
+        await mailer.close()
         await http.close()
         await candidates_channel.close(None)
         await harvest_channel.close(None)
