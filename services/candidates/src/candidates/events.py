@@ -191,16 +191,16 @@ class WebhookEvents:
         duplicate: Callable[[Repository, WebhookEvent], Awaitable[_Result]],
     ) -> _Result:
         """Runs `handle` in one transaction unless this event id was recorded before,
-        in which case `duplicate` answers from what was recorded."""
+        in which case `duplicate` answers from what was recorded.
+
+        Most events are new, so the event's row is not looked up first: `handle` inserts
+        it, and the unique (organization, event id) constraint refuses a redelivery,
+        whose transaction then rolls back with everything it did."""
         try:
             async with self._sessions.begin() as session:
-                repo = Repository(session)
-                seen = await repo.webhook_event(organization_id, event_id)
-                if seen is not None:
-                    return await duplicate(repo, seen)
-                return await handle(repo)
+                return await handle(Repository(session))
         except IntegrityError as error:
-            # Another delivery of this event committed first.
+            # This event was recorded before, or another delivery of it committed first.
             async with self._sessions.begin() as session:
                 repo = Repository(session)
                 seen = await repo.webhook_event(organization_id, event_id)
@@ -231,8 +231,12 @@ class WebhookEvents:
         received = utcnow()
 
         async def handle(repo: Repository) -> StatusEventResult:
-            event = await self._claim(
-                repo,
+            # The change first, then the event's row with its outcome, flushed together
+            # at commit (one INSERT, not an INSERT and an UPDATE). Two deliveries of one
+            # event still apply it once: they queue on the candidate's row lock, and the
+            # second one's INSERT breaks the unique constraint, undoing its change.
+            result = await self._apply_status(repo, command, received)
+            repo.add(
                 WebhookEvent(
                     id=uuid.uuid4().hex,
                     organization_id=command.organization_id,
@@ -242,14 +246,12 @@ class WebhookEvents:
                     greenhouse_application_id=command.greenhouse_application_id,
                     occurred_at=command.occurred_at,
                     received_at=received,
-                    outcome=Outcome.UNKNOWN_CANDIDATE.value,
+                    outcome=result.outcome.value,
+                    candidate_id=result.candidate_id,
+                    status=result.status,
                     detail={},
-                ),
+                )
             )
-            result = await self._apply_status(repo, command, received)
-            event.outcome = result.outcome.value
-            event.candidate_id = result.candidate_id
-            event.status = result.status
             return result
 
         async def duplicate(repo: Repository, seen: WebhookEvent) -> StatusEventResult:

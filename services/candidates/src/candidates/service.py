@@ -111,6 +111,7 @@ class Candidates:
                 ),
                 for_update=True,
             )
+            new_candidate = candidate is None
             if candidate is None:
                 candidate = Candidate(
                     id=uuid.uuid4().hex,
@@ -132,7 +133,12 @@ class Candidates:
             candidate.updated_at = now
             await repo.flush()
 
-            application = await repo.application(candidate.id, command.greenhouse_application_id)
+            # A candidate created just now has no applications yet: nothing to look up.
+            application = (
+                None
+                if new_candidate
+                else await repo.application(candidate.id, command.greenhouse_application_id)
+            )
             created = application is None
             if application is None:
                 application = Application(
