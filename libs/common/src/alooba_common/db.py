@@ -152,3 +152,16 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    """Sessions for work that only reads (and takes no locks).
+
+    On PostgreSQL each statement runs on its own (autocommit), which under READ
+    COMMITTED sees exactly what it would inside a read-only transaction (every statement
+    takes its own snapshot), minus two round trips: the BEGIN and the COMMIT. On SQLite
+    these are ordinary sessions (its BEGIN costs no round trip)."""
+    if is_sqlite(engine):
+        return session_factory(engine)
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )

@@ -360,10 +360,14 @@ class OutboxRelay:
             values["delivered_at"] = now
         if available_at is not None:
             values["available_at"] = available_at
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(self._table).where(self._table.c.id == message_id).values(**values)
-            )
+        statement = update(self._table).where(self._table.c.id == message_id).values(**values)
+        async with self._sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # One statement, atomic by itself: run it without BEGIN and COMMIT, two
+                # round trips of the three this would otherwise cost per message.
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            await session.execute(statement)
+            await session.commit()
 
     async def report_stats(self) -> None:
         """Refreshes the pending-count and oldest-age gauges from the table."""

@@ -54,8 +54,12 @@ class InvitationEmailHandler:
         candidates: CandidateLookup,
         mailer: Mailer,
         settings: EmailSettings,
+        *,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        # It only reads (alooba_common.db.read_session_factory).
+        self._read_sessions = read_sessions or sessions
         self._box = box
         self._candidates = candidates
         self._mailer = mailer
@@ -64,7 +68,7 @@ class InvitationEmailHandler:
     async def __call__(self, message: OutboxMessage) -> None:
         invitation_id = str(message.payload["invitation_id"])
         purpose = str(message.payload.get("purpose", "invitation"))
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             repo = Repository(session)
             invitation = await repo.invitation_by_id(invitation_id)
             if invitation is None:

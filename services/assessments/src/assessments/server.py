@@ -10,7 +10,7 @@ import aiohttp
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_common import grpc_server
-from alooba_common.db import create_engine, session_factory
+from alooba_common.db import create_engine, read_session_factory, session_factory
 from alooba_common.grpc_client import create_channel
 from alooba_common.http_client import ssl_context
 from alooba_common.migrations import database_readiness
@@ -52,6 +52,7 @@ def build_service(
     box = SecretBox.from_base64(settings.key_encryption_key)
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
+    read_sessions = read_session_factory(engine)
     candidates_channel = create_channel(
         settings.candidates_addr, default_timeout=settings.rpc_timeout_seconds, wait_for_ready=True
     )
@@ -81,6 +82,7 @@ def build_service(
                 sender=settings.mail_from,
                 domain=settings.mail_domain,
             ),
+            read_sessions=read_sessions,
         ),
         states.CALLBACK_KIND: GreenhouseCallback(
             sessions,
@@ -110,6 +112,7 @@ def build_service(
         report_base_url=settings.report_base_url,
         outbox_committed=relay.wake,
         key_cache=key_cache,
+        read_sessions=read_sessions,
     )
     platform = PlatformApi(sessions, box, outbox_committed=relay.wake)
     admin = Administration(

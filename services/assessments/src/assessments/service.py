@@ -235,8 +235,12 @@ class PartnerApi:
         report_base_url: str = "http://localhost:3000/reports",
         outbox_committed: Callable[[], None] = _noop,
         key_cache: KeyCache | None = None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        # For the calls that only read (alooba_common.db.read_session_factory). A key's
+        # last_used_at, written while authenticating, is a write of its own anyway.
+        self._read_sessions = read_sessions or sessions
         self._box = box
         self._key_cache = key_cache
         self._candidates = candidates
@@ -270,11 +274,11 @@ class PartnerApi:
         return key.organization_id
 
     async def authenticate(self, partner_key: str) -> str:
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             return await self._authenticate(Repository(session), partner_key)
 
     async def list_tests(self, partner_key: str) -> Sequence[Test]:
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             repo = Repository(session)
             organization_id = await self._authenticate(repo, partner_key)
             return await repo.tests(organization_id, include_archived=False)
@@ -282,7 +286,7 @@ class PartnerApi:
     async def send_test(self, partner_key: str, command: SendTestCommand) -> tuple[str, bool]:
         """(partner_interview_id, created). The same callback url twice returns the first
         invitation and changes nothing."""
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             repo = Repository(session)
             # The key first: an unauthenticated caller learns nothing about the rules.
             organization_id = await self._authenticate(repo, partner_key)
@@ -347,7 +351,7 @@ class PartnerApi:
                 )
         except IntegrityError:
             # A concurrent send_test for the same url won the race: answer with its id.
-            async with self._sessions.begin() as session:
+            async with self._read_sessions.begin() as session:
                 winner = await Repository(session).invitation_by_callback_url(organization_id, url)
             if winner is None:
                 raise
@@ -358,7 +362,7 @@ class PartnerApi:
         return invitation.id, True
 
     async def test_status(self, partner_key: str, partner_interview_id: str) -> TestStatusView:
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             repo = Repository(session)
             organization_id = await self._authenticate(repo, partner_key)
             invitation = await repo.invitation(organization_id, partner_interview_id)

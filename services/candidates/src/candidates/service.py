@@ -85,8 +85,15 @@ def _check(command: RegisterApplication) -> None:
 
 
 class Candidates:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
         self._sessions = sessions
+        # For lookups that change nothing (alooba_common.db.read_session_factory).
+        self._read_sessions = read_sessions or sessions
 
     async def register_application(self, command: RegisterApplication) -> tuple[str, str]:
         """(candidate id, application id); the latest contact details win."""
@@ -167,7 +174,7 @@ class Candidates:
         """One candidate with PII, applications and assessment data. A merged candidate's
         id answers with the candidate it was merged into."""
         check_organization_id(organization_id)
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             repo = Repository(session)
             candidate = await repo.resolve(await repo.candidate(organization_id, candidate_id))
             if candidate is None:
@@ -181,7 +188,7 @@ class Candidates:
         check_organization_id(organization_id)
         if greenhouse_candidate_id <= 0:
             raise InvalidArgument("greenhouse_candidate_id must be positive")
-        async with self._sessions.begin() as session:
+        async with self._read_sessions.begin() as session:
             repo = Repository(session)
             candidate = await repo.resolve(
                 await repo.candidate_by_greenhouse_id(organization_id, greenhouse_candidate_id)
