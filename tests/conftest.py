@@ -7,9 +7,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from support.databases import SERVICES, DatabaseServer, discover
 
+from alooba_common.config import LoggingSettings
+from alooba_common.logging import log_processors
 from alooba_common.migrations import upgrade_to_head
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_log_rendering() -> None:
+    """Services running inside the test process log through the production chain (JSON,
+    tracebacks without frame locals) rather than structlog's unconfigured default, whose
+    tracebacks show every frame's locals (PII) and take seconds to render, enough to
+    blow a request's deadline. Loggers are not cached and print to whatever sys.stdout
+    is at the time, so capsys sees them."""
+    structlog.configure(
+        processors=log_processors(LoggingSettings(level="info", format="json"), service="test"),
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
 
 
 def migrations_of(service: str) -> Path:

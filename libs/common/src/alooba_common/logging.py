@@ -45,23 +45,23 @@ def _redact_sensitive(
     return event_dict
 
 
-def configure_logging(settings: LoggingSettings, *, service: str) -> None:
-    """Configures structlog and the standard library for this process. Call once, first."""
-    level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
-
+def _shared_processors(service: str) -> list[structlog.types.Processor]:
     def add_service(
         _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         event_dict.setdefault("service", service)
         return event_dict
 
-    shared: list[structlog.types.Processor] = [
+    return [
         structlog.contextvars.merge_contextvars,
         add_service,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact_sensitive,
     ]
+
+
+def _rendering(settings: LoggingSettings) -> list[structlog.types.Processor]:
     # Structured tracebacks WITHOUT frame locals: locals hold requests, and so PII.
     tracebacks = structlog.processors.ExceptionRenderer(
         structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
@@ -71,6 +71,20 @@ def configure_logging(settings: LoggingSettings, *, service: str) -> None:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
     else:
         renderer = structlog.processors.JSONRenderer()
+    return [tracebacks, renderer]
+
+
+def log_processors(settings: LoggingSettings, *, service: str) -> list[structlog.types.Processor]:
+    """The processor chain a service logs through: for processes that host services
+    without owning their stdout (the in-process tests), which configure structlog with it."""
+    return [*_shared_processors(service), *_rendering(settings)]
+
+
+def configure_logging(settings: LoggingSettings, *, service: str) -> None:
+    """Configures structlog and the standard library for this process. Call once, first."""
+    level = logging.getLevelNamesMapping().get(settings.level.upper(), logging.INFO)
+    shared = _shared_processors(service)
+    tracebacks, renderer = _rendering(settings)
     structlog.configure(
         processors=[
             *shared,
