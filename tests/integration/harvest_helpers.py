@@ -39,7 +39,11 @@ class HarvestWorld:
 
 @asynccontextmanager
 async def harvest_world(
-    databases: dict[str, str], *, rate_limit: int = 1000, rate_window_seconds: float = 10.0
+    databases: dict[str, str],
+    *,
+    rate_limit: int = 1000,
+    rate_window_seconds: float = 10.0,
+    timeout_seconds: float = 2.0,
 ) -> AsyncIterator[HarvestWorld]:
     async with HarvestEmulator(
         rate_limit=rate_limit, rate_window_seconds=rate_window_seconds
@@ -51,7 +55,7 @@ async def harvest_world(
             ca_file=str(greenhouse.ca_cert_path),
             rate_window_seconds=rate_window_seconds,
             recheck_seconds=0.3,
-            timeout_seconds=2.0,
+            timeout_seconds=timeout_seconds,
         )
         async with running_system(
             databases, harvest=settings, harvest_relay=FAST_RELAY, **callbacks()
