@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -236,9 +236,16 @@ class Repository:
     # --- webhooks (the setup check) --------------------------------------------
 
     async def record_webhook_receipt(
-        self, organization_id: str, action: str, *, verified: bool, now: dt.datetime
+        self,
+        organization_id: str,
+        action: str,
+        *,
+        verified: bool,
+        now: dt.datetime,
+        times: int = 1,
     ) -> None:
-        """Counts one webhook of `action`: one upsert, so concurrent deliveries add up."""
+        """Counts `times` webhooks of `action`, the last at `now`: one upsert, so
+        concurrent writers add up."""
         count, last = (
             (WebhookReceipt.success_count, WebhookReceipt.last_success_at)
             if verified
@@ -246,19 +253,30 @@ class Repository:
         )
         dialect = self._session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Bound with the column's own type, so SQLite compares like with like.
+        stamp = literal(now, last.type)
         statement = (
             insert(WebhookReceipt)
             .values(
                 organization_id=organization_id,
                 action=action,
-                success_count=1 if verified else 0,
+                success_count=times if verified else 0,
                 last_success_at=now if verified else None,
-                failure_count=0 if verified else 1,
+                failure_count=0 if verified else times,
                 last_failure_at=None if verified else now,
             )
             .on_conflict_do_update(
                 index_elements=[WebhookReceipt.organization_id, WebhookReceipt.action],
-                set_={count.key: count + 1, last.key: now},
+                set_={
+                    count.key: count + times,
+                    # The newer of the stored time and ours (batches may land out of order).
+                    last.key: func.coalesce(
+                        func.max(last, stamp)
+                        if dialect == "sqlite"
+                        else func.greatest(last, stamp),
+                        stamp,
+                    ),
+                },
             )
         )
         await self._session.execute(statement)

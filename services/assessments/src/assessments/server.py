@@ -28,6 +28,7 @@ from assessments.key_cache import KeyCache
 from assessments.lifecycle import PlatformApi
 from assessments.mailer import create_mailer
 from assessments.models import OUTBOX
+from assessments.receipts import ReceiptTally
 from assessments.service import Administration, PartnerApi
 from assessments.servicer import (
     AdminServicer,
@@ -115,14 +116,16 @@ def build_service(
         read_sessions=read_sessions,
     )
     platform = PlatformApi(sessions, box, outbox_committed=relay.wake)
+    receipts = ReceiptTally(sessions)
     admin = Administration(
         sessions,
         box,
         default_expiry_days=settings.default_expiry_days,
         key_rotation_grace_seconds=settings.key_rotation_grace_seconds,
         key_cache=key_cache,
+        flush_receipts=receipts.flush,
     )
-    webhooks = Webhooks(sessions, box, key_cache=key_cache)
+    webhooks = Webhooks(sessions, box, key_cache=key_cache, receipts=receipts)
     sweeper = Sweeper(
         sessions,
         reminder_before=dt.timedelta(seconds=settings.reminder_before_expiry_seconds),
@@ -167,7 +170,11 @@ def build_service(
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
         cleanups=[engine.dispose, close_clients],
-        background=[relay.run, sweeper.run] if settings.relay_enabled else [sweeper.run],
+        background=[
+            *([relay.run] if settings.relay_enabled else []),
+            sweeper.run,
+            receipts.run,
+        ],
     )
 
 

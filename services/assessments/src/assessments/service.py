@@ -12,7 +12,7 @@ import binascii
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -408,10 +408,12 @@ class Administration:
         default_expiry_days: int,
         key_rotation_grace_seconds: int,
         key_cache: KeyCache | None = None,
+        flush_receipts: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._key_cache = key_cache
+        self._flush_receipts = flush_receipts
         self._default_expiry_days = default_expiry_days
         self._default_grace = key_rotation_grace_seconds
 
@@ -630,6 +632,8 @@ class Administration:
     # --- the setup check -------------------------------------------------------
 
     async def integration_health(self, organization_id: str) -> IntegrationHealth:
+        if self._flush_receipts is not None:
+            await self._flush_receipts()  # what this process has counted but not written
         async with self._sessions.begin() as session:
             repo = Repository(session)
             await self._require_organization(repo, organization_id)

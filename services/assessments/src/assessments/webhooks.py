@@ -26,6 +26,7 @@ from assessments.metrics import (
     WEBHOOK_SIGNATURE_FAILURES,
 )
 from assessments.models import Invitation, InvitationEvent, WebhookPing
+from assessments.receipts import ReceiptTally
 from assessments.repository import Repository
 
 log = structlog.get_logger("assessments.webhooks")
@@ -100,10 +101,12 @@ class Webhooks:
         *,
         invitations_changed: Callable[[], None] = _noop,
         key_cache: KeyCache | None = None,
+        receipts: ReceiptTally | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._key_cache = key_cache
+        self._receipts = receipts
         self._invitations_changed = invitations_changed
 
     async def verify_signature(
@@ -137,6 +140,12 @@ class Webhooks:
         raise Unauthenticated("invalid webhook signature")
 
     async def _count_receipt(self, organization_id: str, action: str, *, verified: bool) -> None:
+        if self._receipts is not None:
+            # Tallied and written in batches, off the webhook's path (assessments.receipts).
+            self._receipts.count(
+                organization_id, receipt_action(action), verified=verified, at=utcnow()
+            )
+            return
         # Bookkeeping for the setup check: if it cannot be written (say, SQLite busy under
         # a burst), the webhook is still answered as its signature says, or Greenhouse
         # would retry a delivery we accepted.
