@@ -68,7 +68,7 @@ run: install ## Start all four services on the embedded defaults (SQLite under v
 	$(BIN)/alooba-devstack --var var
 
 .PHONY: demo
-demo: install ## Play the seed's flow end to end (SMTP server + Greenhouse emulator), step by step
+demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step
 	$(BIN)/alooba-demo
 
 # `make bench` / `make faults`: figures and fault injection on the real processes and a
@@ -82,7 +82,7 @@ bench: install ## Benchmark the real services on PostgreSQL; prints a table, wri
 	$(BIN)/python -m alooba_dev.bench --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
 
 .PHONY: faults
-faults: install ## Inject faults (SIGKILLs, PostgreSQL restart, SMTP and callback outages) into a bulk flow; fails if anything is lost or duplicated
+faults: install ## Inject faults (SIGKILLs, PostgreSQL restart, SMTP, callback and Harvest outages) into a bulk flow; fails if anything is lost or duplicated
 	$(BIN)/python -m alooba_dev.faults --database-url "$(BENCH_DATABASE_URL)" $(FAULTS_ARGS)
 
 .PHONY: ci
