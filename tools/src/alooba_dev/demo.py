@@ -26,8 +26,7 @@ from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
-from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
-from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
+from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack, free_ports
 from greenhouse_emulator import webhooks
@@ -66,9 +65,7 @@ async def play(var_dir: Path) -> None:
         "gateway": {"LOG_LEVEL": "warning"},
         "candidates": {"LOG_LEVEL": "warning"},
         "harvest-sync": {
-            "HARVEST_BASE_URL": harvest.base_url,
-            "HARVEST_TOKEN_URL": harvest.token_url,
-            "HARVEST_CA_FILE": str(harvest.ca_cert_path),
+            **pointed_at(harvest),
             "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
             "LOG_LEVEL": "warning",
         },
@@ -90,7 +87,6 @@ async def play(var_dir: Path) -> None:
         async with (
             grpc.aio.insecure_channel(stack.address("assessments")) as channel,
             grpc.aio.insecure_channel(stack.address("candidates")) as candidates_channel,
-            grpc.aio.insecure_channel(stack.address("harvest-sync")) as harvest_channel,
         ):
             admin = pb_grpc.AdminServiceStub(channel)
             platform = pb_grpc.PlatformServiceStub(channel)
@@ -115,22 +111,14 @@ async def play(var_dir: Path) -> None:
             step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
             harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
             candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
-            harvest_sync = hpb_grpc.HarvestSyncServiceStub(harvest_channel)
-            connected = await harvest_sync.Connect(
-                hpb.ConnectRequest(
-                    organization_id=org.id,
-                    v1=hpb.V1Credential(api_key=harvest.issue_v1_key()),
-                )
+            connected, checked = await connect_and_promote(
+                harvest, stack.address("harvest-sync"), org.id
             )
             user = connected.integration_user
             say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
             say(f"integration user {user.email} created (id {user.id}); Site Admin: no")
             for action in connected.actions_needed:
                 say(f"to do: {action}")
-            harvest.set_site_admin(user.id)
-            checked = await harvest_sync.GetStatus(
-                hpb.GetStatusRequest(organization_id=org.id, refresh=True)
-            )
             say(
                 "the Greenhouse admin makes it a Site Admin; status now asks for: "
                 f"{', '.join(checked.actions_needed) or 'nothing'}"
@@ -195,8 +183,7 @@ async def play(var_dir: Path) -> None:
 
             async def written() -> dict[str, Any]:
                 for _ in range(300):
-                    keyed = harvest.application(candidate.application_id)["keyed_custom_fields"]
-                    values = {f["name"]: f["value"] for f in keyed.values()}
+                    values = field_values(harvest, candidate.application_id)
                     if "Alooba Score" in values:
                         return values
                     await asyncio.sleep(0.1)

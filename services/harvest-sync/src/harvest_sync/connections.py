@@ -140,12 +140,8 @@ class Connections:
         except CredentialRefused as refused:
             # Nothing is stored: there is nothing a later retry could do with it.
             raise InvalidArgument(refused.message) from None
-        except RateLimited as limited:
-            raise Unavailable(
-                f"Greenhouse is rate limiting: try again in {limited.retry_after:g} s"
-            ) from None
-        except HarvestUnavailable as unavailable:
-            raise Unavailable(f"Greenhouse could not be reached: {unavailable.message}") from None
+        except (RateLimited, HarvestUnavailable) as trouble:
+            raise _unavailable(trouble) from None
         now = utcnow()
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id, with_for_update=True)
@@ -223,13 +219,9 @@ class Connections:
             try:
                 await self.recheck(organization_id)
             except NotFound:
-                pass
-            except RateLimited as limited:
-                raise Unavailable(
-                    f"Greenhouse is rate limiting: try again in {limited.retry_after:g} s"
-                ) from None
-            except HarvestError as error:
-                raise Unavailable(f"Greenhouse could not be checked: {error.message}") from None
+                pass  # not connected: the status below says so
+            except HarvestError as trouble:
+                raise _unavailable(trouble) from None
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id)
             fields = (
@@ -354,6 +346,13 @@ async def _queue_figures(session: AsyncSession, organization_id: str) -> QueueFi
     ).one()
     dead = await session.scalar(select(func.count()).where(mine, OUTBOX.c.status == DEAD))
     return QueueFigures(depth=pending[0], oldest_pending=pending[1], dead_letters=dead or 0)
+
+
+def _unavailable(trouble: HarvestError) -> Unavailable:
+    """Greenhouse could not be asked just now: the caller may try again."""
+    if isinstance(trouble, RateLimited):
+        return Unavailable(f"Greenhouse is rate limiting: try again in {trouble.retry_after:g} s")
+    return Unavailable(f"Greenhouse could not be reached: {trouble.message}")
 
 
 def _organization_id(value: str) -> str:

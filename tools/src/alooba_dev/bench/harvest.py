@@ -30,6 +30,7 @@ from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
 from alooba_dev.bench.context import BenchContext
 from alooba_dev.bench.report import Row
+from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
 from greenhouse_emulator.harvest import HarvestEmulator
 
 SECTION = "harvest push"
@@ -48,8 +49,7 @@ def _score(n: int) -> int:
 
 
 def _written(greenhouse: HarvestEmulator, application_id: int) -> object:
-    keyed = greenhouse.application(application_id)["keyed_custom_fields"]
-    return {f["name"]: f["value"] for f in keyed.values()}.get("Alooba Score")
+    return field_values(greenhouse, application_id).get("Alooba Score")
 
 
 async def _restart_harvest_sync(context: BenchContext, greenhouse: HarvestEmulator) -> None:
@@ -57,10 +57,7 @@ async def _restart_harvest_sync(context: BenchContext, greenhouse: HarvestEmulat
     env = dict(stack.service_env)
     env["harvest-sync"] = {
         **env.get("harvest-sync", {}),
-        "HARVEST_BASE_URL": greenhouse.base_url,
-        "HARVEST_TOKEN_URL": greenhouse.token_url,
-        "HARVEST_CA_FILE": str(greenhouse.ca_cert_path),
-        "HARVEST_RATE_WINDOW_SECONDS": str(greenhouse.rate_window_seconds),
+        **pointed_at(greenhouse),
         "OUTBOX_POLL_INTERVAL_SECONDS": "0.05",
         "LOG_LEVEL": "warning",
     }
@@ -77,15 +74,8 @@ async def _run(context: BenchContext, *, pushes: int, window: float) -> list[Row
         await _restart_harvest_sync(context, greenhouse)
         async with grpc.aio.insecure_channel(context.stack.address("harvest-sync")) as channel:
             harvest = hpb_grpc.HarvestSyncServiceStub(channel)
-            status = await harvest.Connect(
-                hpb.ConnectRequest(
-                    organization_id=organization_id,
-                    v1=hpb.V1Credential(api_key=greenhouse.issue_v1_key()),
-                )
-            )
-            greenhouse.set_site_admin(status.integration_user.id)
-            await harvest.GetStatus(
-                hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
+            await connect_and_promote(
+                greenhouse, context.stack.address("harvest-sync"), organization_id
             )
 
             async def queue(application_id: int, result_id: str, score: int) -> None:

@@ -120,7 +120,7 @@ def machine() -> dict[str, Any]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     except OSError:
-        pass
+        pass  # not Linux: platform's answer stands
     ram_bytes = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -128,7 +128,7 @@ def machine() -> dict[str, Any]:
                 ram_bytes = int(line.split()[1]) * 1024
                 break
     except OSError:
-        pass
+        pass  # not Linux: RAM unknown
     return {
         "cpu_model": cpu,
         "cores": os.cpu_count(),

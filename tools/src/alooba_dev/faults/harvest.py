@@ -37,6 +37,7 @@ from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
 from alooba.outbox.v1 import outbox_pb2 as opb
 from alooba.outbox.v1 import outbox_pb2_grpc as opb_grpc
 from alooba_dev.faults.world import Fault, RecordedHarvest, Trip, World
+from alooba_dev.harvest_emulated import connect_and_promote, pointed_at
 
 BRAND = "Alooba"
 # A limit the run's pushes (40 a slice) stay under: they are not slowed, yet every
@@ -55,10 +56,7 @@ def harvest_env(harvest: RecordedHarvest) -> dict[str, str]:
     """harvest-sync's environment for the run: pointed at the emulator, a short rate
     window, a short request timeout, and the relay's short retry delays."""
     return {
-        "HARVEST_BASE_URL": harvest.base_url,
-        "HARVEST_TOKEN_URL": harvest.token_url,
-        "HARVEST_CA_FILE": str(harvest.ca_cert_path),
-        "HARVEST_RATE_WINDOW_SECONDS": str(RATE_WINDOW_SECONDS),
+        **pointed_at(harvest),
         "HARVEST_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
         "HARVEST_RECHECK_SECONDS": "2",
         "HARVEST_BRAND": BRAND,
@@ -78,18 +76,7 @@ async def connect(harvest: RecordedHarvest, address: str, organization_id: str) 
     """Connects the organization (v1 key) and promotes its integration user, as a
     Greenhouse admin would; the next status check sees it and pushes may flow."""
     harvest.add_user("Ada", "Admin", "ada@faults.example", site_admin=True)
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = hpb_grpc.HarvestSyncServiceStub(channel)
-        status = await stub.Connect(
-            hpb.ConnectRequest(
-                organization_id=organization_id,
-                v1=hpb.V1Credential(api_key=harvest.issue_v1_key()),
-            )
-        )
-        harvest.set_site_admin(status.integration_user.id)
-        checked = await stub.GetStatus(
-            hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
-        )
+    _, checked = await connect_and_promote(harvest, address, organization_id)
     if checked.actions_needed or checked.missing_permissions:
         raise RuntimeError(f"Harvest not ready to push: {checked}")
     harvest.flow_from = len(harvest.requests)

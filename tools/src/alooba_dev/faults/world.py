@@ -19,6 +19,7 @@ import grpc
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba_dev.faults.postgres import Server
 from alooba_dev.faults.tcpproxy import TcpProxy
+from alooba_dev.harvest_emulated import field_values
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack
 from greenhouse_emulator import webhooks
@@ -76,8 +77,7 @@ class RecordedHarvest(HarvestEmulator):
 
     def values(self, application_id: int) -> dict[str, Any]:
         """The application's custom-field values by field name (set ones only)."""
-        keyed = self.application(application_id)["keyed_custom_fields"]
-        return {field["name"]: field["value"] for field in keyed.values()}
+        return field_values(self, application_id)
 
 
 @dataclass

@@ -1,0 +1,52 @@
+"""harvest-sync against the in-process Harvest emulator: what the demo, the benchmark and the
+fault run share: pointing harvest-sync at the emulator, connecting an organization as a
+Greenhouse admin would (a v1 key, then making the integration user a Site Admin), and
+reading an application's custom fields back by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
+from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
+from greenhouse_emulator.harvest import HarvestEmulator
+
+
+def pointed_at(greenhouse: HarvestEmulator) -> dict[str, str]:
+    """harvest-sync's environment for talking to `greenhouse` (over its TLS, at its rate
+    window)."""
+    return {
+        "HARVEST_BASE_URL": greenhouse.base_url,
+        "HARVEST_TOKEN_URL": greenhouse.token_url,
+        "HARVEST_CA_FILE": str(greenhouse.ca_cert_path),
+        "HARVEST_RATE_WINDOW_SECONDS": str(greenhouse.rate_window_seconds),
+    }
+
+
+async def connect_and_promote(
+    greenhouse: HarvestEmulator, address: str, organization_id: str
+) -> tuple[hpb.HarvestStatus, hpb.HarvestStatus]:
+    """Connects the organization with a full-permission v1 key, then the Greenhouse admin
+    makes the integration user a Site Admin; returns the status after connecting and the
+    refreshed one after the grant."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = hpb_grpc.HarvestSyncServiceStub(channel)
+        connected = await stub.Connect(
+            hpb.ConnectRequest(
+                organization_id=organization_id,
+                v1=hpb.V1Credential(api_key=greenhouse.issue_v1_key()),
+            )
+        )
+        greenhouse.set_site_admin(connected.integration_user.id)
+        checked = await stub.GetStatus(
+            hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
+        )
+    return connected, checked
+
+
+def field_values(greenhouse: HarvestEmulator, application_id: int) -> dict[str, Any]:
+    """The application's custom fields by their names, as Greenhouse shows them."""
+    keyed = greenhouse.application(application_id)["keyed_custom_fields"]
+    return {field["name"]: field["value"] for field in keyed.values()}
