@@ -319,6 +319,8 @@ async def _token_renewal_run(world: HarvestWorld) -> None:
     for n, application_id in enumerate(applications[7:], start=7):
         await fields_written(world.greenhouse, application_id, {"Alooba Score": n})
     assert any(r.status == 401 for r in world.greenhouse.requests)  # the revoked token
+    # A write lands in Greenhouse a moment before its queue entry is marked delivered.
+    await queue_drained(world, tenant.organization.id)
     async with database(world.system.databases["harvest-sync"]) as sessions, sessions.begin() as s:
         rows = (
             await s.execute(
