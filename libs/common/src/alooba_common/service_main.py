@@ -36,7 +36,7 @@ def run_service(
     migrations: Path,
     argv: list[str] | None = None,
 ) -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    parser = argparse.ArgumentParser(prog=f"python -m {name.replace('-', '_')}")
     parser.add_argument(
         "command",
         nargs="?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -12,7 +13,12 @@ from gateway.config import Settings
 from gateway.server import serve
 
 
-def run() -> None:
+def run(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m gateway",
+        description="Serve Greenhouse's partner API and webhooks over HTTP (settings from the "
+        "environment: services/gateway/README.md).",
+    ).parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as error:
