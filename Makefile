@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -88,21 +88,47 @@ faults: install ## Inject faults (SIGKILLs, PostgreSQL restart, SMTP, callback a
 .PHONY: ci
 ci: lint proto-check k8s-validate test ## What .ci/run runs
 
-# Container images and Kubernetes manifests (deploy/k8s/README.md).
-IMAGE_SERVICES := gateway assessments candidates harvest-sync
-IMAGE_REGISTRY ?= alooba
+# Container images and Kubernetes manifests (deploy/images/, deploy/k8s/README.md).
+# Images are named $(IMAGE_REGISTRY)/<service>:$(IMAGE_TAG). The engine is docker if it
+# answers, else podman (CONTAINER_ENGINE picks one). BASE_IMAGE empty: the Dockerfile's pinned
+# public Python image if it can be pulled, else a local base built from Debian packages.
+IMAGE_REGISTRY ?= localhost/alooba
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
+IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+CONTAINER_ENGINE ?=
+BASE_IMAGE ?=
+DEBIAN_SUITE ?= bookworm
 KUBE_VERSION ?= 1.30.0
+IMAGE_ENV = IMAGE_REGISTRY="$(IMAGE_REGISTRY)" IMAGE_TAG="$(IMAGE_TAG)" \
+  IMAGE_VERSION="$(IMAGE_VERSION)" CONTAINER_ENGINE="$(CONTAINER_ENGINE)" \
+  BASE_IMAGE="$(BASE_IMAGE)" DEBIAN_SUITE="$(DEBIAN_SUITE)"
+
+.PHONY: container-tools
+container-tools: ## Install podman, runc and mmdebstrap when no container engine answers (Debian, root)
+	@if docker info >/dev/null 2>&1 || { command -v podman >/dev/null && command -v mmdebstrap >/dev/null; }; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "container-tools: apt-get install -y podman runc mmdebstrap"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc mmdebstrap >/dev/null; \
+	else \
+	  echo "container-tools: no container engine; install Docker, or podman with runc and mmdebstrap" >&2; \
+	  echo "  (Debian/Ubuntu: sudo apt-get install -y podman runc mmdebstrap)" >&2; exit 1; \
+	fi
+
+.PHONY: base-image
+base-image: container-tools ## Build the local Python base images from Debian packages (mmdebstrap; DEBIAN_SUITE=bookworm|trixie)
+	. deploy/images/engine.sh && deploy/images/base-image.sh "$$(pick_engine)" $(DEBIAN_SUITE) localhost/alooba/python
 
 .PHONY: images
-images: ## Build the four service images (needs a Docker engine; IMAGE_REGISTRY, IMAGE_TAG)
-	@docker info >/dev/null 2>&1 || \
-	  { echo "images: no Docker engine answers ('docker info' failed): nothing was built" >&2; exit 1; }
-	for svc in $(IMAGE_SERVICES); do \
-	  docker build -f services/$$svc/Dockerfile \
-	    --build-arg REVISION="$$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
-	    -t $(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG) . ; \
-	done
+images: container-tools ## Build the four service images (docker or podman), check each runs alone; prints sizes and SBOM paths
+	$(IMAGE_ENV) deploy/images/build.sh
+
+.PHONY: images-push
+images-push: ## Push the four images to IMAGE_REGISTRY (after make images with the same IMAGE_REGISTRY, IMAGE_TAG)
+	. deploy/images/engine.sh && engine=$$(pick_engine) && \
+	for svc in $(IMAGE_SERVICES); do "$$engine" push "$(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG)"; done
+
+IMAGE_SERVICES := gateway assessments candidates harvest-sync
 
 .PHONY: k8s-validate
 k8s-validate: install ## Render every kustomize overlay and validate it offline (strict schemas)
