@@ -5,6 +5,9 @@ the invitation email reaches a real SMTP server; the candidate takes the test; t
 reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
 the scores are written into the application's custom fields through Harvest; then
 Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
+
+`flow()` is the part after start-up, written against addresses only: `make images-smoke`
+plays the same steps against the system running from its container images.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,31 +50,56 @@ def say(text: str) -> None:
     print(f"   {text}", flush=True)
 
 
+@dataclass
+class World:
+    """What the system talks to: a real SMTP server and Greenhouse (partner API, webhooks,
+    callbacks and Harvest), all in this process."""
+
+    smtp: SmtpSink
+    greenhouse: GreenhouseEmulator
+    harvest: HarvestEmulator
+
+    @classmethod
+    async def start(cls, gateway_url: str) -> World:
+        smtp = SmtpSink().start()
+        greenhouse = GreenhouseEmulator(f"{gateway_url}/v1/greenhouse", "not-issued-yet")
+        await greenhouse.start()
+        harvest = HarvestEmulator()
+        await harvest.start()
+        return cls(smtp, greenhouse, harvest)
+
+    async def stop(self) -> None:
+        await self.greenhouse.stop()
+        await self.harvest.stop()
+        self.smtp.stop()
+
+    def service_env(self, *, log_level: str = "warning") -> dict[str, dict[str, str]]:
+        """Each service's environment for talking to this world (fast relays, the emulators'
+        CA certificates, callbacks allowed to 127.0.0.1)."""
+        assert self.greenhouse.ca_cert_path is not None
+        assert self.harvest.ca_cert_path is not None
+        return {
+            "assessments": {
+                "SMTP_URL": self.smtp.url,
+                "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
+                "CALLBACK_CA_FILE": str(self.greenhouse.ca_cert_path),
+                "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
+                "LOG_LEVEL": log_level,
+            },
+            "gateway": {"LOG_LEVEL": log_level},
+            "candidates": {"LOG_LEVEL": log_level},
+            "harvest-sync": {
+                **pointed_at(self.harvest),
+                "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
+                "LOG_LEVEL": log_level,
+            },
+        }
+
+
 async def play(var_dir: Path) -> None:
     stack = Stack(var_dir=var_dir, ports=free_ports())
-    smtp = SmtpSink().start()
-    greenhouse = GreenhouseEmulator(f"{stack.gateway_url}/v1/greenhouse", "not-issued-yet")
-    await greenhouse.start()
-    assert greenhouse.ca_cert_path is not None
-    harvest = HarvestEmulator()
-    await harvest.start()
-    assert harvest.ca_cert_path is not None
-    stack.service_env = {
-        "assessments": {
-            "SMTP_URL": smtp.url,
-            "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
-            "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
-            "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
-            "LOG_LEVEL": "warning",
-        },
-        "gateway": {"LOG_LEVEL": "warning"},
-        "candidates": {"LOG_LEVEL": "warning"},
-        "harvest-sync": {
-            **pointed_at(harvest),
-            "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
-            "LOG_LEVEL": "warning",
-        },
-    }
+    world = await World.start(stack.gateway_url)
+    stack.service_env = world.service_env()
     try:
         step(
             1,
@@ -80,172 +110,180 @@ async def play(var_dir: Path) -> None:
         stack.start_all()
         await asyncio.to_thread(stack.wait_ready)
         say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
-        say(f"SMTP      127.0.0.1:{smtp.port}")
-        say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
-        say(f"Greenhouse Harvest API emulator at {harvest.base_url}")
+        await flow(stack.address, world)
+    finally:
+        print("\nStopping ...", flush=True)
+        await asyncio.to_thread(stack.stop_all)
+        await world.stop()
 
-        async with (
-            grpc.aio.insecure_channel(stack.address("assessments")) as channel,
-            grpc.aio.insecure_channel(stack.address("candidates")) as candidates_channel,
-        ):
-            admin = pb_grpc.AdminServiceStub(channel)
-            platform = pb_grpc.PlatformServiceStub(channel)
 
-            step(2, "Operator: an organization, its partner key and a test (alooba-gh does this)")
-            name = f"Acme Corp {uuid.uuid4().hex[:4]}"
-            org = (
-                await admin.CreateOrganization(pb.CreateOrganizationRequest(name=name))
-            ).organization
-            issued = await admin.IssueApiKey(pb.IssueApiKeyRequest(organization_id=org.id))
-            await admin.CreateTest(
-                pb.CreateTestRequest(
-                    organization_id=org.id,
-                    name="Data Analyst",
-                    skills=["SQL", "Python"],
-                    expiry_days=7,
-                )
+async def flow(address: Callable[[str], str], world: World) -> None:
+    """Steps 2-11 against running services (gRPC at `address(service)`, the gateway where
+    `world.greenhouse` calls it). Fails on the first step whose outcome is wrong."""
+    smtp, greenhouse, harvest = world.smtp, world.greenhouse, world.harvest
+    say(f"SMTP      127.0.0.1:{smtp.port}")
+    say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
+    say(f"Greenhouse Harvest API emulator at {harvest.base_url}")
+    async with (
+        grpc.aio.insecure_channel(address("assessments")) as channel,
+        grpc.aio.insecure_channel(address("candidates")) as candidates_channel,
+    ):
+        admin = pb_grpc.AdminServiceStub(channel)
+        platform = pb_grpc.PlatformServiceStub(channel)
+
+        step(2, "Operator: an organization, its partner key and a test (alooba-gh does this)")
+        name = f"Acme Corp {uuid.uuid4().hex[:4]}"
+        org = (await admin.CreateOrganization(pb.CreateOrganizationRequest(name=name))).organization
+        issued = await admin.IssueApiKey(pb.IssueApiKeyRequest(organization_id=org.id))
+        await admin.CreateTest(
+            pb.CreateTestRequest(
+                organization_id=org.id,
+                name="Data Analyst",
+                skills=["SQL", "Python"],
+                expiry_days=7,
             )
-            greenhouse.api_key = issued.secret
-            say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
+        )
+        greenhouse.api_key = issued.secret
+        say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
 
-            step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
-            harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
-            candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
-            connected, checked = await connect_and_promote(
-                harvest, stack.address("harvest-sync"), org.id
+        step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
+        harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
+        candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
+        connected, checked = await connect_and_promote(harvest, address("harvest-sync"), org.id)
+        user = connected.integration_user
+        say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
+        say(f"integration user {user.email} created (id {user.id}); Site Admin: no")
+        for action in connected.actions_needed:
+            say(f"to do: {action}")
+        say(
+            "the Greenhouse admin makes it a Site Admin; status now asks for: "
+            f"{', '.join(checked.actions_needed) or 'nothing'}"
+        )
+
+        step(4, "Greenhouse: list_tests (a recruiter adds the Alooba stage to a job)")
+        tests = await greenhouse.list_tests()
+        for test in tests:
+            say(f"{test['partner_test_name']}  (partner_test_id {test['partner_test_id']})")
+
+        step(5, "Greenhouse: send_test (the recruiter clicks Send Test)")
+        take_home = greenhouse.allocate_take_home_test_id()
+        interview_id = await greenhouse.send_test(
+            tests[0]["partner_test_id"], candidate, take_home_test_id=take_home
+        )
+        say(f"partner_interview_id {interview_id}")
+
+        step(6, "The candidate's invitation email arrives")
+        [email] = await asyncio.to_thread(smtp.wait_for, 1)
+        body = email.get_body(preferencelist=("plain",))
+        match = _LINK.search(body.get_content() if body else "")
+        assert match is not None
+        say(f"To: {email['To']}")
+        say(f"Subject: {email['Subject']}")
+        say(f"Link: {match.group(1)[:60]}...")
+
+        step(7, "The candidate takes the test; the platform reports the result")
+        token = match.group(2)
+        resolved = await platform.ResolveAccessToken(
+            pb.ResolveAccessTokenRequest(access_token=token)
+        )
+        await platform.StartAssessment(
+            pb.StartAssessmentRequest(
+                idempotency_key=uuid.uuid4().hex, invitation_id=resolved.invitation.id
             )
-            user = connected.integration_user
-            say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
-            say(f"integration user {user.email} created (id {user.id}); Site Admin: no")
-            for action in connected.actions_needed:
-                say(f"to do: {action}")
-            say(
-                "the Greenhouse admin makes it a Site Admin; status now asks for: "
-                f"{', '.join(checked.actions_needed) or 'nothing'}"
+        )
+        status = await greenhouse.test_status(interview_id)
+        say(f"status after opening the link: {status['partner_status']}")
+        await platform.SubmitAssessment(
+            pb.SubmitAssessmentRequest(
+                idempotency_key=uuid.uuid4().hex,
+                invitation_id=resolved.invitation.id,
+                score=81,
+                skill_scores=[
+                    pb.SkillScore(skill="SQL", score=90),
+                    pb.SkillScore(skill="Python", score=72),
+                ],
             )
+        )
+        say("submitted: total 81, SQL 90, Python 72 (auto-scored)")
 
-            step(4, "Greenhouse: list_tests (a recruiter adds the Alooba stage to a job)")
-            tests = await greenhouse.list_tests()
-            for test in tests:
-                say(f"{test['partner_test_name']}  (partner_test_id {test['partner_test_id']})")
+        step(8, "Greenhouse is called back, fetches test_status and shows the result")
+        record = await greenhouse.wait_until_complete(take_home, timeout=30)
+        callbacks = [c for c in greenhouse.callbacks if c.take_home_test_id == take_home]
+        assert callbacks, "Greenhouse received no callback PATCH"
+        say(f"callback PATCHes received: {len(callbacks)}")
+        assert record.status == "complete", record
+        assert record.score == 81, record
+        say(f"status: {record.status}")
+        say(f"score: {record.score}")
+        say(f"View Report: {record.report_url}")
+        for label, value in (record.metadata or {}).items():
+            say(f"{label}: {value}")
+        say(f"contract violations seen by Greenhouse: {len(greenhouse.violations)}")
+        assert not greenhouse.violations, greenhouse.violations
 
-            step(5, "Greenhouse: send_test (the recruiter clicks Send Test)")
-            take_home = greenhouse.allocate_take_home_test_id()
-            interview_id = await greenhouse.send_test(
-                tests[0]["partner_test_id"], candidate, take_home_test_id=take_home
+        step(9, "Harvest: the scores land in the application's custom fields")
+
+        async def written() -> dict[str, Any]:
+            for _ in range(300):
+                values = field_values(harvest, candidate.application_id)
+                if "Alooba Score" in values:
+                    return values
+                await asyncio.sleep(0.1)
+            raise TimeoutError("the scores did not reach Greenhouse's custom fields")
+
+        values = await written()
+        assert values["Alooba Score"] == 81, values
+        for field_name, value in sorted(values.items()):
+            say(f"{field_name}: {value}")
+        say(f"Harvest requests made: {harvest.stats().total}, 429s: {harvest.stats().rate_limited}")
+
+        candidates = cpb_grpc.CandidatesServiceStub(candidates_channel)
+        invitation = (
+            await admin.GetInvitation(
+                pb.GetInvitationRequest(organization_id=org.id, invitation_id=interview_id)
             )
-            say(f"partner_interview_id {interview_id}")
+        ).invitation
 
-            step(6, "The candidate's invitation email arrives")
-            [email] = await asyncio.to_thread(smtp.wait_for, 1)
-            body = email.get_body(preferencelist=("plain",))
-            match = _LINK.search(body.get_content() if body else "")
-            assert match is not None
-            say(f"To: {email['To']}")
-            say(f"Subject: {email['Subject']}")
-            say(f"Link: {match.group(1)[:60]}...")
-
-            step(7, "The candidate takes the test; the platform reports the result")
-            token = match.group(2)
-            resolved = await platform.ResolveAccessToken(
-                pb.ResolveAccessTokenRequest(access_token=token)
-            )
-            await platform.StartAssessment(
-                pb.StartAssessmentRequest(
-                    idempotency_key=uuid.uuid4().hex, invitation_id=resolved.invitation.id
-                )
-            )
-            status = await greenhouse.test_status(interview_id)
-            say(f"status after opening the link: {status['partner_status']}")
-            await platform.SubmitAssessment(
-                pb.SubmitAssessmentRequest(
-                    idempotency_key=uuid.uuid4().hex,
-                    invitation_id=resolved.invitation.id,
-                    score=81,
-                    skill_scores=[
-                        pb.SkillScore(skill="SQL", score=90),
-                        pb.SkillScore(skill="Python", score=72),
-                    ],
-                )
-            )
-            say("submitted: total 81, SQL 90, Python 72 (auto-scored)")
-
-            step(8, "Greenhouse is called back, fetches test_status and shows the result")
-            record = await greenhouse.wait_until_complete(take_home, timeout=30)
-            say(f"status: {record.status}")
-            say(f"score: {record.score}")
-            say(f"View Report: {record.report_url}")
-            for label, value in (record.metadata or {}).items():
-                say(f"{label}: {value}")
-            say(f"contract violations seen by Greenhouse: {len(greenhouse.violations)}")
-
-            step(9, "Harvest: the scores land in the application's custom fields")
-
-            async def written() -> dict[str, Any]:
-                for _ in range(300):
-                    values = field_values(harvest, candidate.application_id)
-                    if "Alooba Score" in values:
-                        return values
-                    await asyncio.sleep(0.1)
-                raise TimeoutError("the scores did not reach Greenhouse's custom fields")
-
-            for field_name, value in sorted((await written()).items()):
-                say(f"{field_name}: {value}")
-            say(
-                f"Harvest requests made: {harvest.stats().total}, 429s: "
-                f"{harvest.stats().rate_limited}"
-            )
-
-            candidates = cpb_grpc.CandidatesServiceStub(candidates_channel)
-            invitation = (
-                await admin.GetInvitation(
-                    pb.GetInvitationRequest(organization_id=org.id, invitation_id=interview_id)
-                )
-            ).invitation
-
-            async def application_status() -> str:
-                found = await candidates.GetCandidate(
-                    cpb.GetCandidateRequest(
-                        organization_id=org.id, candidate_id=invitation.candidate_id
-                    )
-                )
-                status = found.candidate.applications[0].status
-                return str(cpb.HiringStatus.Name(status)).removeprefix("HIRING_STATUS_").lower()
-
-            step(10, "Greenhouse: the recruiter rejects the candidate (a signed webhook)")
-            reject = webhooks.reject_candidate(
-                candidate.candidate_id,
-                candidate.application_id,
-                rejected_at=dt.datetime.now(dt.UTC),
-            )
-            delivery = await greenhouse.send_webhook(reject, organisation=name)
-            say(f"webhook answered {delivery.attempts[-1].status}")
-            say(f"application status in the candidates service: {await application_status()}")
-
-            step(11, "Greenhouse: the candidate is anonymized (GDPR)")
-            anonymize = webhooks.candidate_anonymized(
-                candidate.candidate_id, ["full_name", "email_addresses", "phone_numbers"]
-            )
-            delivery = await greenhouse.send_webhook(anonymize, organisation=name)
-            say(f"webhook answered {delivery.attempts[-1].status}")
+        async def application_status() -> str:
             found = await candidates.GetCandidate(
                 cpb.GetCandidateRequest(
                     organization_id=org.id, candidate_id=invitation.candidate_id
                 )
             )
-            contact = found.candidate.contact
-            say(f"name now: {contact.first_name} {contact.last_name}; email: {contact.email!r}")
-            receipts = await candidates.ListErasureReceipts(
-                cpb.ListErasureReceiptsRequest(organization_id=org.id)
-            )
-            for receipt in receipts.receipts:
-                say(f"erasure receipt {receipt.id}: erased {', '.join(receipt.erased)}")
-    finally:
-        print("\nStopping ...", flush=True)
-        await asyncio.to_thread(stack.stop_all)
-        await greenhouse.stop()
-        await harvest.stop()
-        smtp.stop()
+            status = found.candidate.applications[0].status
+            return str(cpb.HiringStatus.Name(status)).removeprefix("HIRING_STATUS_").lower()
+
+        step(10, "Greenhouse: the recruiter rejects the candidate (a signed webhook)")
+        reject = webhooks.reject_candidate(
+            candidate.candidate_id,
+            candidate.application_id,
+            rejected_at=dt.datetime.now(dt.UTC),
+        )
+        delivery = await greenhouse.send_webhook(reject, organisation=name)
+        say(f"webhook answered {delivery.attempts[-1].status}")
+        assert delivery.attempts[-1].status == 200, delivery
+        status_now = await application_status()
+        say(f"application status in the candidates service: {status_now}")
+        assert status_now == "rejected", status_now
+
+        step(11, "Greenhouse: the candidate is anonymized (GDPR)")
+        anonymize = webhooks.candidate_anonymized(
+            candidate.candidate_id, ["full_name", "email_addresses", "phone_numbers"]
+        )
+        delivery = await greenhouse.send_webhook(anonymize, organisation=name)
+        say(f"webhook answered {delivery.attempts[-1].status}")
+        found = await candidates.GetCandidate(
+            cpb.GetCandidateRequest(organization_id=org.id, candidate_id=invitation.candidate_id)
+        )
+        contact = found.candidate.contact
+        say(f"name now: {contact.first_name} {contact.last_name}; email: {contact.email!r}")
+        assert delivery.attempts[-1].status == 200, delivery
+        assert not contact.email, contact
+        receipts = await candidates.ListErasureReceipts(
+            cpb.ListErasureReceiptsRequest(organization_id=org.id)
+        )
+        for receipt in receipts.receipts:
+            say(f"erasure receipt {receipt.id}: erased {', '.join(receipt.erased)}")
 
 
 def main(argv: list[str] | None = None) -> int:
