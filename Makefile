@@ -130,6 +130,14 @@ images-push: ## Push the four images to IMAGE_REGISTRY (after make images with t
 
 IMAGE_SERVICES := gateway assessments candidates harvest-sync
 
+# The smoke's databases are created on this PostgreSQL server (an admin URL) and dropped after.
+SMOKE_DATABASE_URL ?= $(BENCH_DATABASE_URL)
+
+.PHONY: images-smoke
+images-smoke: install images ## Run the system from its images: migration Jobs, then the dev overlay by podman kube play; the end-to-end path; tear down
+	$(BIN)/python -m alooba_dev.smoke --database-url "$(SMOKE_DATABASE_URL)" \
+	  --registry "$(IMAGE_REGISTRY)" --tag "$(IMAGE_TAG)"
+
 .PHONY: k8s-validate
 k8s-validate: install ## Render every kustomize overlay and validate it offline (strict schemas)
 	KUBE_VERSION=$(KUBE_VERSION) PYTHON=$(BIN)/python deploy/k8s/validate.sh deploy/k8s

@@ -1,0 +1,200 @@
+"""`python -m alooba_dev.smoke`: run the system from its images and play the end-to-end path.
+
+1. Render deploy/k8s/overlays/dev and adjust it for one host (manifests.py says exactly how).
+2. Create each service's Secret (a database of its own on the given PostgreSQL server, its
+   key-encryption key, the SMTP URL) as an operator would, out of band.
+3. Run the migration Jobs' pods to completion (`podman kube play`), each must exit 0.
+4. `podman kube play` the Deployments and ConfigMaps; wait until each pod answers its
+   readiness probe as the manifest defines it.
+5. The demo's path against the containers (alooba_dev.demo.flow): list_tests, send_test,
+   the email, the test taken and submitted, the callback PATCH, test_status complete, the
+   Harvest custom fields, signed webhooks (reject, anonymize) applied.
+6. Tear everything down (also on failure; --keep leaves it running), pods' logs kept under
+   --var.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from alooba_common.secrets import generate_kek
+from alooba_dev.bench.postgres import fresh_databases
+from alooba_dev.demo import World, flow
+from alooba_dev.smoke import manifests
+from alooba_dev.smoke.manifests import Plan, ServicePorts
+from alooba_dev.smoke.podman import Podman
+from alooba_dev.stack import grpc_serving
+
+SERVICES = ("gateway", "assessments", "candidates", "harvest-sync")
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def say(text: str) -> None:
+    print(f"images-smoke: {text}", flush=True)
+
+
+def free_port_pairs(services: tuple[str, ...]) -> dict[str, ServicePorts]:
+    sockets = [socket.socket() for _ in range(2 * len(services))]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        numbers = [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    return {
+        service: ServicePorts(numbers[2 * i], numbers[2 * i + 1])
+        for i, service in enumerate(services)
+    }
+
+
+def env_secrets(databases: Mapping[str, str], smtp_url: str) -> dict[str, dict[str, str]]:
+    """The Secrets deploy/k8s/README.md tells operators to create, with this run's values."""
+    return {
+        "assessments-secrets": {
+            "DATABASE_URL": databases["assessments"],
+            "KEY_ENCRYPTION_KEY": generate_kek(),
+            "SMTP_URL": smtp_url,
+        },
+        "candidates-secrets": {"DATABASE_URL": databases["candidates"]},
+        "harvest-sync-secrets": {
+            "DATABASE_URL": databases["harvest-sync"],
+            "KEY_ENCRYPTION_KEY": generate_kek(),
+        },
+    }
+
+
+def run_migrations(podman: Podman, the_plan: Plan, path: Path, logs: Path) -> None:
+    # Their ConfigMaps come along: a Job reads the same configuration as its Deployment.
+    path.write_text(manifests.dump([*the_plan.configmaps, *the_plan.migrations]))
+    podman.play(path)
+    try:
+        for pod in the_plan.migrations:
+            name = pod["metadata"]["name"]
+            [container] = podman.containers(name)
+            code = podman.wait(str(container["Names"][0]))  # type: ignore[index]
+            output = podman.logs(str(container["Names"][0]))  # type: ignore[index]
+            (logs / f"{name}.log").write_text(output)
+            if code != 0:
+                raise RuntimeError(f"migration {name} exited {code}:\n{output[-3000:]}")
+            say(f"  {name}: exited 0")
+    finally:
+        podman.down(path)
+
+
+def is_ready(deployment: dict[str, object]) -> bool:
+    kind, port, target = manifests.readiness(deployment)
+    if kind == "grpc":
+        return grpc_serving(f"127.0.0.1:{port}", target)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{target}", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_ready(podman: Podman, the_plan: Plan, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for deployment in the_plan.deployments:
+        name = deployment["metadata"]["name"]
+        while not is_ready(deployment):
+            exited = [
+                c for c in podman.containers(f"{name}-pod") if str(c.get("State")) == "exited"
+            ]
+            if exited or time.monotonic() > deadline:
+                logs = "".join(podman.logs(str(c["Names"][0]))[-3000:] for c in exited)  # type: ignore[index]
+                raise RuntimeError(
+                    f"{name} is not ready (probe {manifests.readiness(deployment)})\n{logs}"
+                )
+            time.sleep(0.5)
+        say(f"  {name}: ready ({' '.join(map(str, manifests.readiness(deployment)))})")
+
+
+def keep_logs(podman: Podman, the_plan: Plan, logs: Path) -> None:
+    for deployment in the_plan.deployments:
+        name = deployment["metadata"]["name"]
+        for container in podman.containers(f"{name}-pod"):
+            container_name = str(container["Names"][0])  # type: ignore[index]
+            (logs / f"{container_name}.log").write_text(podman.logs(container_name))
+
+
+async def smoke(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    podman = Podman(args.engine)
+    var = args.var.resolve()
+    logs = var / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    ports = free_port_pairs(SERVICES)
+    address: Callable[[str], str] = lambda service: f"127.0.0.1:{ports[service].serving}"  # noqa: E731
+    world = await World.start(f"http://{address('gateway')}")
+    settings = world.service_env(log_level="info")
+    smtp_url = settings["assessments"].pop("SMTP_URL")  # a Secret, as in production
+    images = {service: f"{args.registry}/{service}:{args.tag}" for service in SERVICES}
+    system = var / "system.yaml"
+    the_plan: Plan | None = None
+    created: list[str] = []
+    try:
+        with fresh_databases(args.database_url, "alooba_smoke", SERVICES[1:]) as databases:
+            say(f"rendering {args.overlay} for kube play")
+            the_plan = manifests.plan(
+                manifests.render(args.overlay), image=images, ports=ports, settings=settings
+            )
+            secrets = env_secrets(databases, smtp_url)
+            missing = the_plan.secrets - set(secrets)
+            if missing:
+                raise RuntimeError(f"the manifests use Secrets the smoke does not make: {missing}")
+            for name, values in secrets.items():
+                podman.create_env_secret(name, values)
+                created.append(name)
+            names = ", ".join(url.rsplit("/", 1)[-1] for url in databases.values())
+            say(f"Secrets created: {', '.join(sorted(secrets))}; databases: {names}")
+            say("migration Jobs (their pod templates, run to completion):")
+            await asyncio.to_thread(run_migrations, podman, the_plan, var / "migrations.yaml", logs)
+            system.write_text(manifests.dump([*the_plan.configmaps, *the_plan.deployments]))
+            say(f"podman kube play {system}")
+            podman.play(system)
+            await asyncio.to_thread(wait_ready, podman, the_plan, args.ready_timeout)
+            say("the end-to-end path against the containers:")
+            await flow(address, world)
+    finally:
+        if the_plan is not None:
+            await asyncio.to_thread(keep_logs, podman, the_plan, logs)
+        if not args.keep:
+            podman.down(system)
+            for name in created:
+                podman.remove_secret(name)
+        await world.stop()
+    say(
+        f"green in {time.monotonic() - started:.0f} s: 3 migration Jobs exited 0, "
+        f"4 pods ready, the end-to-end path passed; manifests played: {system}; logs: {logs}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m alooba_dev.smoke", description=__doc__)
+    parser.add_argument("--database-url", required=True, help="PostgreSQL admin URL")
+    parser.add_argument("--registry", default="localhost/alooba")
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--engine", default="podman", help="podman (kube play)")
+    parser.add_argument("--overlay", type=Path, default=ROOT / "deploy/k8s/overlays/dev")
+    parser.add_argument("--var", type=Path, default=ROOT / "var/smoke")
+    parser.add_argument("--ready-timeout", type=float, default=120.0)
+    parser.add_argument("--keep", action="store_true", help="leave the pods running")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(smoke(args))
+    except Exception as error:
+        print(f"images-smoke: FAILED: {error}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
