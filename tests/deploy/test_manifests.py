@@ -271,7 +271,11 @@ def test_no_secret_is_rendered_only_referenced(rendered: dict[str, list[Resource
 def test_each_grpc_service_has_a_migration_job(rendered: dict[str, list[Resource]]) -> None:
     for overlay, resources in rendered.items():
         for name in GRPC_SERVICES:
-            job = named(resources, "Job", f"{name}-migrate")
+            [job] = [
+                j
+                for j in of_kind(resources, "Job")
+                if pod_labels(j)["app.kubernetes.io/name"] == name
+            ]
             deployment = named(resources, "Deployment", name)
             c = container(job)
             assert c["args"] == ["migrate"], (overlay, name)
