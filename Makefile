@@ -86,7 +86,7 @@ faults: install ## Inject faults (SIGKILLs, PostgreSQL restart, SMTP, callback a
 	$(BIN)/python -m alooba_dev.faults --database-url "$(BENCH_DATABASE_URL)" $(FAULTS_ARGS)
 
 .PHONY: ci
-ci: lint proto-check k8s-validate test ## What .ci/run runs
+ci: lint proto-check k8s-validate test images images-smoke ## What .ci/run runs
 
 # Container images and Kubernetes manifests (deploy/images/, deploy/k8s/README.md).
 # Images are named $(IMAGE_REGISTRY)/<service>:$(IMAGE_TAG). The engine is docker if it
