@@ -63,6 +63,10 @@ fmt: install ## Format the code and apply ruff's safe fixes
 test: install ## Run the whole test suite (set TEST_DATABASE_URL to use PostgreSQL)
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -m "not bench" $(PYTEST_ARGS)
 
+.PHONY: test-pythons
+test-pythons: install container-tools ## Unit tests on every Python here: the host's 3.11 and 3.13 (a Debian trixie container)
+	scripts/test-pythons.sh $(PYTEST_ARGS)
+
 .PHONY: run
 run: install ## Start all four services on the embedded defaults (SQLite under var/); Ctrl-C stops
 	$(BIN)/alooba-devstack --var var
