@@ -139,7 +139,8 @@ SMOKE_DATABASE_URL ?= $(BENCH_DATABASE_URL)
 
 .PHONY: images-smoke
 images-smoke: install images ## Run the system from its images: migration Jobs, then the dev overlay by podman kube play; the end-to-end path; tear down
-	$(BIN)/python -m alooba_dev.smoke --database-url "$(SMOKE_DATABASE_URL)" \
+	CONTAINERS_CONF="$${CONTAINERS_CONF:-$(abspath deploy/images/containers.conf)}" \
+	  $(BIN)/python -m alooba_dev.smoke --database-url "$(SMOKE_DATABASE_URL)" \
 	  --registry "$(IMAGE_REGISTRY)" --tag "$(IMAGE_TAG)"
 
 .PHONY: k8s-validate
