@@ -74,8 +74,9 @@ def env_secrets(databases: Mapping[str, str], smtp_url: str) -> dict[str, dict[s
 def run_migrations(podman: Podman, the_plan: Plan, path: Path, logs: Path) -> None:
     # Their ConfigMaps come along: a Job reads the same configuration as its Deployment.
     path.write_text(manifests.dump([*the_plan.configmaps, *the_plan.migrations]))
-    podman.play(path)
+    podman.down(path)  # what a run that failed half-way may have left
     try:
+        podman.play(path)
         for pod in the_plan.migrations:
             name = pod["metadata"]["name"]
             [container] = podman.containers(name)
@@ -159,6 +160,7 @@ async def smoke(args: argparse.Namespace) -> None:
             await asyncio.to_thread(run_migrations, podman, the_plan, var / "migrations.yaml", logs)
             system.write_text(manifests.dump([*the_plan.configmaps, *the_plan.deployments]))
             say(f"podman kube play {system}")
+            podman.down(system)
             podman.play(system)
             await asyncio.to_thread(wait_ready, podman, the_plan, args.ready_timeout)
             say("the end-to-end path against the containers:")
