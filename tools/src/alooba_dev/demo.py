@@ -20,12 +20,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
+from alooba_common.tls import Identity
 from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack, free_ports
@@ -84,12 +83,14 @@ async def play(var_dir: Path) -> None:
         say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
         say(f"Greenhouse Harvest API emulator at {harvest.base_url}")
 
+        # Each part is played with its own certificate: the operator's, the platform's.
         async with (
-            grpc.aio.insecure_channel(stack.address("assessments")) as channel,
-            grpc.aio.insecure_channel(stack.address("candidates")) as candidates_channel,
+            stack.channel("assessments", Identity.OPERATOR) as channel,
+            stack.channel("assessments", Identity.PLATFORM) as platform_channel,
+            stack.channel("candidates", Identity.OPERATOR) as candidates_channel,
         ):
             admin = pb_grpc.AdminServiceStub(channel)
-            platform = pb_grpc.PlatformServiceStub(channel)
+            platform = pb_grpc.PlatformServiceStub(platform_channel)
 
             step(2, "Operator: an organization, its partner key and a test (alooba-gh does this)")
             name = f"Acme Corp {uuid.uuid4().hex[:4]}"
@@ -111,9 +112,7 @@ async def play(var_dir: Path) -> None:
             step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
             harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
             candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
-            connected, checked = await connect_and_promote(
-                harvest, stack.address("harvest-sync"), org.id
-            )
+            connected, checked = await connect_and_promote(harvest, stack, org.id)
             user = connected.integration_user
             say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
             say(f"integration user {user.email} created (id {user.id}); Site Admin: no")

@@ -55,4 +55,8 @@ def run_service(
         upgrade_to_head(migrations, settings.database.url)
         structlog.get_logger(name).info("migrations.applied")
         return
-    run_event_loop(serve(settings))
+    try:
+        run_event_loop(serve(settings))
+    except ConfigError as error:  # found as it starts serving: a missing or wrong certificate
+        print(f"{name}: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
