@@ -49,13 +49,17 @@ def server_settings(identity: Identity) -> GrpcServerSettings:
 
 
 @asynccontextmanager
-async def serving(service: GrpcService) -> AsyncIterator[str]:
+async def serving(
+    service: GrpcService,
+    settings: GrpcServerSettings | None = None,
+    metrics: GrpcServerMetrics | None = None,
+) -> AsyncIterator[str]:
     """Serves `service` on a free loopback port, as grpc_server.serve does (mutual TLS,
     the service's access table); yields its address."""
     server, port = create_server(
         service,
-        server_settings(Identity(service.name)),
-        GrpcServerMetrics.create(CollectorRegistry()),
+        settings or server_settings(Identity(service.name)),
+        metrics or GrpcServerMetrics.create(CollectorRegistry()),
         health_aio.HealthServicer(),
     )
     await server.start()

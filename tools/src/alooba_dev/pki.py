@@ -74,38 +74,50 @@ def ensure_dev_pki(directory: Path) -> DevPki:
         ca = _new_ca(now)
         _write(ca_key_path, _key_pem(ca[0]))
         _write(pki.ca_file, _cert_pem(ca[1]))
-    ca_key, ca_cert = ca
     for identity in Identity:
-        folder = pki.folder(identity)
-        if _current(pki, identity, ca_cert, now):
-            continue
-        folder.mkdir(mode=0o700, exist_ok=True)
-        key = ec.generate_private_key(ec.SECP256R1())
-        certificate = issue(ca_key, ca_cert, key, identity, now)
-        # The key first, then the certificate: a reader in between sees a pair that does not
-        # match, which alooba_common.tls ignores until both are there.
-        _write(folder / KEY_FILE, _key_pem(key))
-        _write(folder / CA_FILE, _cert_pem(ca_cert))
-        _write(folder / CERT_FILE, _cert_pem(certificate))
+        if not _current(pki, identity, ca[1], now):
+            renew(pki, identity)
     return pki
+
+
+def renew(pki: DevPki, identity: Identity) -> None:
+    """Issues `identity` a new key and certificate in place, as cert-manager renews one:
+    processes using it pick the new one up without a restart."""
+    hosts = server_names(identity) if identity in SERVERS else []
+    write_certificate(pki, pki.folder(identity), identity.spiffe_id, hosts)
+
+
+def write_certificate(pki: DevPki, folder: Path, spiffe_id: str, hosts: list[str]) -> None:
+    """A new key and a certificate for `spiffe_id` from the CA, into `folder`."""
+    ca_key, ca_cert = _read_ca(pki)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = issue(ca_key, ca_cert, key, spiffe_id, hosts, dt.datetime.now(dt.UTC))
+    # The key first, then the certificate: a reader in between sees a pair that does not
+    # match, which alooba_common.tls ignores until both are there.
+    _write(folder / KEY_FILE, _key_pem(key))
+    _write(folder / CA_FILE, _cert_pem(ca_cert))
+    _write(folder / CERT_FILE, _cert_pem(certificate))
 
 
 def issue(
     ca_key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
     key: ec.EllipticCurvePrivateKey,
-    identity: Identity,
+    spiffe_id: str,
+    hosts: list[str],
     now: dt.datetime,
     days: int = LEAF_DAYS,
 ) -> x509.Certificate:
-    """`identity`'s certificate: its SPIFFE ID as the one URI SAN, host names for servers,
-    usable to serve and to call."""
-    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(identity.spiffe_id)]
-    if identity in SERVERS:
-        names += [_general_name(name) for name in server_names(identity)]
+    """A certificate for `key`: the SPIFFE ID as its one URI SAN, and the host names and
+    addresses it may serve as (none for a caller only); usable to serve and to call."""
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(spiffe_id)]
+    names += [_general_name(host) for host in hosts]
     return (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, identity.value)]))
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spiffe_id.rsplit("/", 1)[-1])])
+        )
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -187,6 +199,13 @@ def _load_ca(
     if certificate.not_valid_after_utc - now < RENEW_WITHIN:
         return None
     return key, certificate
+
+
+def _read_ca(pki: DevPki) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    ca = _load_ca(pki.ca_file, pki.directory / "ca.key", dt.datetime.now(dt.UTC))
+    if ca is None:
+        raise RuntimeError(f"no usable CA in {pki.directory}: run ensure_dev_pki first")
+    return ca
 
 
 def _current(pki: DevPki, identity: Identity, ca_cert: x509.Certificate, now: dt.datetime) -> bool:

@@ -168,3 +168,30 @@ def _guarded(handler: Any, check: Check) -> Any:
                 response_serializer=handler.response_serializer,
             )
     return handler
+
+
+def access_markdown(tables: Mapping[str, AccessTable]) -> str:
+    """The tables as docs/security.md shows them ({process name: its table}): first what
+    each identity may call, then who may call each method."""
+    lines = ["### What each identity may call", ""]
+    lines += ["| identity | service | methods |", "|---|---|---|"]
+    for identity in Identity:
+        rows = []
+        for process, table in tables.items():
+            for service in table.services():
+                methods = [
+                    _split(full)[1]
+                    for full, allowed in table.rules.items()
+                    if _split(full)[0] == service and identity in allowed
+                ]
+                if methods:
+                    rows.append(f"| `{identity}` | {process}: `{service}` | {', '.join(methods)} |")
+        lines += rows or [f"| `{identity}` | — | nothing yet |"]
+    lines += ["", "### Who may call each method", ""]
+    for process, table in tables.items():
+        lines += [f"#### {process}", "", "| method | identities |", "|---|---|"]
+        for full, allowed in table.rules.items():
+            names = ", ".join(f"`{i}`" for i in Identity if i in allowed) or "no one"
+            lines.append(f"| `{full.lstrip('/')}` | {names} |")
+        lines.append("")
+    return "\n".join(lines)
