@@ -10,6 +10,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ from assessments.service import Administration, ApplicationRefs, PartnerApi
 from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
 
 GRACE_DEFAULT_SECONDS = 7 * 24 * 3600
+add_partner = pb_grpc.add_PartnerServiceServicer_to_server
+add_platform = pb_grpc.add_PlatformServiceServicer_to_server
+add_admin = pb_grpc.add_AdminServiceServicer_to_server
 
 
 @dataclass(frozen=True)
@@ -98,25 +102,11 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
     )
     service = GrpcService(
         name="assessments",
+        # The deployed service's APIs but WebhookService, on these fakes.
         registrations=[
-            (
-                lambda server: pb_grpc.add_PartnerServiceServicer_to_server(
-                    PartnerServicer(partner), server
-                ),
-                PARTNER_SERVICE,
-            ),
-            (
-                lambda server: pb_grpc.add_PlatformServiceServicer_to_server(
-                    PlatformServicer(platform, admin), server
-                ),
-                PLATFORM_SERVICE,
-            ),
-            (
-                lambda server: pb_grpc.add_AdminServiceServicer_to_server(
-                    AdminServicer(admin), server
-                ),
-                ADMIN_SERVICE,
-            ),
+            (partial(add_partner, PartnerServicer(partner)), PARTNER_SERVICE),
+            (partial(add_platform, PlatformServicer(platform, admin)), PLATFORM_SERVICE),
+            (partial(add_admin, AdminServicer(admin)), ADMIN_SERVICE),
             outbox_registration(DeadLetters(sessions, OUTBOX)),
         ],
         readiness_check=lambda: _ready(),

@@ -114,12 +114,7 @@ def test_every_method_refuses_a_certificate_from_another_ca(
 def test_every_method_denies_every_identity_its_table_does_not_name(
     stack: Stack, methods: list[Method]
 ) -> None:
-    outcomes = {
-        f"{m} as {identity}": _call(stack, m, _credentials(stack, identity))
-        for m in methods
-        for identity in Identity
-        if identity not in TABLES[m.service].allowed(m.path)
-    }
+    outcomes = _as_each_identity(stack, methods, allowed=False)
 
     assert len(outcomes) > len(methods)
     assert outcomes == dict.fromkeys(outcomes, grpc.StatusCode.PERMISSION_DENIED)
@@ -130,11 +125,7 @@ def test_every_method_lets_the_identities_its_table_names_through(
 ) -> None:
     # Empty requests: most are INVALID_ARGUMENT or NOT_FOUND, which is the service
     # answering; being refused would be UNAVAILABLE or PERMISSION_DENIED.
-    outcomes = {
-        f"{m} as {identity}": _call(stack, m, _credentials(stack, identity))
-        for m in methods
-        for identity in TABLES[m.service].allowed(m.path)
-    }
+    outcomes = _as_each_identity(stack, methods, allowed=True)
 
     refused = {
         call: code
@@ -208,6 +199,18 @@ def test_health_answers_probes_without_a_certificate_on_the_health_port_only(
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+def _as_each_identity(
+    stack: Stack, methods: list[Method], *, allowed: bool
+) -> dict[str, grpc.StatusCode]:
+    """Each method called as each identity its table allows (or as each it does not)."""
+    return {
+        f"{m} as {identity}": _call(stack, m, _credentials(stack, identity))
+        for m in methods
+        for identity in Identity
+        if (identity in TABLES[m.service].allowed(m.path)) == allowed
+    }
 
 
 def _material(stack: Stack, identity: Identity) -> Any:
