@@ -48,6 +48,10 @@ proto-check: proto ## Fail if the committed generated code differs from a fresh 
 	@test -z "$$(git status --porcelain -- protos/python)" || \
 	  { echo "protos/python has untracked generated files: run 'make proto' and commit them"; exit 1; }
 
+.PHONY: security-doc
+security-doc: install ## Regenerate docs/security.md's access tables from the services' access.py
+	$(BIN)/python scripts/gen-security-doc.py
+
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy --strict on our own code
 	$(BIN)/ruff check .
@@ -68,7 +72,7 @@ test-pythons: install container-tools ## Unit tests on every Python here: the ho
 	scripts/test-pythons.sh $(PYTEST_ARGS)
 
 .PHONY: run
-run: install ## Start all four services on the embedded defaults (SQLite under var/); Ctrl-C stops
+run: install ## Start all four services on the embedded defaults (SQLite and certificates under var/); Ctrl-C stops
 	$(BIN)/alooba-devstack --var var
 
 .PHONY: demo

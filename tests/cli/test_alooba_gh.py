@@ -10,34 +10,40 @@ import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import structlog
-from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support.inprocess import serving
+from support.tls import certificate, channel
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_cli.main import main
 from alooba_common.config import DatabaseSettings
 from alooba_common.db import create_engine, session_factory
-from alooba_common.grpc_metrics import GrpcServerMetrics
-from alooba_common.grpc_server import ServerInterceptor
+from alooba_common.grpc_server import GrpcService
 from alooba_common.migrations import upgrade_to_head
 from alooba_common.outbox import DeadLetters, enqueue
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox, generate_kek
+from alooba_common.tls import Identity, server_credentials
+from assessments.access import ACCESS
 from assessments.lifecycle import PlatformApi
 from assessments.models import OUTBOX
-from assessments.server import MIGRATIONS
+from assessments.server import ADMIN_SERVICE, MIGRATIONS, PARTNER_SERVICE, PLATFORM_SERVICE
 from assessments.service import Administration, ApplicationRefs, PartnerApi
 from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
 
 GRACE_DEFAULT_SECONDS = 7 * 24 * 3600
+add_partner = pb_grpc.add_PartnerServiceServicer_to_server
+add_platform = pb_grpc.add_PlatformServiceServicer_to_server
+add_admin = pb_grpc.add_AdminServiceServicer_to_server
 
 
 @dataclass(frozen=True)
@@ -94,23 +100,27 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
         default_expiry_days=7,
         key_rotation_grace_seconds=GRACE_DEFAULT_SECONDS,
     )
-    server = grpc.aio.server(
-        interceptors=[ServerInterceptor(GrpcServerMetrics.create(CollectorRegistry()))]
+    service = GrpcService(
+        name="assessments",
+        # The deployed service's APIs but WebhookService, on these fakes.
+        registrations=[
+            (partial(add_partner, PartnerServicer(partner)), PARTNER_SERVICE),
+            (partial(add_platform, PlatformServicer(platform, admin)), PLATFORM_SERVICE),
+            (partial(add_admin, AdminServicer(admin)), ADMIN_SERVICE),
+            outbox_registration(DeadLetters(sessions, OUTBOX)),
+        ],
+        readiness_check=lambda: _ready(),
+        access=ACCESS,
+        cleanups=[engine.dispose],
     )
-    pb_grpc.add_PartnerServiceServicer_to_server(PartnerServicer(partner), server)
-    pb_grpc.add_PlatformServiceServicer_to_server(PlatformServicer(platform, admin), server)
-    pb_grpc.add_AdminServiceServicer_to_server(AdminServicer(admin), server)
-    add_outbox, _ = outbox_registration(DeadLetters(sessions, OUTBOX))
-    add_outbox(server)
-    port = server.add_insecure_port("127.0.0.1:0")
     # The service's log lines would otherwise land in the captured stdout the tests read.
     with structlog.testing.capture_logs():
-        await server.start()
-        try:
-            yield Service(addr=f"127.0.0.1:{port}", sessions=sessions)
-        finally:
-            await server.stop(None)
-            await engine.dispose()
+        async with serving(service) as addr:
+            yield Service(addr=addr, sessions=sessions)
+
+
+async def _ready() -> bool:
+    return True
 
 
 @pytest.fixture
@@ -332,8 +342,8 @@ async def test_invitation_list_on_an_empty_org_says_there_are_none(cli: Cli) -> 
 async def _send_test(addr: str, partner_key: str, test_id: str, n: int) -> str:
     """Greenhouse's send_test, over the partner API, so there is an invitation to see;
     returns its id."""
-    async with grpc.aio.insecure_channel(addr) as channel:
-        response = await pb_grpc.PartnerServiceStub(channel).SendTest(
+    async with channel(addr, Identity.GATEWAY) as gateway:
+        response = await pb_grpc.PartnerServiceStub(gateway).SendTest(
             pb.SendTestRequest(
                 partner_key=partner_key,
                 partner_test_id=test_id,
@@ -385,8 +395,8 @@ async def test_invitation_list_pages_and_show_prints_the_event_history(
 
 async def _platform(addr: str, rpc: str, request: Any) -> None:
     """One of the assessment platform's calls, as the platform makes it."""
-    async with grpc.aio.insecure_channel(addr) as channel:
-        await getattr(pb_grpc.PlatformServiceStub(channel), rpc)(request, timeout=5)
+    async with channel(addr, Identity.PLATFORM) as platform:
+        await getattr(pb_grpc.PlatformServiceStub(platform), rpc)(request, timeout=5)
 
 
 async def test_invitation_show_and_list_display_progress_and_results(
@@ -652,7 +662,9 @@ async def test_outbox_against_a_service_without_an_outbox_says_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = grpc.aio.server()
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_secure_port(
+        "127.0.0.1:0", server_credentials(certificate(Identity.CANDIDATES))
+    )
     await server.start()
     try:
         code = await asyncio.to_thread(

@@ -17,24 +17,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 import structlog
 from google.protobuf import timestamp_pb2
 from prometheus_client import CollectorRegistry
-from support.inprocess import serving
+from support.inprocess import server_settings, serving
+from support.tls import AsAllowedCaller, Channels
 
 import assessments.config
 import assessments.server
+import candidates.access
 import candidates.config
 import candidates.server
 from alooba.candidates.v1 import candidates_pb2 as pb
 from alooba.candidates.v1 import candidates_pb2_grpc as pb_grpc
 from alooba_cli.main import main
-from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
+from alooba_common.config import DatabaseSettings, LoggingSettings
 from alooba_common.migrations import upgrade_to_head
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.secrets import generate_kek
+from alooba_common.tls import Identity
 
 # --- the services ----------------------------------------------------------------------
 
@@ -64,11 +66,12 @@ async def services(templates: dict[str, Path], tmp_path: Path) -> AsyncIterator[
         copy = tmp_path / f"{name}.db"
         shutil.copyfile(template, copy)
         urls[name] = f"sqlite:///{copy}"
-    server = GrpcServerSettings(port=0, metrics_port=0)
     logs = LoggingSettings(level="info", format="json")
     candidates_service = candidates.server.build_service(
         candidates.config.Settings(
-            server=server, database=DatabaseSettings(url=urls["candidates"]), logging=logs
+            server=server_settings(Identity.CANDIDATES),
+            database=DatabaseSettings(url=urls["candidates"]),
+            logging=logs,
         )
     )
     # The services' log lines would otherwise land in the captured stdout the tests read.
@@ -76,7 +79,7 @@ async def services(templates: dict[str, Path], tmp_path: Path) -> AsyncIterator[
         async with serving(candidates_service) as candidates_addr:
             assessments_service = assessments.server.build_service(
                 assessments.config.Settings(
-                    server=server,
+                    server=server_settings(Identity.ASSESSMENTS),
                     database=DatabaseSettings(url=urls["assessments"]),
                     logging=logs,
                     key_encryption_key=generate_kek(),
@@ -86,15 +89,22 @@ async def services(templates: dict[str, Path], tmp_path: Path) -> AsyncIterator[
                 ),
                 outbox_metrics=OutboxMetrics.create(CollectorRegistry()),
             )
-            async with (
-                serving(assessments_service) as assessments_addr,
-                grpc.aio.insecure_channel(candidates_addr) as channel,
-            ):
-                yield Services(
-                    assessments_addr=assessments_addr,
-                    candidates_addr=candidates_addr,
-                    candidates=pb_grpc.CandidatesServiceStub(channel),
-                )
+            channels = Channels()
+            try:
+                async with serving(assessments_service) as assessments_addr:
+                    yield Services(
+                        assessments_addr=assessments_addr,
+                        candidates_addr=candidates_addr,
+                        candidates=AsAllowedCaller(  # type: ignore[arg-type]
+                            pb_grpc.CandidatesServiceStub,
+                            candidates.server.CANDIDATES_SERVICE,
+                            candidates_addr,
+                            candidates.access.ACCESS,
+                            channels,
+                        ),
+                    )
+            finally:
+                await channels.close()
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ EXPECTED_ALERTS = {
     "HarvestRateLimited",
     "HarvestPushesWaiting",
     "ServiceDown",
+    "GrpcCallsDenied",
     "GrpcErrorsHigh",
     "HttpServerErrorsHigh",
 }

@@ -1,6 +1,6 @@
 """What every workload in the rendered overlays must have: probes, a restricted security
-context, resources, a PDB, an HPA, NetworkPolicy coverage, headless gRPC Services, and no
-Secret committed."""
+context, resources, a PDB, an HPA, NetworkPolicy coverage, headless gRPC Services, its own
+certificate, and no Secret committed."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from alooba_common.tls import Identity
+
 Resource = dict[str, Any]
 
 GRPC_SERVICES = ("assessments", "candidates", "harvest-sync")
+HEALTH_PORT = 50050
 HTTP_SERVICES = ("gateway",)
 SECRETS = {
     "assessments": "assessments-secrets",
@@ -85,10 +88,15 @@ def test_grpc_services_use_native_grpc_probes(
 ) -> None:
     for name in GRPC_SERVICES:
         c = container(named(rendered[overlay], "Deployment", name))
+        # The plaintext health port: the mutual-TLS port refuses a caller without a
+        # certificate, and the kubelet has none.
         for probe in ("readinessProbe", "startupProbe"):
-            assert c[probe]["grpc"]["port"] == 50051, (name, probe)
+            assert c[probe]["grpc"]["port"] == HEALTH_PORT, (name, probe)
             assert c[probe]["grpc"].get("service", "") == "", (name, probe)
-        assert c["livenessProbe"]["grpc"] == {"port": 50051, "service": "liveness"}, name
+        assert c["livenessProbe"]["grpc"] == {"port": HEALTH_PORT, "service": "liveness"}, name
+        assert config_of(rendered[overlay], named(rendered[overlay], "Deployment", name))[
+            "HEALTH_PORT"
+        ] == str(HEALTH_PORT)
         # A pod busy with a long request must not be killed for one slow answer.
         assert c["livenessProbe"]["failureThreshold"] >= 3, name
 
@@ -107,7 +115,9 @@ def test_ports_are_named(rendered: dict[str, list[Resource]]) -> None:
     for overlay, deployment in deployments(rendered):
         name = deployment["metadata"]["name"]
         ports = {p["name"]: p["containerPort"] for p in container(deployment)["ports"]}
-        expected = {"http": 8080} if name in HTTP_SERVICES else {"grpc": 50051}
+        expected = (
+            {"http": 8080} if name in HTTP_SERVICES else {"grpc": 50051, "health": HEALTH_PORT}
+        )
         assert ports == {**expected, "metrics": 9090}, (overlay, name)
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true", (overlay, name)
@@ -305,3 +315,111 @@ def test_images_are_pinned_by_the_overlay(rendered: dict[str, list[Resource]]) -
         image = container(deployment)["image"]
         assert ":" in image.rsplit("/", 1)[-1], (overlay, image)
         assert not image.endswith(":latest"), (overlay, image)
+
+
+# --- service identities (docs/security.md) --------------------------------------------
+
+
+def test_every_identity_has_a_certificate_from_the_overlays_issuer(
+    rendered: dict[str, list[Resource]], overlay: str
+) -> None:
+    resources = rendered[overlay]
+    issuers = {i["metadata"]["name"] for i in of_kind(resources, "Issuer")}
+    certificates = {
+        c["metadata"]["name"]: c["spec"]
+        for c in of_kind(resources, "Certificate")
+        if c["metadata"]["labels"].get("app.kubernetes.io/name") != "alooba-internal-ca"
+    }
+    assert sorted(certificates) == sorted(f"{identity}-mtls" for identity in Identity)
+    for identity in Identity:
+        spec = certificates[f"{identity}-mtls"]
+        assert spec["uris"] == [identity.spiffe_id], identity
+        assert spec["secretName"] == f"{identity}-mtls", identity
+        assert spec["issuerRef"]["name"] in issuers, identity
+        assert {"server auth", "client auth"} <= set(spec["usages"]), identity
+        assert spec["privateKey"]["rotationPolicy"] == "Always", identity
+        if identity.value not in GRPC_SERVICES:
+            assert "dnsNames" not in spec, identity
+            assert "ipAddresses" not in spec, identity
+
+
+def test_servers_certificates_name_every_address_their_clients_dial(
+    rendered: dict[str, list[Resource]], overlay: str
+) -> None:
+    resources = rendered[overlay]
+    dialled = [
+        (key, value)
+        for workload in ("gateway", "assessments")
+        for key, value in config_of(resources, named(resources, "Deployment", workload)).items()
+        if key.endswith("_ADDR")
+    ]
+    assert len(dialled) == 4
+    for key, address in dialled:
+        host = address.removeprefix("dns:///").rsplit(":", 1)[0]
+        server = host.split(".")[0]
+        names = named(resources, "Certificate", f"{server}-mtls")["spec"]["dnsNames"]
+        assert host in names, (key, address)
+
+
+def test_every_pod_mounts_its_own_certificate_where_tls_dir_says(
+    rendered: dict[str, list[Resource]], overlay: str
+) -> None:
+    resources = rendered[overlay]
+    for name in (*GRPC_SERVICES, *HTTP_SERVICES):
+        deployment = named(resources, "Deployment", name)
+        pod = deployment["spec"]["template"]["spec"]
+        volumes = [
+            v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == f"{name}-mtls"
+        ]
+        assert len(volumes) == 1, name
+        [mount] = [
+            m for m in container(deployment)["volumeMounts"] if m["name"] == volumes[0]["name"]
+        ]
+        # A subPath mount would never see a renewal.
+        assert "subPath" not in mount, name
+        assert mount["readOnly"] is True, name
+        assert config_of(resources, deployment)["TLS_DIR"] == mount["mountPath"], name
+        # Readable by the pod's group (fsGroup), not by everyone.
+        assert volumes[0]["secret"]["defaultMode"] & 0o007 == 0, name
+
+
+def test_reflection_is_off(rendered: dict[str, list[Resource]]) -> None:
+    for overlay, resources in rendered.items():
+        for name in GRPC_SERVICES:
+            config = config_of(resources, named(resources, "Deployment", name))
+            assert config["GRPC_REFLECTION"] == "false", (overlay, name)
+
+
+def _grpc_peers(policy: Resource) -> set[str]:
+    """Who the policy lets in on the gRPC port: pod names, and namespace/pod names for
+    peers in other namespaces."""
+    peers = set()
+    for rule in policy["spec"].get("ingress", []):
+        if {"protocol": "TCP", "port": 50051} not in rule["ports"]:
+            continue
+        for peer in rule["from"]:
+            pod = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            namespace = peer.get("namespaceSelector", {}).get("matchLabels", {})
+            where = namespace.get("kubernetes.io/metadata.name")
+            peers.add(f"{where}/{pod}" if where else pod)
+    return peers
+
+
+def test_network_lets_in_the_platform_and_operators_and_nothing_else_new(
+    rendered: dict[str, list[Resource]], overlay: str
+) -> None:
+    resources = rendered[overlay]
+    peers = {name: _grpc_peers(named(resources, "NetworkPolicy", name)) for name in GRPC_SERVICES}
+    assert peers == {
+        "assessments": {"gateway", "alooba-operator", "assessment-platform/assessment-platform"},
+        "candidates": {"gateway", "assessments", "alooba-operator"},
+        "harvest-sync": {"assessments", "alooba-operator"},
+    }
+    operator = named(resources, "NetworkPolicy", "alooba-operator")["spec"]
+    assert operator.get("ingress", []) == []
+    [egress] = operator["egress"]
+    reached = {
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in egress["to"]
+    }
+    assert reached == set(GRPC_SERVICES)
+    assert egress["ports"] == [{"protocol": "TCP", "port": 50051}]

@@ -68,6 +68,21 @@ BREAKAGES = {
         "interval: 30s",
         "interval: thirty",
     ),
+    "certificate-unknown-field": (
+        "base/identities/certificates.yaml",
+        "  uris:\n",
+        "  uri:\n",
+    ),
+    "certificate-bad-usage": (
+        "base/identities/certificates.yaml",
+        "    - client auth\n",
+        "    - client authentication\n",
+    ),
+    "issuer-without-a-kind-of-issuer": (
+        "components/internal-ca/issuers.yaml",
+        "  selfSigned: {}\n",
+        "  selfsigned: {}\n",
+    ),
 }
 
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 from support.processes import cli
 
 from alooba.assessments.v1 import assessments_pb2_grpc as apb_grpc
 from alooba.outbox.v1 import outbox_pb2_grpc
+from alooba_common.tls import Identity
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import Stack, free_ports
 from greenhouse_emulator.emulator import GreenhouseEmulator
@@ -91,13 +91,16 @@ async def lifecycle_stack(
             "Python",
             *test_options,
         )
-        async with grpc.aio.insecure_channel(stack.address("assessments")) as channel:
+        async with (
+            stack.channel("assessments", Identity.PLATFORM) as platform,
+            stack.channel("assessments", Identity.OPERATOR) as operator,
+        ):
             yield Lifecycle(
                 stack=stack,
                 smtp=smtp,
                 greenhouse=greenhouse,
-                platform=apb_grpc.PlatformServiceStub(channel),
-                outbox=outbox_pb2_grpc.OutboxServiceStub(channel),
+                platform=apb_grpc.PlatformServiceStub(platform),
+                outbox=outbox_pb2_grpc.OutboxServiceStub(operator),
                 organization=organization,
                 test_id=test.get("test", test)["id"],
             )

@@ -7,13 +7,13 @@ import asyncio
 import signal
 from collections.abc import Callable
 
-import grpc
 import pytest
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
 from alooba.outbox.v1 import outbox_pb2 as opb
 from alooba.outbox.v1 import outbox_pb2_grpc as opb_grpc
+from alooba_common.tls import Identity
 from alooba_dev.stack import Stack
 from greenhouse_emulator.harvest import HarvestEmulator
 
@@ -61,8 +61,11 @@ async def test_harvest_sync_killed_mid_queue_finishes_it_after_a_restart(
         else:
             client_id, secret = greenhouse.issue_v3_client()
             credential = {"v3": hpb.V3Credential(client_id=client_id, client_secret=secret)}
-        async with grpc.aio.insecure_channel(stack.address("harvest-sync")) as channel:
-            harvest = hpb_grpc.HarvestSyncServiceStub(channel)
+        async with (
+            stack.channel("harvest-sync", Identity.OPERATOR) as operator,
+            stack.channel("harvest-sync", Identity.ASSESSMENTS) as assessments,
+        ):
+            harvest = hpb_grpc.HarvestSyncServiceStub(operator)
             status = await harvest.Connect(
                 hpb.ConnectRequest(organization_id=organization_id, **credential)
             )
@@ -72,7 +75,7 @@ async def test_harvest_sync_killed_mid_queue_finishes_it_after_a_restart(
             )
             applications = [greenhouse.add_application() for _ in range(PUSHES)]
             for application_id in applications:
-                queued = await harvest.QueueScores(
+                queued = await hpb_grpc.HarvestSyncServiceStub(assessments).QueueScores(
                     hpb.QueueScoresRequest(
                         organization_id=organization_id,
                         application_id=application_id,
@@ -101,7 +104,7 @@ async def test_harvest_sync_killed_mid_queue_finishes_it_after_a_restart(
 
         for application_id in applications:
             assert written(greenhouse, application_id) == score_of(application_id, applications)
-        async with grpc.aio.insecure_channel(stack.address("harvest-sync")) as channel:
+        async with stack.channel("harvest-sync", Identity.OPERATOR) as channel:
             status = await hpb_grpc.HarvestSyncServiceStub(channel).GetStatus(
                 hpb.GetStatusRequest(organization_id=organization_id)
             )

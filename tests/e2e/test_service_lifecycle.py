@@ -125,7 +125,7 @@ def test_readiness_follows_the_database_and_liveness_does_not(
     stack.start("candidates")
     try:
         stack.wait_ready(("candidates",), timeout=30)
-        address = stack.address("candidates")
+        address = stack.health_address("candidates")
         assert grpc_serving(address, "alooba.candidates.v1.CandidatesService")
 
         proxy.cut()
@@ -146,7 +146,7 @@ def test_readiness_turns_not_serving_as_soon_as_sigterm_arrives(
     # A drain period keeps the server answering health checks after SIGTERM, which is
     # when Kubernetes must see NOT_SERVING and stop routing to the pod.
     stack = make_stack(service_env={"assessments": {"DRAIN_SECONDS": "3"}})
-    address = stack.address("assessments")
+    address = stack.health_address("assessments")
     assert grpc_health(address) == "SERVING"
     stack.processes["assessments"].send_signal(signal.SIGTERM)
     wait_until(lambda: grpc_health(address) == "NOT_SERVING", 2.5, "NOT_SERVING")
@@ -155,7 +155,8 @@ def test_readiness_turns_not_serving_as_soon_as_sigterm_arrives(
 
 
 def grpc_health(address: str, service: str = "") -> str | None:
-    """The health status name, or None when the server does not answer."""
+    """The health status name, or None when the server does not answer (asked on the
+    plaintext health port, as the kubelet asks)."""
 
     async def check() -> str | None:
         async with grpc.aio.insecure_channel(address) as channel:

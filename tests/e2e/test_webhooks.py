@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
 from e2e.lifecycle import Lifecycle, lifecycle_stack
 from support.processes import cli, log_lines, metric_value, wait_until
@@ -19,6 +18,7 @@ from support.sql import dump_text
 
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
+from alooba_common.tls import Identity
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.models import Candidate
 from greenhouse_emulator.signing import encode_webhook_body, sign
@@ -40,7 +40,7 @@ async def _candidate_sent_a_test(life: Lifecycle, candidate: Candidate) -> tuple
 
 
 async def _candidate(life: Lifecycle, organization_id: str, candidate_id: str) -> Any:
-    async with grpc.aio.insecure_channel(life.stack.address("candidates")) as channel:
+    async with life.stack.channel("candidates", Identity.OPERATOR) as channel:
         response = await cpb_grpc.CandidatesServiceStub(channel).GetCandidate(
             cpb.GetCandidateRequest(organization_id=organization_id, candidate_id=candidate_id)
         )
@@ -209,7 +209,7 @@ async def test_anonymization_erases_the_candidate_everywhere_and_cancels_invitat
         kept_org, kept_id, _ = await _candidate_sent_a_test(life, kept)
         await asyncio.to_thread(life.smtp.wait_for, 2)
         collected = f"198.51.100.{next(_ids) % 250}"
-        async with grpc.aio.insecure_channel(life.stack.address("candidates")) as channel:
+        async with life.stack.channel("candidates", Identity.PLATFORM) as channel:
             await cpb_grpc.CandidatesServiceStub(channel).RecordAssessmentData(
                 cpb.RecordAssessmentDataRequest(
                     organization_id=org_id,

@@ -1,6 +1,7 @@
-"""The services running inside the test process: real gRPC servers on free ports, real
-databases, the real gateway app behind a real HTTP server. For tests that need no
-separate processes (faster, and their failures show a traceback in the test)."""
+"""The services running inside the test process: real gRPC servers on free ports, behind
+mutual TLS and their access tables as in production, real databases, the real gateway app
+behind a real HTTP server. For tests that need no separate processes (faster, and their
+failures show a traceback in the test)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import grpc
 from aiohttp.test_utils import TestServer
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from prometheus_client import CollectorRegistry
 
 import assessments.config
 import assessments.server
+import candidates.access
 import candidates.config
 import candidates.server
 import gateway.config
+import harvest_sync.access
 import harvest_sync.config
 import harvest_sync.server
 from alooba.assessments.v1 import assessments_pb2 as apb
@@ -31,22 +34,34 @@ from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hgrpc
 from alooba.outbox.v1 import outbox_pb2_grpc as ogrpc
 from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
 from alooba_common.grpc_metrics import GrpcServerMetrics
-from alooba_common.grpc_server import GrpcService, ServerInterceptor
+from alooba_common.grpc_server import GrpcService, create_server
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.secrets import generate_kek
+from alooba_common.tls import Identity
 from gateway.app import create_app
 from gateway.metrics import HttpMetrics
+from support.tls import AsAllowedCaller, Channels, tls_settings
+
+
+def server_settings(identity: Identity) -> GrpcServerSettings:
+    """A service's server settings for the tests: loopback, free ports, its certificate."""
+    return GrpcServerSettings(tls=tls_settings(identity), host="127.0.0.1", port=0, metrics_port=0)
 
 
 @asynccontextmanager
-async def serving(service: GrpcService) -> AsyncIterator[str]:
-    """Serves `service` on a free loopback port; yields its address."""
-    server = grpc.aio.server(
-        interceptors=[ServerInterceptor(GrpcServerMetrics.create(CollectorRegistry()))]
+async def serving(
+    service: GrpcService,
+    settings: GrpcServerSettings | None = None,
+    metrics: GrpcServerMetrics | None = None,
+) -> AsyncIterator[str]:
+    """Serves `service` on a free loopback port, as grpc_server.serve does (mutual TLS,
+    the service's access table); yields its address."""
+    server, port = create_server(
+        service,
+        settings or server_settings(Identity(service.name)),
+        metrics or GrpcServerMetrics.create(CollectorRegistry()),
+        health_aio.HealthServicer(),
     )
-    for register, _ in service.registrations:
-        register(server)
-    port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     stopping = asyncio.Event()
     background = [asyncio.create_task(job(stopping)) for job in service.background]
@@ -69,6 +84,9 @@ def basic_auth(key: str) -> dict[str, str]:
 
 @dataclass
 class System:
+    # Each stub calls as the identity that makes these calls in production: the operator
+    # (admin, outbox), the gateway (partner), the platform; `candidates` and `harvest` as
+    # whichever identity the service's access table allows for the RPC.
     admin: agrpc.AdminServiceStub
     partner: agrpc.PartnerServiceStub
     candidates: cgrpc.CandidatesServiceStub
@@ -114,15 +132,14 @@ async def running_system(
     `gateway_options` the gateway's (auth_throttle_window_seconds, ...), `harvest` and
     `harvest_relay` harvest-sync's HarvestSettings and RelaySettings.
     Unless given, emails go to a temporary folder, never the repository's var/."""
-    grpc_settings = GrpcServerSettings(port=0, metrics_port=0)
     log_settings = LoggingSettings(level="info", format="json")
     candidates_settings = candidates.config.Settings(
-        server=grpc_settings,
+        server=server_settings(Identity.CANDIDATES),
         database=DatabaseSettings(url=databases["candidates"]),
         logging=log_settings,
     )
     harvest_settings = harvest_sync.config.Settings(
-        server=grpc_settings,
+        server=server_settings(Identity.HARVEST_SYNC),
         database=DatabaseSettings(url=databases["harvest-sync"]),
         logging=log_settings,
         key_encryption_key=generate_kek(),
@@ -138,7 +155,7 @@ async def running_system(
         ) as harvest_addr,
     ):
         assessments_settings = assessments.config.Settings(
-            server=grpc_settings,
+            server=server_settings(Identity.ASSESSMENTS),
             database=DatabaseSettings(url=databases["assessments"]),
             logging=log_settings,
             key_encryption_key=generate_kek(),
@@ -154,33 +171,54 @@ async def running_system(
         async with serving(service) as assessments_addr:
             gateway_settings = gateway.config.Settings(
                 logging=log_settings,
+                tls=tls_settings(Identity.GATEWAY),
                 assessments_addr=assessments_addr,
                 candidates_addr=candidates_addr,
                 max_body_bytes=max_body_bytes,
                 **(gateway_options or {}),
             )
             app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))
-            async with (
-                TestServer(app, host="127.0.0.1") as http_server,
-                grpc.aio.insecure_channel(assessments_addr) as assessments_channel,
-                grpc.aio.insecure_channel(candidates_addr) as candidates_channel,
-                grpc.aio.insecure_channel(harvest_addr) as harvest_channel,
-                aiohttp.ClientSession() as http,
-            ):
-                yield System(
-                    admin=agrpc.AdminServiceStub(assessments_channel),
-                    partner=agrpc.PartnerServiceStub(assessments_channel),
-                    candidates=cgrpc.CandidatesServiceStub(candidates_channel),
-                    http=http,
-                    gateway_url=str(http_server.make_url("")).rstrip("/"),
-                    databases=databases,
-                    platform=agrpc.PlatformServiceStub(assessments_channel),
-                    outbox=ogrpc.OutboxServiceStub(assessments_channel),
-                    harvest=hgrpc.HarvestSyncServiceStub(harvest_channel),
-                    harvest_outbox=ogrpc.OutboxServiceStub(harvest_channel),
-                    addresses={
-                        "assessments": assessments_addr,
-                        "candidates": candidates_addr,
-                        "harvest-sync": harvest_addr,
-                    },
-                )
+            channels = Channels()
+            operator = channels.get(assessments_addr, Identity.OPERATOR)
+            try:
+                async with (
+                    TestServer(app, host="127.0.0.1") as http_server,
+                    aiohttp.ClientSession() as http,
+                ):
+                    yield System(
+                        admin=agrpc.AdminServiceStub(operator),
+                        partner=agrpc.PartnerServiceStub(
+                            channels.get(assessments_addr, Identity.GATEWAY)
+                        ),
+                        candidates=AsAllowedCaller(  # type: ignore[arg-type]
+                            cgrpc.CandidatesServiceStub,
+                            candidates.server.CANDIDATES_SERVICE,
+                            candidates_addr,
+                            candidates.access.ACCESS,
+                            channels,
+                        ),
+                        http=http,
+                        gateway_url=str(http_server.make_url("")).rstrip("/"),
+                        databases=databases,
+                        platform=agrpc.PlatformServiceStub(
+                            channels.get(assessments_addr, Identity.PLATFORM)
+                        ),
+                        outbox=ogrpc.OutboxServiceStub(operator),
+                        harvest=AsAllowedCaller(  # type: ignore[arg-type]
+                            hgrpc.HarvestSyncServiceStub,
+                            harvest_sync.server.HARVEST_SYNC_SERVICE,
+                            harvest_addr,
+                            harvest_sync.access.ACCESS,
+                            channels,
+                        ),
+                        harvest_outbox=ogrpc.OutboxServiceStub(
+                            channels.get(harvest_addr, Identity.OPERATOR)
+                        ),
+                        addresses={
+                            "assessments": assessments_addr,
+                            "candidates": candidates_addr,
+                            "harvest-sync": harvest_addr,
+                        },
+                    )
+            finally:
+                await channels.close()

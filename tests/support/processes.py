@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from alooba_common.tls import Identity
 from alooba_dev.stack import Stack
 
 CLI = str(Path(sys.executable).with_name("alooba-gh"))
@@ -25,6 +26,8 @@ def cli(stack: Stack, *args: str) -> Any:
             **os.environ,
             "ASSESSMENTS_ADDR": stack.address("assessments"),
             "CANDIDATES_ADDR": stack.address("candidates"),
+            "HARVEST_SYNC_ADDR": stack.address("harvest-sync"),
+            "TLS_DIR": str(stack.pki.folder(Identity.OPERATOR)),
         },
         capture_output=True,
         text=True,

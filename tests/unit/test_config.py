@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from alooba_common.config import (
     ConfigError,
     GrpcServerSettings,
+    TlsSettings,
     env_bool,
     env_float,
     env_int,
@@ -57,28 +60,50 @@ def test_list_is_split_on_commas_and_trimmed() -> None:
     assert env_list({"L": " a.io, *.b.io ,,"}, "L", ()) == ("a.io", "*.b.io")
 
 
-def test_grpc_server_settings_defaults_from_an_empty_environment() -> None:
-    settings = GrpcServerSettings.from_env({})
-    assert settings == GrpcServerSettings()
+def test_grpc_server_settings_defaults_with_only_the_certificate_folder() -> None:
+    settings = GrpcServerSettings.from_env({"TLS_DIR": "/etc/alooba/tls"})
+    assert settings == GrpcServerSettings(tls=TlsSettings.in_directory("/etc/alooba/tls"))
     assert settings.host == "[::]"
     assert settings.port == 50051
+    assert settings.health_port == 50050
     assert settings.metrics_port == 9090
-    assert settings.reflection is True
+    assert settings.reflection is False
     assert settings.max_concurrent_rpcs is None
+    assert settings.tls == TlsSettings(
+        cert_file=Path("/etc/alooba/tls/tls.crt"),
+        key_file=Path("/etc/alooba/tls/tls.key"),
+        ca_file=Path("/etc/alooba/tls/ca.crt"),
+    )
 
 
 def test_grpc_server_settings_read_from_the_environment() -> None:
     settings = GrpcServerSettings.from_env(
-        {"GRPC_PORT": "6000", "GRPC_REFLECTION": "false", "GRPC_MAX_CONCURRENT_RPCS": "64"}
+        {
+            "TLS_DIR": "/tls",
+            "TLS_CA_FILE": "/bundle/ca.crt",
+            "GRPC_PORT": "6000",
+            "HEALTH_PORT": "6001",
+            "GRPC_REFLECTION": "true",
+            "GRPC_MAX_CONCURRENT_RPCS": "64",
+        }
     )
     assert settings.port == 6000
-    assert settings.reflection is False
+    assert settings.health_port == 6001
+    assert settings.reflection is True
     assert settings.max_concurrent_rpcs == 64
+    assert settings.tls.ca_file == Path("/bundle/ca.crt")
+    assert settings.tls.cert_file == Path("/tls/tls.crt")
 
 
 def test_grpc_server_settings_with_a_bad_port_raise_config_error() -> None:
     with pytest.raises(ConfigError, match="GRPC_PORT"):
-        GrpcServerSettings.from_env({"GRPC_PORT": "fifty"})
+        GrpcServerSettings.from_env({"TLS_DIR": "/tls", "GRPC_PORT": "fifty"})
+
+
+def test_grpc_server_settings_without_a_certificate_folder_raise_config_error() -> None:
+    # No plaintext mode to fall into: a server without its certificate does not start.
+    with pytest.raises(ConfigError, match="TLS_DIR must be set"):
+        GrpcServerSettings.from_env({})
 
 
 def test_schema_ahead_of_the_code_is_ready_but_behind_or_foreign_is_not() -> None:

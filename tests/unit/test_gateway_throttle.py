@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
+from support.tls import tls_settings
 
 from alooba_common.config import ConfigError, LoggingSettings
+from alooba_common.tls import Identity
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.metrics import HttpMetrics
@@ -83,14 +85,16 @@ def test_verdict_names_the_limits_hit_and_rounds_retry_after_up() -> None:
     ],
 )
 def test_bad_throttle_settings_fail_at_start_up(environ: dict[str, str]) -> None:
-    with pytest.raises(ConfigError):
-        Settings.from_env(environ)
+    (name,) = environ
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({"TLS_DIR": "/etc/alooba/tls", **environ})
 
 
 async def test_refused_and_throttled_failures_are_counted() -> None:
     registry = CollectorRegistry()
     settings = Settings(
         logging=LoggingSettings(level="info", format="json"),
+        tls=tls_settings(Identity.GATEWAY),
         assessments_addr="127.0.0.1:9",
         candidates_addr="127.0.0.1:9",
         auth_throttle_address_limit=2,

@@ -28,13 +28,17 @@ from alooba_cli.commands import (
     outbox,
 )
 from alooba_cli.context import CommandError, Context, NamedStub, ServiceCallError, UsageError
+from alooba_common.config import TlsSettings
 from alooba_common.grpc_client import create_channel
 from alooba_common.request_context import new_request_id, set_request_id
+from alooba_common.tls import CertificateFiles, TlsError
 
 PROG = "alooba-gh"
 DEFAULT_ADDR = "localhost:50051"
 DEFAULT_CANDIDATES_ADDR = "localhost:50052"
 DEFAULT_TIMEOUT_SECONDS = 10.0
+# Where `make run` puts the operator's certificate (relative to the repository root).
+DEFAULT_TLS_DIR = "var/tls/operator"
 
 
 def _seconds(text: str) -> float:
@@ -53,6 +57,13 @@ def _add_global_options(parser: argparse.ArgumentParser, defaults: Mapping[str, 
         metavar="HOST:PORT",
         default=defaults.get("assessments_addr", argparse.SUPPRESS),
         help=f"the assessments service (env ASSESSMENTS_ADDR; default {DEFAULT_ADDR})",
+    )
+    parser.add_argument(
+        "--tls-dir",
+        metavar="DIR",
+        default=defaults.get("tls_dir", argparse.SUPPRESS),
+        help="the operator's certificate: tls.crt, tls.key and the CA, ca.crt "
+        f"(env TLS_DIR; default {DEFAULT_TLS_DIR}, where make run puts it)",
     )
     parser.add_argument(
         "--timeout",
@@ -80,8 +91,8 @@ def _add_candidates_option(parser: argparse.ArgumentParser, default: Any) -> Non
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """The whole command line. `environ` supplies ASSESSMENTS_ADDR, CANDIDATES_ADDR and
-    OUTBOX_ADDR."""
+    """The whole command line. `environ` supplies ASSESSMENTS_ADDR, CANDIDATES_ADDR,
+    OUTBOX_ADDR, HARVEST_SYNC_ADDR and TLS_DIR."""
     # The global options are also added to every command, with no defaults there, so
     # `alooba-gh org list --json` works as well as `alooba-gh --json org list` and a
     # command never resets an option given before it.
@@ -101,6 +112,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         parser,
         {
             "assessments_addr": environ.get("ASSESSMENTS_ADDR") or DEFAULT_ADDR,
+            "tls_dir": environ.get("TLS_DIR") or DEFAULT_TLS_DIR,
             "timeout": DEFAULT_TIMEOUT_SECONDS,
             "json": False,
         },
@@ -127,18 +139,26 @@ def service_address(args: argparse.Namespace) -> tuple[str, str]:
     return "the assessments service", args.assessments_addr
 
 
-async def _run(args: argparse.Namespace, request_id: str) -> None:
+def operator_certificate(args: argparse.Namespace) -> CertificateFiles:
+    """The certificate the CLI calls with (the services allow the operator identity what
+    docs/security.md lists); TLS_CA_FILE may name the CA bundle to trust instead."""
+    return CertificateFiles(TlsSettings.in_directory(args.tls_dir, os.environ.get("TLS_CA_FILE")))
+
+
+async def _run(args: argparse.Namespace, request_id: str, tls: CertificateFiles) -> None:
     # The service logs this id with every line about the call: it is what an operator
     # quotes when a call fails with INTERNAL.
     set_request_id(request_id)
     # create_channel gives every call the --timeout deadline and retries UNAVAILABLE
     # (safe: the service's RPCs are idempotent) until that deadline.
     _, address = service_address(args)
-    channel = create_channel(address, default_timeout=args.timeout)
+    channel = create_channel(address, tls=tls, default_timeout=args.timeout)
     channels = [channel]
     candidates_stub = None
     if getattr(args, "uses_candidates", False):
-        candidates_channel = create_channel(args.candidates_addr, default_timeout=args.timeout)
+        candidates_channel = create_channel(
+            args.candidates_addr, tls=tls, default_timeout=args.timeout
+        )
         channels.append(candidates_channel)
         candidates_stub = NamedStub(
             candidates_pb_grpc.CandidatesServiceStub(candidates_channel),
@@ -147,7 +167,7 @@ async def _run(args: argparse.Namespace, request_id: str) -> None:
         )
     harvest_stub = None
     if getattr(args, "uses_harvest", False):
-        harvest_channel = create_channel(args.harvest_addr, default_timeout=args.timeout)
+        harvest_channel = create_channel(args.harvest_addr, tls=tls, default_timeout=args.timeout)
         channels.append(harvest_channel)
         harvest_stub = NamedStub(
             harvest_pb_grpc.HarvestSyncServiceStub(harvest_channel),
@@ -201,9 +221,18 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse exits for --help (0) and for usage errors (2)
         return exit_.code if isinstance(exit_.code, int) else 2
 
+    try:
+        tls = operator_certificate(args)
+    except TlsError as error:
+        print(
+            f"{PROG}: no usable certificate in {args.tls_dir}: {error} "
+            "(give the operator's with --tls-dir or TLS_DIR; make run creates var/tls/operator)",
+            file=sys.stderr,
+        )
+        return 2
     request_id = new_request_id()
     try:
-        asyncio.run(_run(args, request_id))
+        asyncio.run(_run(args, request_id, tls))
     except UsageError as error:
         args.parser.print_usage(sys.stderr)
         print(f"{args.parser.prog}: error: {error}", file=sys.stderr)

@@ -6,8 +6,9 @@ reaches Greenhouse through the callback, and Greenhouse shows the score and repo
 the scores are written into the application's custom fields through Harvest; then
 Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
 
-`flow()` is the part after start-up, written against addresses only: `make images-smoke`
-plays the same steps against the system running from its container images.
+`flow()` is the part after start-up, written against a source of channels (each opened with
+a caller's certificate): `make images-smoke` plays the same steps against the system running
+from its container images.
 """
 
 from __future__ import annotations
@@ -20,20 +21,18 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import grpc
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
+from alooba_common.tls import Identity
 from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
 from alooba_dev.smtp_sink import SmtpSink
-from alooba_dev.stack import Stack, free_ports
+from alooba_dev.stack import ChannelSource, Stack, free_ports
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.harvest import HarvestEmulator
@@ -110,26 +109,28 @@ async def play(var_dir: Path) -> None:
         stack.start_all()
         await asyncio.to_thread(stack.wait_ready)
         say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
-        await flow(stack.address, world)
+        await flow(stack, world)
     finally:
         print("\nStopping ...", flush=True)
         await asyncio.to_thread(stack.stop_all)
         await world.stop()
 
 
-async def flow(address: Callable[[str], str], world: World) -> None:
-    """Steps 2-11 against running services (gRPC at `address(service)`, the gateway where
+async def flow(channels: ChannelSource, world: World) -> None:
+    """Steps 2-11 against running services (gRPC through `channels`, the gateway where
     `world.greenhouse` calls it). Fails on the first step whose outcome is wrong."""
     smtp, greenhouse, harvest = world.smtp, world.greenhouse, world.harvest
     say(f"SMTP      127.0.0.1:{smtp.port}")
     say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
     say(f"Greenhouse Harvest API emulator at {harvest.base_url}")
+    # Each part is played with its own certificate: the operator's, the platform's.
     async with (
-        grpc.aio.insecure_channel(address("assessments")) as channel,
-        grpc.aio.insecure_channel(address("candidates")) as candidates_channel,
+        channels.channel("assessments", Identity.OPERATOR) as channel,
+        channels.channel("assessments", Identity.PLATFORM) as platform_channel,
+        channels.channel("candidates", Identity.OPERATOR) as candidates_channel,
     ):
         admin = pb_grpc.AdminServiceStub(channel)
-        platform = pb_grpc.PlatformServiceStub(channel)
+        platform = pb_grpc.PlatformServiceStub(platform_channel)
 
         step(2, "Operator: an organization, its partner key and a test (alooba-gh does this)")
         name = f"Acme Corp {uuid.uuid4().hex[:4]}"
@@ -149,7 +150,7 @@ async def flow(address: Callable[[str], str], world: World) -> None:
         step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
         harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
         candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
-        connected, checked = await connect_and_promote(harvest, address("harvest-sync"), org.id)
+        connected, checked = await connect_and_promote(harvest, channels, org.id)
         user = connected.integration_user
         say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
         say(f"integration user {user.email} created (id {user.id}); Site Admin: no")

@@ -5,13 +5,15 @@ reading an application's custom fields back by name."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import grpc
+from typing import TYPE_CHECKING, Any
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
+from alooba_common.tls import Identity
 from greenhouse_emulator.harvest import HarvestEmulator
+
+if TYPE_CHECKING:
+    from alooba_dev.stack import ChannelSource
 
 
 def pointed_at(greenhouse: HarvestEmulator) -> dict[str, str]:
@@ -26,12 +28,12 @@ def pointed_at(greenhouse: HarvestEmulator) -> dict[str, str]:
 
 
 async def connect_and_promote(
-    greenhouse: HarvestEmulator, address: str, organization_id: str
+    greenhouse: HarvestEmulator, channels: ChannelSource, organization_id: str
 ) -> tuple[hpb.HarvestStatus, hpb.HarvestStatus]:
     """Connects the organization with a full-permission v1 key, then the Greenhouse admin
     makes the integration user a Site Admin; returns the status after connecting and the
-    refreshed one after the grant."""
-    async with grpc.aio.insecure_channel(address) as channel:
+    refreshed one after the grant (as an operator, with alooba-gh harvest, would)."""
+    async with channels.channel("harvest-sync", Identity.OPERATOR) as channel:
         stub = hpb_grpc.HarvestSyncServiceStub(channel)
         connected = await stub.Connect(
             hpb.ConnectRequest(

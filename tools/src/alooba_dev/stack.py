@@ -3,7 +3,9 @@
 Each service is started as `python -m <service>` with its own environment, exactly as
 in a container; migrations run first through each service's `migrate` command. On the
 embedded defaults every database is a SQLite file under `var/` and the key-encryption
-key is generated once into `var/key-encryption-key`.
+key is generated once into `var/key-encryption-key`. Every process has its own
+certificate from the development CA under `var/tls/` (alooba_dev.pki), made on first
+start; the tools and tests that call the services use the same CA (`Stack.channel`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
+from alooba_common.tls import CertificateFiles, Identity
+from alooba_dev.pki import DevPki, ensure_dev_pki
 
 GRPC_SERVICES = ("candidates", "harvest-sync", "assessments")
 # Started in this order (dependencies first) and stopped in the reverse order.
@@ -40,9 +46,16 @@ class Ports:
     candidates_metrics: int = 9092
     harvest_sync: int = 50053
     harvest_sync_metrics: int = 9093
+    # Plaintext grpc.health.v1 only (what the kubelet probes in Kubernetes).
+    assessments_health: int = 50061
+    candidates_health: int = 50062
+    harvest_sync_health: int = 50063
 
     def grpc(self, service: str) -> int:
         return int(getattr(self, service.replace("-", "_")))
+
+    def health(self, service: str) -> int:
+        return int(getattr(self, f"{service.replace('-', '_')}_health"))
 
     def metrics(self, service: str) -> int:
         if service == "gateway":
@@ -51,10 +64,11 @@ class Ports:
 
 
 def free_ports() -> Ports:
-    """Eight ports the OS says are free now (for tests that run beside `make run`)."""
+    """Ports the OS says are free now (for tests that run beside `make run`)."""
+    import dataclasses
     import socket
 
-    sockets = [socket.socket() for _ in range(8)]
+    sockets = [socket.socket() for _ in dataclasses.fields(Ports)]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
@@ -68,6 +82,13 @@ def module_name(service: str) -> str:
     return service.replace("-", "_")
 
 
+class ChannelSource(Protocol):
+    """Opens a channel to one of the services as one of the identities: a Stack of local
+    processes, or the same system running from its images (make images-smoke)."""
+
+    def channel(self, service: str, identity: Identity) -> grpc.aio.Channel: ...
+
+
 @dataclass
 class Stack:
     var_dir: Path
@@ -79,6 +100,7 @@ class Stack:
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     python: str = sys.executable
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _pki: DevPki | None = field(default=None, init=False, repr=False)
 
     @property
     def gateway_url(self) -> str:
@@ -86,6 +108,36 @@ class Stack:
 
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports.grpc(service)}"
+
+    def health_address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports.health(service)}"
+
+    @property
+    def pki(self) -> DevPki:
+        """The development CA and every identity's certificate, made on first use."""
+        if self._pki is None:
+            self._pki = ensure_dev_pki((self.var_dir / "tls").resolve())
+        return self._pki
+
+    def certificate(self, identity: Identity) -> CertificateFiles:
+        return CertificateFiles(self.pki.settings(identity), expected=identity)
+
+    def channel(
+        self,
+        service: str,
+        identity: Identity,
+        *,
+        timeout: float = 10.0,
+        wait_for_ready: bool = True,
+    ) -> grpc.aio.Channel:
+        """A channel to `service` as `identity` (an operator, the platform, ...), which
+        may call what the service's access table lets that identity call."""
+        return create_channel(
+            self.address(service),
+            tls=self.certificate(identity),
+            default_timeout=timeout,
+            wait_for_ready=wait_for_ready,
+        )
 
     def log_path(self, service: str) -> Path:
         return self.var_dir / "log" / f"{service}.log"
@@ -110,7 +162,7 @@ class Stack:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("DATABASE_URL", "GRPC_", "HTTP_", "METRICS_"))
+            if not key.startswith(("DATABASE_URL", "GRPC_", "HTTP_", "METRICS_", "HEALTH_", "TLS_"))
         }
         env.update(
             {
@@ -118,6 +170,7 @@ class Stack:
                 "LOG_FORMAT": "json",
                 "METRICS_PORT": str(self.ports.metrics(service)),
                 "METRICS_HOST": "127.0.0.1",
+                "TLS_DIR": str(self.pki.folder(Identity(service))),
             }
         )
         if service == "gateway":
@@ -134,6 +187,9 @@ class Stack:
                 {
                     "GRPC_HOST": "127.0.0.1",
                     "GRPC_PORT": str(self.ports.grpc(service)),
+                    "HEALTH_PORT": str(self.ports.health(service)),
+                    # For grpcurl, with the operator's certificate.
+                    "GRPC_REFLECTION": "true",
                     "DATABASE_URL": self.database_url(service),
                 }
             )
@@ -180,12 +236,22 @@ class Stack:
         second pod would run). Stopped with the others by stop_all()."""
         import socket
 
-        with socket.socket() as grpc_socket, socket.socket() as metrics_socket:
-            grpc_socket.bind(("127.0.0.1", 0))
-            metrics_socket.bind(("127.0.0.1", 0))
-            grpc_port, metrics_port = grpc_socket.getsockname()[1], metrics_socket.getsockname()[1]
+        sockets = [socket.socket() for _ in range(3)]
+        try:
+            for sock in sockets:
+                sock.bind(("127.0.0.1", 0))
+            grpc_port, metrics_port, health_port = (sock.getsockname()[1] for sock in sockets)
+        finally:
+            for sock in sockets:
+                sock.close()
         env = self.env(service)
-        env.update({"GRPC_PORT": str(grpc_port), "METRICS_PORT": str(metrics_port)})
+        env.update(
+            {
+                "GRPC_PORT": str(grpc_port),
+                "METRICS_PORT": str(metrics_port),
+                "HEALTH_PORT": str(health_port),
+            }
+        )
         name = f"{service}-{replica}"
         log = self.log_path(name).open("ab")
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -224,7 +290,7 @@ class Stack:
                     return bool(response.status == 200)
             except OSError:
                 return False
-        return grpc_serving(self.address(service))
+        return grpc_serving(self.health_address(service))
 
     def stop(self, service: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         process = self.processes.get(service)
@@ -246,6 +312,9 @@ class Stack:
 
 
 def grpc_serving(address: str, service: str = "", timeout: float = 1.0) -> bool:
+    """Whether the health port at `address` answers SERVING for `service`, asked as the
+    kubelet's probes ask: in plaintext, with no certificate."""
+
     async def check() -> bool:
         async with grpc.aio.insecure_channel(address) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
@@ -264,6 +333,7 @@ _NEXT_STEPS = """
 The stack is up (embedded defaults: SQLite under {var}/).
   Gateway:  {gateway}/v1/greenhouse/  (metrics on :{gateway_metrics}/metrics)
   gRPC:     assessments {assessments}, candidates {candidates}, harvest-sync {harvest_sync}
+            (mutual TLS: certificates under {var}/tls/, alooba-gh uses {var}/tls/operator)
   Logs:     {var}/log/<service>.log
 
 Next steps, in another terminal (the README walks through them):

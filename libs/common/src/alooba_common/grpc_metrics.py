@@ -14,6 +14,8 @@ class GrpcServerMetrics:
     started: Counter
     handled: Counter
     handling_seconds: Histogram
+    # Calls refused by the access table (alooba_common.authz); labels bounded by the table.
+    authz_denied: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> GrpcServerMetrics:
@@ -36,6 +38,12 @@ class GrpcServerMetrics:
                 "Time from an RPC's arrival to its response being ready.",
                 labels,
                 buckets=_LATENCY_BUCKETS,
+                registry=registry,
+            ),
+            authz_denied=Counter(
+                "grpc_server_authz_denied_total",
+                "RPCs refused with PERMISSION_DENIED: the caller may not call the method.",
+                ("service", "method", "caller"),
                 registry=registry,
             ),
         )

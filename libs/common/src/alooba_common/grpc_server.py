@@ -1,5 +1,9 @@
 """One lifecycle for every gRPC service: build, serve, report health, drain, stop.
 
+A service is served over mutual TLS only (alooba_common.tls), behind its access table
+(alooba_common.authz). grpc.health.v1 is also served in plaintext on a port of its own
+that serves nothing else, for the kubelet's probes, which cannot present a certificate.
+
 Health has two faces, kept apart on purpose:
 - readiness is the overall service ("") and each business service's own name. It is
   NOT_SERVING until the database answers, whenever it stops answering, and from the
@@ -26,6 +30,7 @@ from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from alooba_common.authz import AccessTable, AuthorizationInterceptor
 from alooba_common.config import GrpcServerSettings
 from alooba_common.errors import DomainError, InvalidArgument
 from alooba_common.grpc_metrics import GrpcServerMetrics
@@ -34,6 +39,7 @@ from alooba_common.request_context import (
     accept_request_id,
     set_request_id,
 )
+from alooba_common.tls import CertificateFiles, Identity, server_credentials
 
 log = structlog.get_logger("alooba.grpc")
 
@@ -151,6 +157,8 @@ class GrpcService:
     # (function that registers a servicer on a server, full proto service name)
     registrations: Sequence[tuple[Callable[[grpc.aio.Server], None], str]]
     readiness_check: ReadinessCheck
+    # Who may call which RPC (alooba_common.authz): the service's own table.
+    access: AccessTable
     cleanups: list[Cleanup] = field(default_factory=list)
     # Long-running work the service does beside answering RPCs (say, an outbox relay).
     # Each job gets the "stopping" event and must return soon after it is set.
@@ -159,12 +167,24 @@ class GrpcService:
     )
 
 
-async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
-    """Runs `service` until SIGTERM or SIGINT, then drains and stops it. Returns normally
-    (exit status 0) once in-flight RPCs have finished or the grace period has passed."""
-    metrics = GrpcServerMetrics.create()
+def create_server(
+    service: GrpcService,
+    settings: GrpcServerSettings,
+    metrics: GrpcServerMetrics,
+    health_servicer: Any,
+) -> tuple[grpc.aio.Server, int]:
+    """The service's server, not started: its servicers and health, behind mutual TLS and
+    its access table, bound to settings.host:settings.port. Returns it and the bound port.
+
+    The certificate must be the service's own (spiffe://alooba/<service name>): a process
+    given another's does not start (TlsError)."""
+    files = CertificateFiles(settings.tls, expected=Identity(service.name))
     server = grpc.aio.server(
-        interceptors=[ServerInterceptor(metrics)],
+        # Authorization first: a call it refuses reaches nothing else.
+        interceptors=[
+            AuthorizationInterceptor(service.access, metrics.authz_denied),
+            ServerInterceptor(metrics),
+        ],
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         options=[
             # Clients reconnect every few minutes, so new pods get their share of traffic
@@ -176,19 +196,31 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
     service_names = [name for _, name in service.registrations]
     for register, _ in service.registrations:
         register(server)
-
-    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    readiness_names = ["", *service_names]
-    await _set_status(health_servicer, readiness_names, serving=False)
-    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
-
     if settings.reflection:
         reflection.enable_server_reflection(
             (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
+    port = server.add_secure_port(f"{settings.host}:{settings.port}", server_credentials(files))
+    return server, port
 
-    bound_port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+
+async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
+    """Runs `service` until SIGTERM or SIGINT, then drains and stops it. Returns normally
+    (exit status 0) once in-flight RPCs have finished or the grace period has passed."""
+    metrics = GrpcServerMetrics.create()
+    health_servicer = health_aio.HealthServicer()
+    server, bound_port = create_server(service, settings, metrics, health_servicer)
+    service_names = [name for _, name in service.registrations]
+    readiness_names = ["", *service_names]
+    await _set_status(health_servicer, readiness_names, serving=False)
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+
+    # The same health, in plaintext, on a port that serves nothing else.
+    health_server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+    health_port = health_server.add_insecure_port(f"{settings.host}:{settings.health_port}")
+
     metrics_server, metrics_thread = start_http_server(
         settings.metrics_port, addr=settings.metrics_host
     )
@@ -199,9 +231,11 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     await server.start()
+    await health_server.start()
     log.info(
         "server.started",
         grpc_port=bound_port,
+        health_port=health_port,
         metrics_port=metrics_server.server_port,
         services=service_names,
     )
@@ -222,6 +256,7 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
         if settings.drain_seconds:
             await asyncio.sleep(settings.drain_seconds)
         await server.stop(settings.shutdown_grace_seconds)
+        await health_server.stop(None)
     finally:
         stopping.set()
         jobs = [readiness, *background]

@@ -13,7 +13,8 @@ from alooba.outbox.v1 import outbox_pb2_grpc as pb_grpc
 from alooba_common.outbox import DeadLetter, DeadLetters
 from alooba_common.protobuf import timestamp
 
-OUTBOX_SERVICE = pb.DESCRIPTOR.services_by_name["OutboxService"].full_name
+OUTBOX_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["OutboxService"]
+OUTBOX_SERVICE = OUTBOX_DESCRIPTOR.full_name
 
 
 def _dead_letter_pb(letter: DeadLetter) -> pb.DeadLetter:

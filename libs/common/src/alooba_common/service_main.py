@@ -45,14 +45,27 @@ def run_service(
         help="serve (default): run the gRPC server; migrate: apply database migrations",
     )
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        # A migration Job only needs its database: it serves nothing, so it holds no
+        # certificate and none of the service's other settings.
+        try:
+            database = DatabaseSettings.from_env(os.environ, f"sqlite:///var/{name}.db")
+            logging_settings = LoggingSettings.from_env(os.environ)
+        except ConfigError as error:
+            print(f"{name}: configuration error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        configure_logging(logging_settings, service=name)
+        upgrade_to_head(migrations, database.url)
+        structlog.get_logger(name).info("migrations.applied")
+        return
     try:
         settings = load_settings(os.environ)
     except ConfigError as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging, service=name)
-    if args.command == "migrate":
-        upgrade_to_head(migrations, settings.database.url)
-        structlog.get_logger(name).info("migrations.applied")
-        return
-    run_event_loop(serve(settings))
+    try:
+        run_event_loop(serve(settings))
+    except ConfigError as error:  # found as it starts serving: a missing or wrong certificate
+        print(f"{name}: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

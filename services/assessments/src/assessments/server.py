@@ -18,7 +18,9 @@ from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox
+from alooba_common.tls import CertificateFiles, Identity
 from assessments import states
+from assessments.access import ACCESS
 from assessments.callback import GreenhouseCallback
 from assessments.clients import GrpcCandidateDirectory
 from assessments.config import Settings
@@ -54,12 +56,18 @@ def build_service(
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     read_sessions = read_session_factory(engine)
+    # The service calls candidates and harvest-sync as itself.
+    identity = CertificateFiles(settings.server.tls, expected=Identity.ASSESSMENTS)
     candidates_channel = create_channel(
-        settings.candidates_addr, default_timeout=settings.rpc_timeout_seconds, wait_for_ready=True
+        settings.candidates_addr,
+        tls=identity,
+        default_timeout=settings.rpc_timeout_seconds,
+        wait_for_ready=True,
     )
     candidates = GrpcCandidateDirectory(candidates_channel, timeout=settings.rpc_timeout_seconds)
     harvest_channel = create_channel(
         settings.harvest_sync_addr,
+        tls=identity,
         default_timeout=settings.rpc_timeout_seconds,
         wait_for_ready=True,
     )
@@ -169,6 +177,7 @@ def build_service(
             outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
+        access=ACCESS,
         cleanups=[engine.dispose, close_clients],
         background=[
             *([relay.run] if settings.relay_enabled else []),

@@ -9,6 +9,7 @@ from alooba.candidates.v1 import candidates_pb2_grpc as pb_grpc
 from alooba_common import grpc_server
 from alooba_common.db import create_engine, read_session_factory, session_factory
 from alooba_common.migrations import database_readiness
+from candidates.access import ACCESS
 from candidates.config import Settings
 from candidates.events import WebhookEvents
 from candidates.service import Candidates
@@ -35,6 +36,7 @@ def build_service(settings: Settings) -> grpc_server.GrpcService:
             )
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
+        access=ACCESS,
         cleanups=[engine.dispose],
     )
 

@@ -25,7 +25,11 @@ def run(argv: list[str] | None = None) -> None:
         print(f"gateway: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging, service="gateway")
-    run_event_loop(serve(settings))
+    try:
+        run_event_loop(serve(settings))
+    except ConfigError as error:  # a certificate that is missing or not the gateway's
+        print(f"gateway: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from alooba_common.tls import CertificateFiles, Identity
 from gateway.clients import Backends
 from gateway.config import Settings
 from gateway.keys import BACKENDS, LIFECYCLE, METRICS, SETTINGS, Lifecycle
@@ -47,6 +48,7 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
     backends = Backends.connect(
         assessments_addr=settings.assessments_addr,
         candidates_addr=settings.candidates_addr,
+        tls=CertificateFiles(settings.tls, expected=Identity.GATEWAY),
         timeout=settings.rpc_timeout_seconds,
     )
     app[BACKENDS] = backends

@@ -10,6 +10,7 @@ import grpc
 from alooba.assessments.v1 import assessments_pb2_grpc
 from alooba.candidates.v1 import candidates_pb2_grpc
 from alooba_common.grpc_client import create_channel
+from alooba_common.tls import CertificateFiles
 
 if TYPE_CHECKING:
     # The typed stubs know that a stub on an aio channel returns awaitables.
@@ -29,9 +30,20 @@ class Backends:
     channels: tuple[grpc.aio.Channel, ...]
 
     @classmethod
-    def connect(cls, *, assessments_addr: str, candidates_addr: str, timeout: float) -> Backends:
-        assessments = create_channel(assessments_addr, default_timeout=timeout, wait_for_ready=True)
-        candidates = create_channel(candidates_addr, default_timeout=timeout, wait_for_ready=True)
+    def connect(
+        cls,
+        *,
+        assessments_addr: str,
+        candidates_addr: str,
+        tls: CertificateFiles,
+        timeout: float,
+    ) -> Backends:
+        assessments = create_channel(
+            assessments_addr, tls=tls, default_timeout=timeout, wait_for_ready=True
+        )
+        candidates = create_channel(
+            candidates_addr, tls=tls, default_timeout=timeout, wait_for_ready=True
+        )
         return cls(
             partner=assessments_pb2_grpc.PartnerServiceStub(assessments),
             webhooks=assessments_pb2_grpc.WebhookServiceStub(assessments),

@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from alooba_common.config import ConfigError, LoggingSettings, env_float, env_int, env_str
+from alooba_common.config import (
+    ConfigError,
+    LoggingSettings,
+    TlsSettings,
+    env_float,
+    env_int,
+    env_str,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     logging: LoggingSettings
+    # The gateway's certificate (spiffe://alooba/gateway), presented to every backend.
+    tls: TlsSettings
     host: str = "0.0.0.0"
     port: int = 8080
     metrics_host: str = "0.0.0.0"
@@ -51,6 +60,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
             logging=LoggingSettings.from_env(environ),
+            tls=TlsSettings.from_env(environ),
             host=env_str(environ, "HTTP_HOST", "0.0.0.0"),
             port=env_int(environ, "HTTP_PORT", 8080),
             metrics_host=env_str(environ, "METRICS_HOST", "0.0.0.0"),

@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import start_http_server
 
+from alooba_common.tls import CertificateFiles, Identity
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.keys import LIFECYCLE
@@ -17,6 +18,8 @@ log = structlog.get_logger("gateway")
 
 
 async def serve(settings: Settings) -> None:
+    # Fails the start, before the port opens, on a missing or wrong certificate.
+    CertificateFiles(settings.tls, expected=Identity.GATEWAY)
     app = create_app(settings)
     runner = web.AppRunner(
         app,

@@ -13,6 +13,7 @@ from alooba_common.outbox import DeadLetters, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox
+from harvest_sync.access import ACCESS
 from harvest_sync.clients import HarvestClients
 from harvest_sync.config import Settings
 from harvest_sync.connections import Connections
@@ -63,6 +64,7 @@ def build_service(
             outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
+        access=ACCESS,
         cleanups=[engine.dispose, clients.close],
         background=[relay.run] if settings.relay_enabled else [],
     )

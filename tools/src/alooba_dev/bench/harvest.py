@@ -24,10 +24,9 @@ import os
 import time
 from collections.abc import Callable
 
-import grpc
-
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
+from alooba_common.tls import Identity
 from alooba_dev.bench.context import BenchContext
 from alooba_dev.bench.report import Row
 from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
@@ -72,11 +71,10 @@ async def _run(context: BenchContext, *, pushes: int, window: float) -> list[Row
     async with HarvestEmulator(rate_limit=LIMIT, rate_window_seconds=window) as greenhouse:
         greenhouse.add_user("Ada", "Admin", "ada@bench.example", site_admin=True)
         await _restart_harvest_sync(context, greenhouse)
-        async with grpc.aio.insecure_channel(context.stack.address("harvest-sync")) as channel:
+        # Final results queued as assessments queues them.
+        async with context.stack.channel("harvest-sync", Identity.ASSESSMENTS) as channel:
             harvest = hpb_grpc.HarvestSyncServiceStub(channel)
-            await connect_and_promote(
-                greenhouse, context.stack.address("harvest-sync"), organization_id
-            )
+            await connect_and_promote(greenhouse, context.stack, organization_id)
 
             async def queue(application_id: int, result_id: str, score: int) -> None:
                 response = await harvest.QueueScores(

@@ -20,10 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba_common.tls import Identity
 from alooba_dev.bench import harvest, report, scenarios
 from alooba_dev.bench.context import (
     BenchContext,
@@ -35,6 +34,7 @@ from alooba_dev.bench.context import (
 )
 from alooba_dev.bench.postgres import fresh_databases
 from alooba_dev.bench.report import Row, percentile
+from alooba_dev.pki import ensure_dev_pki
 from alooba_dev.smtp_sink import SmtpSink
 from alooba_dev.stack import START_ORDER, Stack, free_ports, module_name
 
@@ -103,16 +103,17 @@ def _wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20)
         time.sleep(0.05)
 
 
-def measure_floor(options: Options) -> tuple[Floor, list[Row]]:
+def measure_floor(options: Options, pki: Path | None) -> tuple[Floor, list[Row]]:
     """A bare aiohttp handler calling a bare grpc.aio echo service, in two processes,
-    loaded exactly as the endpoints are."""
+    loaded exactly as the endpoints are; the hop is mutual TLS with `pki`'s certificates
+    (as every hop of the system is), or plaintext without."""
     echo_port, http_port = _free_port(), _free_port()
-    python = sys.executable
-    echo = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [python, "-m", "alooba_dev.bench.floor", "echo", str(echo_port)]
-    )
+    floor_module = [sys.executable, "-m", "alooba_dev.bench.floor"]
+    if pki is not None:
+        floor_module += ["--tls", str(pki)]
+    echo = subprocess.Popen([*floor_module, "echo", str(echo_port)])  # noqa: S603 - ours
     http = subprocess.Popen(  # noqa: S603
-        [python, "-m", "alooba_dev.bench.floor", "http", str(http_port), f"127.0.0.1:{echo_port}"]
+        [*floor_module, "http", str(http_port), f"127.0.0.1:{echo_port}"]
     )
     try:
         _wait_port(echo_port, echo)
@@ -134,13 +135,14 @@ def measure_floor(options: Options) -> tuple[Floor, list[Row]]:
         p99_ms=percentile(fixed.latencies_ms, 99),
     )
     rate = f"@{options.rate:g}/s"
+    section = "floor" if pki is not None else "floor, plaintext (not the ratios' base)"
     rows = [
-        Row("floor", "saturation", floor.rps, "req/s"),
-        Row("floor", f"p50 {rate}", floor.p50_ms, "ms"),
-        Row("floor", f"p99 {rate}", floor.p99_ms, "ms"),
-        Row("floor", "load generator CPU", saturation.generator_cpu * 100, "% core"),
+        Row(section, "saturation", floor.rps, "req/s"),
+        Row(section, f"p50 {rate}", floor.p50_ms, "ms"),
+        Row(section, f"p99 {rate}", floor.p99_ms, "ms"),
+        Row(section, "load generator CPU", saturation.generator_cpu * 100, "% core"),
     ]
-    rows += _failures("floor", saturation, fixed)
+    rows += _failures(section, saturation, fixed)
     return floor, rows
 
 
@@ -177,7 +179,7 @@ def _failures(section: str, *runs: LoadRun) -> list[Row]:
 
 
 async def _set_up(stack: Stack) -> Organization:
-    async with grpc.aio.insecure_channel(stack.address("assessments")) as channel:
+    async with stack.channel("assessments", Identity.OPERATOR) as channel:
         admin = pb_grpc.AdminServiceStub(channel)
         name = f"Bench Org {uuid.uuid4().hex[:8]}"
         org = (await admin.CreateOrganization(pb.CreateOrganizationRequest(name=name))).organization
@@ -395,11 +397,16 @@ class Run:
     def execute(self) -> int:
         started = dt.datetime.now(dt.UTC)
         floor = None
-        if not self.skip_floor:
-            say("floor: bare aiohttp → bare grpc.aio echo ...")
-            floor, rows = measure_floor(self.options)
-            self.rows += rows
         var_dir = Path(tempfile.mkdtemp(prefix="alooba-bench-"))
+        if not self.skip_floor:
+            # The ratios' base has mutual TLS on its hop, as the system has on every hop;
+            # the plaintext floor shows what TLS itself costs.
+            say("floor: bare aiohttp → bare grpc.aio echo, mutual TLS ...")
+            floor, rows = measure_floor(self.options, ensure_dev_pki(var_dir / "tls").directory)
+            self.rows += rows
+            say("floor: the same, plaintext ...")
+            _, rows = measure_floor(self.options, None)
+            self.rows += rows
         with fresh_databases(self.admin_url, "alooba_bench") as databases, SmtpSink() as smtp:
             stack = BenchStack(
                 var_dir=var_dir,

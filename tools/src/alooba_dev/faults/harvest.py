@@ -36,8 +36,10 @@ from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hpb_grpc
 from alooba.outbox.v1 import outbox_pb2 as opb
 from alooba.outbox.v1 import outbox_pb2_grpc as opb_grpc
+from alooba_common.tls import Identity
 from alooba_dev.faults.world import Fault, RecordedHarvest, Trip, World
 from alooba_dev.harvest_emulated import connect_and_promote, pointed_at
+from alooba_dev.stack import Stack
 
 BRAND = "Alooba"
 # A limit the run's pushes (40 a slice) stay under: they are not slowed, yet every
@@ -72,11 +74,11 @@ def new_harvest() -> RecordedHarvest:
     return RecordedHarvest(rate_limit=RATE_LIMIT, rate_window_seconds=RATE_WINDOW_SECONDS)
 
 
-async def connect(harvest: RecordedHarvest, address: str, organization_id: str) -> None:
+async def connect(harvest: RecordedHarvest, stack: Stack, organization_id: str) -> None:
     """Connects the organization (v1 key) and promotes its integration user, as a
     Greenhouse admin would; the next status check sees it and pushes may flow."""
     harvest.add_user("Ada", "Admin", "ada@faults.example", site_admin=True)
-    _, checked = await connect_and_promote(harvest, address, organization_id)
+    _, checked = await connect_and_promote(harvest, stack, organization_id)
     if checked.actions_needed or checked.missing_permissions:
         raise RuntimeError(f"Harvest not ready to push: {checked}")
     harvest.flow_from = len(harvest.requests)
@@ -205,13 +207,13 @@ def _same(values: dict[str, Any], wanted: dict[str, float]) -> bool:
         return False
 
 
-async def _settle(world: World, address: str) -> None:
+async def _settle(world: World) -> None:
     """Until every result is written and harvest-sync's queue is empty (or SETTLE_SECONDS
     passed), then one more hang's length for late answers and retries to land."""
     org = world.organization.id
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SETTLE_SECONDS
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with world.stack.channel("harvest-sync", Identity.OPERATOR) as channel:
         stub = hpb_grpc.HarvestSyncServiceStub(channel)
         while loop.time() < deadline:
             if all(_written(world, trip) for trip in world.trips):
@@ -231,8 +233,7 @@ async def harvest_checks(world: World) -> list[dict[str, Any]]:
     """Per slice: operations (one push per final result), lost, duplicated; then
     harvest-sync's dead letters. Rows are named after their slice's fault, so the runner
     adds them to that fault's row."""
-    address = world.stack.address("harvest-sync")
-    await _settle(world, address)
+    await _settle(world)
     harvest = world.harvest
     rows: dict[str, dict[str, Any]] = {}
     repeated = 0
@@ -255,7 +256,7 @@ async def harvest_checks(world: World) -> list[dict[str, Any]]:
             world.problems.append(f"{who}: written {len(writes)} times, as {writes}")
         elif len(writes) > 1:
             repeated += 1
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with world.stack.channel("harvest-sync", Identity.OPERATOR) as channel:
         dead = await opb_grpc.OutboxServiceStub(channel).ListDeadLetters(
             opb.ListDeadLettersRequest(limit=1000), timeout=10
         )

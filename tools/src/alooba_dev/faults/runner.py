@@ -42,7 +42,7 @@ from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
 from alooba.outbox.v1 import outbox_pb2 as opb
 from alooba.outbox.v1 import outbox_pb2_grpc as opb_grpc
-from alooba_common.grpc_client import create_channel
+from alooba_common.tls import Identity
 from alooba_dev.bench.postgres import fresh_databases
 from alooba_dev.bench.report import render_fault_table
 from alooba_dev.faults import harvest
@@ -299,8 +299,9 @@ async def _drive(
     harvest_api: RecordedHarvest,
     server: Server,
 ) -> int:
-    admin_channel = create_channel(stack.address("assessments"), wait_for_ready=True)
-    candidates_channel = create_channel(stack.address("candidates"), wait_for_ready=True)
+    admin_channel = stack.channel("assessments", Identity.OPERATOR, timeout=5.0)
+    platform_channel = stack.channel("assessments", Identity.PLATFORM, timeout=5.0)
+    candidates_channel = stack.channel("candidates", Identity.OPERATOR, timeout=5.0)
     try:
         admin = pb_grpc.AdminServiceStub(admin_channel)
         name = f"Faults {uuid.uuid4().hex[:8]}"
@@ -310,7 +311,7 @@ async def _drive(
             pb.CreateTestRequest(organization_id=org.id, name="Data Analyst", skills=["SQL"])
         )
         greenhouse.api_key = issued.secret
-        await harvest.connect(harvest_api, stack.address("harvest-sync"), org.id)
+        await harvest.connect(harvest_api, stack, org.id)
         world = World(
             stack=stack,
             smtp=smtp,
@@ -319,7 +320,7 @@ async def _drive(
             harvest=harvest_api,
             database=server,
             organization=Organization(org.id, name, test.test.id),
-            platform=pb_grpc.PlatformServiceStub(admin_channel),
+            platform=pb_grpc.PlatformServiceStub(platform_channel),
             admin=admin,
             candidates=cpb_grpc.CandidatesServiceStub(candidates_channel),
             outbox=opb_grpc.OutboxServiceStub(admin_channel),
@@ -351,6 +352,7 @@ async def _drive(
         rows, problems = await check(world, faults)
     finally:
         await admin_channel.close(None)
+        await platform_channel.close(None)
         await candidates_channel.close(None)
     print()
     print(render_fault_table(rows))

@@ -22,11 +22,17 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
+
+from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
+from alooba_common.tls import CertificateFiles, Identity
 from alooba_dev.bench.postgres import fresh_databases
 from alooba_dev.demo import World, flow
+from alooba_dev.pki import DevPki, ensure_dev_pki
 from alooba_dev.smoke import manifests
 from alooba_dev.smoke.manifests import Plan, ServicePorts
 from alooba_dev.smoke.podman import Podman
@@ -38,6 +44,19 @@ ROOT = Path(__file__).resolve().parents[4]
 
 def say(text: str) -> None:
     print(f"images-smoke: {text}", flush=True)
+
+
+@dataclass
+class Containers:
+    """Channels to the services running in the pods, each opened with a caller's
+    certificate from the smoke's own CA (the pods hold that CA's server certificates)."""
+
+    address: Callable[[str], str]
+    pki: DevPki
+
+    def channel(self, service: str, identity: Identity) -> grpc.aio.Channel:
+        tls = CertificateFiles(self.pki.settings(identity), expected=identity)
+        return create_channel(self.address(service), tls=tls, wait_for_ready=True)
 
 
 def free_port_pairs(services: tuple[str, ...]) -> dict[str, ServicePorts]:
@@ -164,7 +183,7 @@ async def smoke(args: argparse.Namespace) -> None:
             podman.play(system)
             await asyncio.to_thread(wait_ready, podman, the_plan, args.ready_timeout)
             say("the end-to-end path against the containers:")
-            await flow(address, world)
+            await flow(Containers(address, ensure_dev_pki(var / "tls")), world)
     finally:
         if the_plan is not None:
             await asyncio.to_thread(keep_logs, podman, the_plan, logs)
