@@ -47,7 +47,6 @@ def create_app(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         # Everything shown is escaped: names come from Greenhouse and from people.
         autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
     )
     environment.filters["ts"] = timestamp_text
     app[SETTINGS] = settings

@@ -20,8 +20,9 @@ from console.keys import BACKENDS, SERVICES
 from console.models import Membership
 from console.sessions import ANONYMOUS_CSRF_COOKIE, SignedIn
 
-SIGNED_IN = "signed_in"
-ANONYMOUS_CSRF = "anonymous_csrf"
+# Set by the who_is_signed_in middleware for every request.
+SIGNED_IN: web.RequestKey[SignedIn | None] = web.RequestKey("signed_in")
+ANONYMOUS_CSRF: web.RequestKey[str] = web.RequestKey("anonymous_csrf", str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,7 @@ class OrgPage:
 
 
 def signed_in(request: web.Request) -> SignedIn | None:
-    found: SignedIn | None = request.get(SIGNED_IN)
-    return found
+    return request.get(SIGNED_IN)
 
 
 def require_signed_in(request: web.Request) -> SignedIn:
@@ -84,8 +84,7 @@ def csrf_token(request: web.Request) -> str:
     who = signed_in(request)
     if who is not None:
         return who.csrf_token
-    token: str = request.get(ANONYMOUS_CSRF) or request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
-    return token
+    return request.get(ANONYMOUS_CSRF) or request.cookies.get(ANONYMOUS_CSRF_COOKIE, "")
 
 
 def render(

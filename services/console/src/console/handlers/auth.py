@@ -6,6 +6,7 @@ from aiohttp import web
 
 from alooba_common.errors import InvalidArgument, NotFound
 from console.accounts import INVITATION, RESET, normalize_email
+from console.handlers.home import landing
 from console.keys import BACKENDS, METRICS, SERVICES, SETTINGS
 from console.pages import form, local_path, render, see_other, signed_in
 from console.sessions import SESSION_COOKIE
@@ -169,5 +170,5 @@ async def accept_invitation(request: web.Request) -> web.Response:
         return render(request, "invitation.html", {**context, "error": error.message}, status=400)
     session_token = await services.sessions.start(user)
     return await _signed_in_response(
-        request, session_token, f"/orgs/{preview.organization_id}/settings"
+        request, session_token, landing(preview.organization_id or "", preview.role or "")
     )
