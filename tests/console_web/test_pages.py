@@ -205,5 +205,6 @@ async def test_a_submitted_result_opens_as_a_report_with_scores(
         await joined(console, client, tenant.organization.id, "member")
         page = await client.get(f"/reports/{invitation_id}")
         assert page.status == 200
-        assert "77" in page.text and "SQL" in page.text and "91" in page.text
+        assert '<dd class="score">77</dd>' in page.text
+        assert "<td>SQL</td><td>91</td>" in page.text
         assert "Harry Potter" in page.text
