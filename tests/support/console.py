@@ -51,7 +51,7 @@ async def running_console(
 ) -> AsyncIterator[Console]:
     mail_dir = options.pop("mail_dir", None) or tempfile.mkdtemp(prefix="console-mail")
     # Known before the server starts: links in emails and in InviteUser's answer use it.
-    port = free_port()
+    port = options.pop("port", None) or free_port()
     settings = Settings(
         server=GrpcServerSettings(port=0, metrics_port=0),
         database=DatabaseSettings(url=database_url),

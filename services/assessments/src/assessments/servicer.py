@@ -425,6 +425,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
             fixes,
             recent_days=request.recent_days or self._recent_days_default,
             now=now,
+            webhook_url=request.webhook_url[:500],
         )
         return pb.CheckSetupResponse(
             organization=organization, checks=checks, check_time=timestamp(now)

@@ -301,7 +301,7 @@ def _secret_fix(when: str, fixes: Fixes) -> str:
 
 
 def webhook_checks(
-    health: pb.GetIntegrationHealthResponse, name: str, fixes: Fixes
+    health: pb.GetIntegrationHealthResponse, name: str, fixes: Fixes, webhook_url: str = ""
 ) -> list[pb.SetupCheck]:
     receipts = {r.action: r for r in health.webhook_receipts}
     checks = []
@@ -367,8 +367,9 @@ def webhook_checks(
                     missing,
                     f"never received, never pinged{why}",
                     f'In Greenhouse: Configure → Dev Center → Webhooks → Create New Webhook: When "'
-                    f'{webhook.when}", Endpoint URL {WEBHOOK_URL}, Secret Key: the partner key, '
-                    f"and under Advanced Settings the header X-Organisation: {name}",
+                    f'{webhook.when}", Endpoint URL {webhook_url or WEBHOOK_URL}, Secret Key: the '
+                    "partner key, and under Advanced Settings the header X-Organisation: "
+                    f"{name}",
                 )
             )
     acted_on = {w.action for w in WEBHOOKS}
@@ -608,12 +609,13 @@ def verdicts(
     *,
     recent_days: int,
     now: dt.datetime,
+    webhook_url: str = "",
 ) -> list[pb.SetupCheck]:
     """Every check, in the order a person fixes them."""
     return [
         *key_checks(keys, fixes, recent_days, now),
         test_check(tests, fixes),
-        *webhook_checks(health, organization.name, fixes),
+        *webhook_checks(health, organization.name, fixes, webhook_url),
         callback_check(health, fixes, now),
         dead_letter_check(health, fixes),
         *harvest,

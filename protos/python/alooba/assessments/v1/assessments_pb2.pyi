@@ -2120,6 +2120,7 @@ class CheckSetupRequest(_message.Message):
     RECENT_DAYS_FIELD_NUMBER: _builtins.int
     AUDIENCE_FIELD_NUMBER: _builtins.int
     REFRESH_HARVEST_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     recent_days: _builtins.int
     """The partner key must have been used within this many days; 0 means 14."""
@@ -2128,6 +2129,10 @@ class CheckSetupRequest(_message.Message):
     """Ask harvest-sync to check the Harvest connection against Greenhouse first (else its
     last check is judged).
     """
+    webhook_url: _builtins.str
+    """The webhook Endpoint URL the fixes name (the gateway's public address); empty: a
+    placeholder.
+    """
     def __init__(
         self,
         *,
@@ -2135,10 +2140,11 @@ class CheckSetupRequest(_message.Message):
         recent_days: _builtins.int = ...,
         audience: Global___FixAudience.ValueType = ...,
         refresh_harvest: _builtins.bool = ...,
+        webhook_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "organization_id", b"organization_id", "recent_days", b"recent_days", "refresh_harvest", b"refresh_harvest"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "organization_id", b"organization_id", "recent_days", b"recent_days", "refresh_harvest", b"refresh_harvest", "webhook_url", b"webhook_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

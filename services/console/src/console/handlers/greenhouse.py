@@ -57,11 +57,13 @@ async def _render(
     health = await admin.GetIntegrationHealth(
         apb.GetIntegrationHealthRequest(organization_id=organization_id)
     )
+    webhook_url = request.app[SETTINGS].gateway_public_url + "/v1/greenhouse/webhook"
     setup = await admin.CheckSetup(
         apb.CheckSetupRequest(
             organization_id=organization_id,
             audience=apb.FIX_AUDIENCE_CONSOLE,
             refresh_harvest=request.query.get("refresh") == "1",
+            webhook_url=webhook_url,
         )
     )
     first_invitation = await admin.ListInvitations(
@@ -91,7 +93,7 @@ async def _render(
         "secret": secret,
         "secret_prefix": secret_prefix,
         "grace_days": GRACE_DAYS,
-        "webhook_url": request.app[SETTINGS].gateway_public_url + "/v1/greenhouse/webhook",
+        "webhook_url": webhook_url,
         "webhooks": webhooks,
         "checks": setup.checks,
         "check_status": _CHECK_STATUS,
