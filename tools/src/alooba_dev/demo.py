@@ -4,7 +4,9 @@ An operator sets up an organization; Greenhouse (the emulator) lists tests and s
 the invitation email reaches a real SMTP server; the candidate takes the test; the result
 reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
 the scores are written into the application's custom fields through Harvest; then
-Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
+Greenhouse rejects the candidate and anonymizes them, through signed webhooks. It ends by
+printing the console's pages for that organization (and keeps the system up until Ctrl-C
+when run from a terminal).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import datetime as dt
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -26,9 +29,11 @@ from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
+from alooba.console.v1 import console_pb2 as console_pb
+from alooba.console.v1 import console_pb2_grpc as console_grpc
 from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
 from alooba_dev.smtp_sink import SmtpSink
-from alooba_dev.stack import Stack, free_ports
+from alooba_dev.stack import WITH_CONSOLE, Stack, free_ports
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.harvest import HarvestEmulator
@@ -45,8 +50,8 @@ def say(text: str) -> None:
     print(f"   {text}", flush=True)
 
 
-async def play(var_dir: Path) -> None:
-    stack = Stack(var_dir=var_dir, ports=free_ports())
+async def play(var_dir: Path, *, wait: bool) -> None:
+    stack = Stack(var_dir=var_dir, ports=free_ports(), services=WITH_CONSOLE)
     smtp = SmtpSink().start()
     greenhouse = GreenhouseEmulator(f"{stack.gateway_url}/v1/greenhouse", "not-issued-yet")
     await greenhouse.start()
@@ -63,6 +68,7 @@ async def play(var_dir: Path) -> None:
             "LOG_LEVEL": "warning",
         },
         "gateway": {"LOG_LEVEL": "warning"},
+        "console": {"LOG_LEVEL": "warning"},
         "candidates": {"LOG_LEVEL": "warning"},
         "harvest-sync": {
             **pointed_at(harvest),
@@ -73,13 +79,14 @@ async def play(var_dir: Path) -> None:
     try:
         step(
             1,
-            "Start the system: four services on SQLite, an SMTP server, Greenhouse "
-            "(partner API, webhooks and Harvest)",
+            "Start the system: four services and the console on SQLite, an SMTP server, "
+            "Greenhouse (partner API, webhooks and Harvest)",
         )
         await asyncio.to_thread(stack.migrate)
         stack.start_all()
         await asyncio.to_thread(stack.wait_ready)
         say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
+        say(f"console   {stack.console_url}/")
         say(f"SMTP      127.0.0.1:{smtp.port}")
         say(f"Greenhouse emulator callbacks at {greenhouse.callback_base_url}")
         say(f"Greenhouse Harvest API emulator at {harvest.base_url}")
@@ -87,6 +94,7 @@ async def play(var_dir: Path) -> None:
         async with (
             grpc.aio.insecure_channel(stack.address("assessments")) as channel,
             grpc.aio.insecure_channel(stack.address("candidates")) as candidates_channel,
+            grpc.aio.insecure_channel(stack.address("console")) as console_channel,
         ):
             admin = pb_grpc.AdminServiceStub(channel)
             platform = pb_grpc.PlatformServiceStub(channel)
@@ -107,6 +115,12 @@ async def play(var_dir: Path) -> None:
             )
             greenhouse.api_key = issued.secret
             say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
+            owner = await console_grpc.UserServiceStub(console_channel).InviteUser(
+                console_pb.InviteUserRequest(
+                    organization_id=org.id, email="owner@acme.example", role=console_pb.ROLE_OWNER
+                )
+            )
+            say("the first Owner is invited to the console (alooba-gh user invite)")
 
             step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
             harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
@@ -240,6 +254,23 @@ async def play(var_dir: Path) -> None:
             )
             for receipt in receipts.receipts:
                 say(f"erasure receipt {receipt.id}: erased {', '.join(receipt.erased)}")
+
+            step(12, "The console: the customer's side of all this")
+            console = f"{stack.console_url}/orgs/{org.id}"
+            for label, url in (
+                ("become the Owner (set a password)", owner.accept_url),
+                ("Organization Settings", f"{console}/settings"),
+                ("Greenhouse: key, webhooks, setup check", f"{console}/settings/greenhouse"),
+                ("Harvest", f"{console}/settings/harvest"),
+                ("Tests", f"{console}/tests"),
+                ("Candidates", f"{console}/candidates"),
+                ("View Report (anonymized now)", record.report_url),
+                ("Audit log", f"{console}/audit"),
+            ):
+                say(f"{label + ':':<40} {url}")
+            if wait:
+                say("Open them now; press Ctrl-C to stop the system.")
+                await _until_interrupted()
     finally:
         print("\nStopping ...", flush=True)
         await asyncio.to_thread(stack.stop_all)
@@ -248,13 +279,27 @@ async def play(var_dir: Path) -> None:
         smtp.stop()
 
 
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--keep", action="store_true", help="keep the demo's state folder")
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop at once after printing the console pages (default: when standard input "
+        "is a terminal, keep the system up until Ctrl-C so they can be opened)",
+    )
     args = parser.parse_args(argv)
     var_dir = Path(tempfile.mkdtemp(prefix="alooba-demo-"))
     try:
-        asyncio.run(play(var_dir))
+        asyncio.run(play(var_dir, wait=not args.no_wait and sys.stdin.isatty()))
     except Exception as error:
         print(f"\ndemo failed: {error!r}; logs in {var_dir}/log", file=sys.stderr)
         return 1
