@@ -89,13 +89,13 @@ faults: install ## Inject faults (SIGKILLs, PostgreSQL restart, SMTP, callback a
 ci: lint proto-check k8s-validate test ## What .ci/run runs
 
 # Container images and Kubernetes manifests (deploy/k8s/README.md).
-IMAGE_SERVICES := gateway assessments candidates harvest-sync
+IMAGE_SERVICES := gateway assessments candidates harvest-sync console
 IMAGE_REGISTRY ?= alooba
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 KUBE_VERSION ?= 1.30.0
 
 .PHONY: images
-images: ## Build the four service images (needs a Docker engine; IMAGE_REGISTRY, IMAGE_TAG)
+images: ## Build the five service images (needs a Docker engine; IMAGE_REGISTRY, IMAGE_TAG)
 	@docker info >/dev/null 2>&1 || \
 	  { echo "images: no Docker engine answers ('docker info' failed): nothing was built" >&2; exit 1; }
 	for svc in $(IMAGE_SERVICES); do \

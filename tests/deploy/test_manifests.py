@@ -12,10 +12,13 @@ Resource = dict[str, Any]
 
 GRPC_SERVICES = ("assessments", "candidates", "harvest-sync")
 HTTP_SERVICES = ("gateway",)
+# Pages over HTTP and a gRPC face for operators; its own database.
+CONSOLE = "console"
 SECRETS = {
     "assessments": "assessments-secrets",
     "candidates": "candidates-secrets",
     "harvest-sync": "harvest-sync-secrets",
+    "console": "console-secrets",
 }
 
 
@@ -77,7 +80,7 @@ def overlay(request: pytest.FixtureRequest) -> str:
 def test_every_service_is_deployed(rendered: dict[str, list[Resource]]) -> None:
     for resources in rendered.values():
         names = sorted(d["metadata"]["name"] for d in of_kind(resources, "Deployment"))
-        assert names == sorted(GRPC_SERVICES + HTTP_SERVICES)
+        assert names == sorted((*GRPC_SERVICES, *HTTP_SERVICES, CONSOLE))
 
 
 def test_grpc_services_use_native_grpc_probes(
@@ -93,10 +96,11 @@ def test_grpc_services_use_native_grpc_probes(
         assert c["livenessProbe"]["failureThreshold"] >= 3, name
 
 
-def test_gateway_probes_its_http_health_endpoints(
-    rendered: dict[str, list[Resource]], overlay: str
+@pytest.mark.parametrize("name", ["gateway", CONSOLE])
+def test_http_services_probe_their_health_endpoints(
+    rendered: dict[str, list[Resource]], overlay: str, name: str
 ) -> None:
-    c = container(named(rendered[overlay], "Deployment", "gateway"))
+    c = container(named(rendered[overlay], "Deployment", name))
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8080}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
     assert "httpGet" in c["startupProbe"]
@@ -107,7 +111,10 @@ def test_ports_are_named(rendered: dict[str, list[Resource]]) -> None:
     for overlay, deployment in deployments(rendered):
         name = deployment["metadata"]["name"]
         ports = {p["name"]: p["containerPort"] for p in container(deployment)["ports"]}
-        expected = {"http": 8080} if name in HTTP_SERVICES else {"grpc": 50051}
+        expected = {
+            **({"http": 8080} if name in (*HTTP_SERVICES, CONSOLE) else {}),
+            **({"grpc": 50051} if name in (*GRPC_SERVICES, CONSOLE) else {}),
+        }
         assert ports == {**expected, "metrics": 9090}, (overlay, name)
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true", (overlay, name)
@@ -252,10 +259,13 @@ def test_gateway_resolves_every_backend_pod_in_its_namespace(
         namespace = named(resources, "Deployment", "gateway")["metadata"]["namespace"]
         gateway = config_of(resources, named(resources, "Deployment", "gateway"))
         assessments = config_of(resources, named(resources, "Deployment", "assessments"))
+        console = config_of(resources, named(resources, "Deployment", CONSOLE))
         for config, key, peer in (
             (gateway, "ASSESSMENTS_ADDR", "assessments"),
             (gateway, "CANDIDATES_ADDR", "candidates"),
             (assessments, "CANDIDATES_ADDR", "candidates"),
+            (console, "ASSESSMENTS_ADDR", "assessments"),
+            (console, "HARVEST_SYNC_ADDR", "harvest-sync"),
         ):
             assert config[key] == f"dns:///{peer}.{namespace}.svc.cluster.local:50051", overlay
 
@@ -268,9 +278,11 @@ def test_no_secret_is_rendered_only_referenced(rendered: dict[str, list[Resource
             assert {"secretRef": {"name": secret}} in refs, (overlay, name)
 
 
-def test_each_grpc_service_has_a_migration_job(rendered: dict[str, list[Resource]]) -> None:
+def test_each_service_with_a_database_has_a_migration_job(
+    rendered: dict[str, list[Resource]],
+) -> None:
     for overlay, resources in rendered.items():
-        for name in GRPC_SERVICES:
+        for name in (*GRPC_SERVICES, CONSOLE):
             job = named(resources, "Job", f"{name}-migrate")
             deployment = named(resources, "Deployment", name)
             c = container(job)
@@ -285,15 +297,29 @@ def test_each_grpc_service_has_a_migration_job(rendered: dict[str, list[Resource
             assert not selects({"matchLabels": service["spec"]["selector"]}, pod_labels(job))
 
 
-def test_gateway_ingress_terminates_tls(rendered: dict[str, list[Resource]]) -> None:
+@pytest.mark.parametrize("name", ["gateway", CONSOLE])
+def test_ingress_terminates_tls(rendered: dict[str, list[Resource]], name: str) -> None:
     for overlay, resources in rendered.items():
-        ingress = named(resources, "Ingress", "gateway")
+        ingress = named(resources, "Ingress", name)
         [tls] = ingress["spec"]["tls"]
         [rule] = ingress["spec"]["rules"]
         assert tls["secretName"]
         assert tls["hosts"] == [rule["host"]], overlay
         backend = rule["http"]["paths"][0]["backend"]["service"]
-        assert backend == {"name": "gateway", "port": {"name": "http"}}
+        assert backend == {"name": name, "port": {"name": "http"}}
+
+
+def test_view_report_and_emailed_links_use_the_consoles_host(
+    rendered: dict[str, list[Resource]],
+) -> None:
+    for overlay, resources in rendered.items():
+        [rule] = named(resources, "Ingress", CONSOLE)["spec"]["rules"]
+        url = f"https://{rule['host']}"
+        assessments = config_of(resources, named(resources, "Deployment", "assessments"))
+        console = config_of(resources, named(resources, "Deployment", CONSOLE))
+        assert assessments["CONSOLE_URL"] == url, overlay
+        assert "REPORT_BASE_URL" not in assessments, overlay
+        assert console["CONSOLE_URL"] == url, overlay
 
 
 def test_images_are_pinned_by_the_overlay(rendered: dict[str, list[Resource]]) -> None:
