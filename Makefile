@@ -64,11 +64,11 @@ test: install ## Run the whole test suite (set TEST_DATABASE_URL to use PostgreS
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -m "not bench" $(PYTEST_ARGS)
 
 .PHONY: run
-run: install ## Start all four services on the embedded defaults (SQLite under var/); Ctrl-C stops
+run: install ## Start the services and the console on the embedded defaults (SQLite under var/), print the console URL; Ctrl-C stops
 	$(BIN)/alooba-devstack --var var
 
 .PHONY: demo
-demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step
+demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step; print the console pages
 	$(BIN)/alooba-demo
 
 # `make bench` / `make faults`: figures and fault injection on the real processes and a
