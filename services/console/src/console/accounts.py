@@ -99,6 +99,13 @@ class LinkPreview:
     existing_user: bool
 
 
+def verify_password(hasher: PasswordHasher, hashed: str, password: str) -> bool:
+    try:
+        return bool(hasher.verify(hashed, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 # --- signing in ------------------------------------------------------------------
 
 
@@ -121,9 +128,9 @@ class PasswordAuthenticator:
         async with self._sessions.begin() as session:
             user = await Store(session).user_by_email(email)
         if user is None or user.password_hash is None:
-            self._verify(self._dummy, password)
+            verify_password(self._hasher, self._dummy, password)
             return None
-        if not self._verify(user.password_hash, password):
+        if not verify_password(self._hasher, user.password_hash, password):
             return None
         if self._hasher.check_needs_rehash(user.password_hash):
             async with self._sessions.begin() as session:
@@ -131,12 +138,6 @@ class PasswordAuthenticator:
                 if stored is not None:
                     stored.password_hash = self._hasher.hash(password)
         return user
-
-    def _verify(self, hashed: str, password: str) -> bool:
-        try:
-            return bool(self._hasher.verify(hashed, password))
-        except (VerificationError, InvalidHashError):
-            return False
 
 
 class LoginThrottle:
@@ -297,7 +298,7 @@ class Accounts:
             now = utcnow()
             user = await store.user_by_email(link.email)
             if user is not None and user.password_hash is not None:
-                if not self._verify(user.password_hash, password):
+                if not verify_password(self._hasher, user.password_hash, password):
                     raise InvalidArgument("that is not the password of this account")
             else:
                 name = display_name.strip()
@@ -357,12 +358,6 @@ class Accounts:
             await store.delete_sessions_of(user.id)
         log.info("password.reset", user_id=user.id)
         return user
-
-    def _verify(self, hashed: str, password: str) -> bool:
-        try:
-            return bool(self._hasher.verify(hashed, password))
-        except (VerificationError, InvalidHashError):
-            return False
 
     # --- memberships -------------------------------------------------------------
 

@@ -5,7 +5,6 @@ check on every form post; security headers; and errors as pages with the right s
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -13,8 +12,9 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from alooba_common import http_server
 from alooba_common.errors import DomainError
-from alooba_common.request_context import REQUEST_ID_HEADER, accept_request_id, set_request_id
+from alooba_common.http_server import route_template
 from console.keys import METRICS, SERVICES, SETTINGS
 from console.metrics import HttpMetrics
 from console.pages import ANONYMOUS_CSRF, SIGNED_IN, render, signed_in
@@ -38,40 +38,9 @@ _SECURITY_HEADERS = {
 }
 
 
-def _route_template(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
-
-
 def observe(metrics: HttpMetrics) -> Middleware:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        set_request_id(request_id)
-        route = _route_template(request)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            response.headers[REQUEST_ID_HEADER] = request_id
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.duration.labels(request.method, route).observe(elapsed)
-            if route not in _QUIET:
-                log.info(
-                    "http.request",
-                    method=request.method,
-                    route=route,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 2),
-                )
-
-    return middleware
+    """The request id, one log line and the HTTP metrics (alooba_common.http_server)."""
+    return http_server.observe(metrics.http, log, quiet=_QUIET)
 
 
 @web.middleware
@@ -130,7 +99,7 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         presented = (await request.post()).get(CSRF_FIELD, "")
         if not isinstance(presented, str) or not expected or not same_token(presented, expected):
             request.app[METRICS].csrf_refused.inc()
-            log.warning("csrf.refused", route=_route_template(request))
+            log.warning("csrf.refused", route=route_template(request))
             return render(
                 request,
                 "error.html",

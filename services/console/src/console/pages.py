@@ -15,6 +15,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from alooba_common.acting import ActingUser
+from console.accounts import Actor
 from console.clients import ActingBackends
 from console.keys import BACKENDS, SERVICES
 from console.models import Membership
@@ -78,6 +79,13 @@ async def org_page(request: web.Request, roles: Collection[str] | None = None) -
     backends = acting_backends(request, membership)
     name = await request.app[BACKENDS].organization_name(organization_id, on_behalf_of=who.user.id)
     return OrgPage(who, membership, backends, name)
+
+
+async def audit(request: web.Request, page: OrgPage, action: str, **detail: Any) -> None:
+    """Records in the organization's audit log what the signed-in person just did."""
+    await request.app[SERVICES].accounts.audit(
+        page.organization_id, Actor.of(page.signed_in.user), action, **detail
+    )
 
 
 def csrf_token(request: web.Request) -> str:

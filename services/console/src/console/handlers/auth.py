@@ -5,25 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from alooba_common.errors import InvalidArgument, NotFound
+from alooba_common.http_server import client_address
 from console.accounts import INVITATION, RESET, normalize_email
 from console.handlers.home import landing
 from console.keys import BACKENDS, METRICS, SERVICES, SETTINGS
 from console.pages import form, local_path, render, see_other, signed_in
 from console.sessions import SESSION_COOKIE
-
-
-def client_address(request: web.Request) -> str:
-    """The caller's address: the peer, or the entry the outermost trusted proxy added."""
-    hops = request.app[SETTINGS].trusted_proxy_hops
-    if hops > 0:
-        forwarded = [
-            hop.strip()
-            for value in request.headers.getall("X-Forwarded-For", [])
-            for hop in value.split(",")
-        ]
-        if len(forwarded) >= hops and forwarded[-hops]:
-            return forwarded[-hops][:64]
-    return request.remote or "unknown"
 
 
 async def _signed_in_response(request: web.Request, user_token: str, target: str) -> web.Response:
@@ -68,7 +55,7 @@ async def login(request: web.Request) -> web.Response:
     except InvalidArgument:
         metrics.logins.labels("refused").inc()
         return refused("The e-mail address or the password is not right.", 401)
-    address = client_address(request)
+    address = client_address(request, request.app[SETTINGS].trusted_proxy_hops)
     wait = await services.throttle.retry_after(email, address)
     if wait is not None:
         metrics.logins.labels("throttled").inc()

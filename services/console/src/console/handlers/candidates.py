@@ -12,9 +12,7 @@ from multidict import MultiDict
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_common.acting import SETTINGS_ROLES
-from console.accounts import Actor
-from console.keys import SERVICES
-from console.pages import OrgPage, form, org_page, render, see_other
+from console.pages import OrgPage, audit, form, org_page, render, see_other
 
 STATUSES = {
     "sent": apb.INVITATION_STATUS_SENT,
@@ -119,9 +117,9 @@ async def _done(
     request: web.Request, page: OrgPage, action: str, notice: str, **detail: object
 ) -> web.Response:
     invitation_id = request.match_info["invitation_id"]
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         action,
         invitation_id=invitation_id,
         **detail,

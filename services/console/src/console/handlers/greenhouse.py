@@ -10,9 +10,8 @@ from aiohttp import web
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_common.acting import SETTINGS_ROLES
-from console.accounts import Actor
-from console.keys import SERVICES, SETTINGS
-from console.pages import OrgPage, form, org_page, render, see_other
+from console.keys import SETTINGS
+from console.pages import OrgPage, audit, form, org_page, render, see_other
 
 # The five webhooks the seed asks for, with Greenhouse's "When" labels (reference §2.1).
 WEBHOOK_EVENTS = (
@@ -115,9 +114,9 @@ async def issue_key(request: web.Request) -> web.Response:
     issued = await page.backends.admin.IssueApiKey(
         apb.IssueApiKeyRequest(organization_id=page.organization_id)
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         "key.issued",
         prefix=issued.api_key.prefix,
     )
@@ -139,9 +138,9 @@ async def rotate_key(request: web.Request) -> web.Response:
             organization_id=page.organization_id, grace_period_seconds=days * 86400
         )
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         "key.rotated",
         prefix=rotated.api_key.prefix,
         previous=rotated.previous.prefix,
@@ -157,9 +156,9 @@ async def revoke_key(request: web.Request) -> web.Response:
             organization_id=page.organization_id, api_key_id=request.match_info["key_id"]
         )
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         "key.revoked",
         prefix=revoked.api_key.prefix,
     )

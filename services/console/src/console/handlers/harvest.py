@@ -10,9 +10,7 @@ from aiohttp import web
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba_common.acting import SETTINGS_ROLES
-from console.accounts import Actor
-from console.keys import SERVICES
-from console.pages import OrgPage, form, org_page, render, see_other
+from console.pages import OrgPage, audit, form, org_page, render, see_other
 
 NOTICES = {
     "connected": "Harvest is connected. What is left to do is listed below.",
@@ -82,9 +80,7 @@ async def connect(request: web.Request) -> web.Response:
         return await _render(
             request, page, error=f"Greenhouse refused it: {error.details()}", status=400
         )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id, Actor.of(page.signed_in.user), "harvest.connected", mode=mode
-    )
+    await audit(request, page, "harvest.connected", mode=mode)
     raise see_other(f"/orgs/{page.organization_id}/settings/harvest?notice=connected")
 
 
@@ -93,7 +89,5 @@ async def disconnect(request: web.Request) -> web.Response:
     await page.backends.harvest.Disconnect(
         hpb.DisconnectRequest(organization_id=page.organization_id)
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id, Actor.of(page.signed_in.user), "harvest.disconnected"
-    )
+    await audit(request, page, "harvest.disconnected")
     raise see_other(f"/orgs/{page.organization_id}/settings/harvest?notice=disconnected")

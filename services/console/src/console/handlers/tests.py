@@ -7,9 +7,7 @@ from multidict import MultiDict
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_common.acting import SETTINGS_ROLES
-from console.accounts import Actor
-from console.keys import SERVICES
-from console.pages import OrgPage, form, org_page, render, see_other
+from console.pages import OrgPage, audit, form, org_page, render, see_other
 
 NOTICES = {
     "created": "The test was added: Greenhouse lists it from now on.",
@@ -70,9 +68,9 @@ async def create_test(request: web.Request) -> web.Response:
             expiry_days=_expiry_days(data),
         )
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         "test.created",
         test_id=created.test.id,
         name=created.test.name,
@@ -102,9 +100,9 @@ async def update_test(request: web.Request) -> web.Response:
             expiry_days=_expiry_days(data) or None,
         )
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         "test.updated",
         test_id=updated.test.id,
         name=updated.test.name,
@@ -119,9 +117,9 @@ async def archive_test(request: web.Request) -> web.Response:
             organization_id=page.organization_id, test_id=request.match_info["test_id"]
         )
     )
-    await request.app[SERVICES].accounts.audit(
-        page.organization_id,
-        Actor.of(page.signed_in.user),
+    await audit(
+        request,
+        page,
         "test.archived",
         test_id=archived.test.id,
         name=archived.test.name,
