@@ -36,6 +36,7 @@ from assessments.models import OUTBOX
 from assessments.server import MIGRATIONS
 from assessments.service import Administration, ApplicationRefs, PartnerApi
 from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
+from assessments.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
 
 GRACE_DEFAULT_SECONDS = 7 * 24 * 3600
 
@@ -99,7 +100,12 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
     )
     pb_grpc.add_PartnerServiceServicer_to_server(PartnerServicer(partner), server)
     pb_grpc.add_PlatformServiceServicer_to_server(PlatformServicer(platform, admin), server)
-    pb_grpc.add_AdminServiceServicer_to_server(AdminServicer(admin), server)
+    # No harvest-sync here: `doctor` is tested against the whole system (test_doctor.py).
+    nowhere = grpc.aio.insecure_channel("127.0.0.1:9")
+    harvest = HarvestStatusSource(nowhere, "127.0.0.1:9", timeout=1)
+    pb_grpc.add_AdminServiceServicer_to_server(
+        AdminServicer(admin, harvest, recent_days_default=DEFAULT_RECENT_DAYS), server
+    )
     add_outbox, _ = outbox_registration(DeadLetters(sessions, OUTBOX))
     add_outbox(server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -110,6 +116,7 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
             yield Service(addr=f"127.0.0.1:{port}", sessions=sessions)
         finally:
             await server.stop(None)
+            await nowhere.close(None)
             await engine.dispose()
 
 

@@ -4,7 +4,9 @@ throttling and password resets, against the real services in-process."""
 from __future__ import annotations
 
 import html
+import re
 
+import grpc
 from console_web.helpers import (
     PASSWORD,
     emailed_link,
@@ -13,13 +15,14 @@ from console_web.helpers import (
     unique_email,
     web_client,
 )
-from integration.helpers import Tenant, new_tenant, send_test
-from integration.lifecycle_helpers import callback_receiver, eventually, submit
+from integration.helpers import Tenant, new_tenant, send_test, status_of
+from integration.lifecycle_helpers import callback_receiver, eventually, rpc_error, submit
 from support.console import Console
 from support.greenhouse import send_test_body
 from support.inprocess import System
 
 from alooba.assessments.v1 import assessments_pb2 as apb
+from alooba.console.v1 import console_pb2 as cpb
 
 
 async def invitation_named(
@@ -208,3 +211,68 @@ async def test_a_submitted_result_opens_as_a_report_with_scores(
         assert '<dd class="score">77</dd>' in page.text
         assert "<td>SQL</td><td>91</td>" in page.text
         assert "Harry Potter" in page.text
+
+
+async def test_a_member_cannot_post_to_the_key_forms(system: System, console: Console) -> None:
+    tenant = await new_tenant(system)
+    async with web_client(console) as client:
+        await joined(console, client, tenant.organization.id, "member")
+        await client.get(f"/orgs/{tenant.organization.id}/candidates")
+        page = await client.post(
+            f"/orgs/{tenant.organization.id}/settings/greenhouse/keys/rotate", {"grace_days": "7"}
+        )
+        assert page.status == 403
+    keys = await system.admin.ListApiKeys(
+        apb.ListApiKeysRequest(organization_id=tenant.organization.id)
+    )
+    assert len(keys.api_keys) == 1  # only the tenant's own, unrotated
+    assert keys.api_keys[0].state == apb.API_KEY_STATE_ACTIVE
+
+
+async def test_an_admin_records_a_manual_evaluation_and_the_result_completes(
+    system: System, console: Console
+) -> None:
+    tenant = await new_tenant(system)
+    invitation_id = await invitation_named(system, tenant)
+    await submit(system, invitation_id, score=60, skills={"SQL": 55}, manual=True)
+    async with web_client(console) as client:
+        await joined(console, client, tenant.organization.id, "admin")
+        path = f"/orgs/{tenant.organization.id}/candidates/{invitation_id}"
+        page = await client.get(path)
+        assert "Record the evaluation" in page.text
+        form_key = re.search(r'name="form_key" value="([0-9a-f]+e)"', page.text)
+        assert form_key is not None
+        fields = {"form_key": form_key.group(1), "score": "72", "skill:SQL": "70"}
+        page = await client.post(f"{path}/evaluate", fields)
+        assert page.status == 200
+        assert "The evaluation was recorded" in page.text
+        # The same form posted again acts once (its idempotency key).
+        await client.get(path)
+        page = await client.post(f"{path}/evaluate", fields)
+        assert page.status == 200
+    reply = await status_of(system, tenant.key, invitation_id)
+    assert reply.body["partner_status"] == "complete"
+    assert reply.body["partner_score"] == 72
+    assert reply.body["metadata"]["SQL Score"] == 70
+    assert reply.body["metadata"]["Evaluated By"] == "The admin"
+
+
+async def test_operators_invite_only_into_an_existing_organization_and_only_once(
+    system: System, console: Console
+) -> None:
+    org = await new_organization(system)
+    email = unique_email("owner")
+    await console.invite(org.id, email, "owner")
+    unknown = await rpc_error(console.invite("f" * 32, unique_email(), "owner"))
+    assert unknown.code() == grpc.StatusCode.NOT_FOUND
+    async with web_client(console) as client:
+        link = await console.invite(org.id, unique_email("admin"), "admin")
+        await client.get(link.removeprefix(console.url))
+        await client.post(
+            link.removeprefix(console.url),
+            {"display_name": "A", "password": PASSWORD, "confirm": PASSWORD},
+        )
+        members = await console.users.ListMembers(cpb.ListMembersRequest(organization_id=org.id))
+        [member] = members.members
+        again = await rpc_error(console.invite(org.id, member.email, "owner"))
+        assert again.code() == grpc.StatusCode.ALREADY_EXISTS

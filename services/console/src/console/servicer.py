@@ -10,6 +10,7 @@ import grpc
 from alooba.console.v1 import console_pb2 as pb
 from alooba.console.v1 import console_pb2_grpc as pb_grpc
 from alooba_common.acting import ADMIN, MEMBER, OWNER, acting_user, refuse_actor
+from alooba_common.errors import NotFound, Unavailable
 from alooba_common.protobuf import timestamp
 from console.accounts import OPERATOR, Accounts
 from console.clients import Backends
@@ -30,8 +31,12 @@ class UserServicer(pb_grpc.UserServiceServicer):
     ) -> pb.InviteUserResponse:
         refuse_actor(acting_user(context))
         role = _ROLES.get(request.role, "")
-        # NOT_FOUND from the assessments service when the organization does not exist.
-        await self._backends.organization_name(request.organization_id, on_behalf_of="operator")
+        try:
+            await self._backends.organization_name(request.organization_id, on_behalf_of="operator")
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound("no such organization") from None
+            raise Unavailable("the assessments service did not answer") from None
         link, token = await self._accounts.invite(
             request.organization_id, request.email, role, OPERATOR
         )
