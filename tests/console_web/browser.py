@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -130,24 +131,22 @@ class Browser:
 
     def _full_page_png(self) -> bytes:
         """The whole page, not only the window (through the DevTools protocol, which works
-        with JavaScript off)."""
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})  # type: ignore[attr-defined]
-        size = metrics["cssContentSize"]
-        shot = self.driver.execute_cdp_cmd(  # type: ignore[attr-defined]
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {
-                    "x": 0,
-                    "y": 0,
-                    "width": size["width"],
-                    "height": size["height"],
-                    "scale": 1,
-                },
-            },
-        )
-        return base64.b64decode(shot["data"])
+        with JavaScript off). Chromium refuses the capture now and then while a page is
+        still settling: then once more, then the window alone."""
+        for _ in range(2):
+            try:
+                metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+                size = metrics["cssContentSize"]
+                clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"]}
+                shot = self.driver.execute_cdp_cmd(
+                    "Page.captureScreenshot",
+                    {"format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1}},
+                )
+                return base64.b64decode(shot["data"])
+            except WebDriverException:
+                continue
+        png: bytes = self.driver.get_screenshot_as_png()
+        return png
 
     def _check_labels(self) -> None:
         """Every visible input, select and textarea has a <label for> or an aria-label."""
