@@ -7,6 +7,7 @@ import html
 import re
 
 import grpc
+import structlog
 from console_web.helpers import (
     PASSWORD,
     emailed_link,
@@ -15,9 +16,10 @@ from console_web.helpers import (
     unique_email,
     web_client,
 )
+from integration.harvest_helpers import harvest_world
 from integration.helpers import Tenant, new_tenant, send_test, status_of
 from integration.lifecycle_helpers import callback_receiver, eventually, rpc_error, submit
-from support.console import Console
+from support.console import Console, running_console
 from support.greenhouse import send_test_body
 from support.inprocess import System
 
@@ -276,3 +278,33 @@ async def test_operators_invite_only_into_an_existing_organization_and_only_once
         [member] = members.members
         again = await rpc_error(console.invite(org.id, member.email, "owner"))
         assert again.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_harvest_v3_connects_and_disconnects_and_the_audit_log_says_who(
+    shared_databases: dict[str, str],
+) -> None:
+    with structlog.testing.capture_logs():
+        async with (
+            harvest_world(shared_databases) as world,
+            running_console(world.system, shared_databases["console"]) as console,
+            web_client(console) as client,
+        ):
+            org = await new_organization(world.system)
+            email = await joined(console, client, org.id, "owner")
+            client_id, secret = world.greenhouse.issue_v3_client()
+            harvest = f"/orgs/{org.id}/settings/harvest"
+            await client.get(harvest)
+            page = await client.post(
+                f"{harvest}/connect",
+                {"mode": "v3", "client_id": client_id, "client_secret": secret},
+            )
+            assert page.status == 200
+            assert "Harvest v3" in page.text
+            assert secret not in page.text
+            await client.post(f"{harvest}/disconnect", {})
+            page = await client.get(harvest)
+            assert "not connected" in page.text
+            page = await client.get(f"/orgs/{org.id}/audit")
+            for action in ("harvest.connected", "harvest.disconnected"):
+                assert action in page.text
+            assert page.text.count(email) >= 2
