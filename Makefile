@@ -72,11 +72,11 @@ test-pythons: install container-tools ## Unit tests on every Python here: the ho
 	scripts/test-pythons.sh $(PYTEST_ARGS)
 
 .PHONY: run
-run: install ## Start all four services on the embedded defaults (SQLite and certificates under var/); Ctrl-C stops
+run: install ## Start the services and the console on the embedded defaults (SQLite and certificates under var/), print the console URL; Ctrl-C stops
 	$(BIN)/alooba-devstack --var var
 
 .PHONY: demo
-demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step
+demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step; print the console pages
 	$(BIN)/alooba-demo
 
 # `make bench` / `make faults`: figures and fault injection on the real processes and a
@@ -128,15 +128,15 @@ base-image: container-tools ## Build the local Python base images from Debian pa
 	. deploy/images/engine.sh && deploy/images/base-image.sh "$$(pick_engine)" $(DEBIAN_SUITE) localhost/alooba/python
 
 .PHONY: images
-images: container-tools ## Build the four service images (docker or podman), check each runs alone; prints sizes and SBOM paths
+images: container-tools ## Build the five service images (docker or podman), check each runs alone; prints sizes and SBOM paths
 	$(IMAGE_ENV) deploy/images/build.sh
 
 .PHONY: images-push
-images-push: ## Push the four images to IMAGE_REGISTRY (after make images with the same IMAGE_REGISTRY, IMAGE_TAG)
+images-push: ## Push the five images to IMAGE_REGISTRY (after make images with the same IMAGE_REGISTRY, IMAGE_TAG)
 	. deploy/images/engine.sh && engine=$$(pick_engine) && \
 	for svc in $(IMAGE_SERVICES); do "$$engine" push "$(IMAGE_REGISTRY)/$$svc:$(IMAGE_TAG)"; done
 
-IMAGE_SERVICES := gateway assessments candidates harvest-sync
+IMAGE_SERVICES := gateway assessments candidates harvest-sync console
 
 # The smoke's databases are created on this PostgreSQL server (an admin URL) and dropped after.
 SMOKE_DATABASE_URL ?= $(BENCH_DATABASE_URL)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import assessments.access
 import candidates.access
+import console.access
 import harvest_sync.access
 from alooba_common.authz import access_markdown
 
@@ -20,6 +21,7 @@ TABLES = {
     "assessments": assessments.access.ACCESS,
     "candidates": candidates.access.ACCESS,
     "harvest-sync": harvest_sync.access.ACCESS,
+    "console": console.access.ACCESS,
 }
 
 

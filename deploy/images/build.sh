@@ -2,7 +2,7 @@
 # Builds the four service images from deploy/images/Dockerfile, checks each one runs on its own,
 # copies out its SBOM and prints a table of sizes and SBOM paths. What `make images` runs.
 #
-#   deploy/images/build.sh [SERVICE...]                  (default: all four)
+#   deploy/images/build.sh [SERVICE...]                  (default: all five)
 #
 # Environment (the Makefile passes its variables):
 #   IMAGE_REGISTRY, IMAGE_TAG    images are named $IMAGE_REGISTRY/<service>:$IMAGE_TAG
@@ -21,7 +21,7 @@ root=$(cd "$images_dir/../.." && pwd)
 cd "$root"
 
 services=("$@")
-[[ ${#services[@]} -gt 0 ]] || services=(gateway assessments candidates harvest-sync)
+[[ ${#services[@]} -gt 0 ]] || services=(gateway assessments candidates harvest-sync console)
 engine=$(pick_engine)
 registry=${IMAGE_REGISTRY:-localhost/alooba}
 tag=${IMAGE_TAG:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo dev)}
@@ -64,7 +64,7 @@ rows=()
 for service in "${services[@]}"; do
   image=$registry/$service:$tag
   port=50051
-  [[ $service == gateway ]] && port=8080
+  [[ $service == gateway || $service == console ]] && port=8080
   echo "images: building $image with $engine"
   start=$SECONDS
   log=var/images/build-$service.log

@@ -39,6 +39,7 @@ from assessments.models import OUTBOX
 from assessments.server import ADMIN_SERVICE, MIGRATIONS, PARTNER_SERVICE, PLATFORM_SERVICE
 from assessments.service import Administration, ApplicationRefs, PartnerApi
 from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
+from assessments.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
 
 GRACE_DEFAULT_SECONDS = 7 * 24 * 3600
 add_partner = pb_grpc.add_PartnerServiceServicer_to_server
@@ -100,13 +101,22 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
         default_expiry_days=7,
         key_rotation_grace_seconds=GRACE_DEFAULT_SECONDS,
     )
+    # No harvest-sync here: `doctor` is tested against the whole system (test_doctor.py).
+    nowhere = grpc.aio.insecure_channel("127.0.0.1:9")
+    harvest = HarvestStatusSource(nowhere, "127.0.0.1:9", timeout=1)
     service = GrpcService(
         name="assessments",
         # The deployed service's APIs but WebhookService, on these fakes.
         registrations=[
             (partial(add_partner, PartnerServicer(partner)), PARTNER_SERVICE),
             (partial(add_platform, PlatformServicer(platform, admin)), PLATFORM_SERVICE),
-            (partial(add_admin, AdminServicer(admin)), ADMIN_SERVICE),
+            (
+                partial(
+                    add_admin,
+                    AdminServicer(admin, harvest, recent_days_default=DEFAULT_RECENT_DAYS),
+                ),
+                ADMIN_SERVICE,
+            ),
             outbox_registration(DeadLetters(sessions, OUTBOX)),
         ],
         readiness_check=lambda: _ready(),
@@ -117,6 +127,7 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
     with structlog.testing.capture_logs():
         async with serving(service) as addr:
             yield Service(addr=addr, sessions=sessions)
+    await nowhere.close(None)
 
 
 async def _ready() -> bool:

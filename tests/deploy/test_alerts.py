@@ -37,7 +37,7 @@ EXPECTED_ALERTS = {
     "GrpcErrorsHigh",
     "HttpServerErrorsHigh",
 }
-SERVICES = {"gateway", "assessments", "candidates", "harvest-sync"}
+SERVICES = {"gateway", "assessments", "candidates", "harvest-sync", "console"}
 # Series Prometheus itself makes, not the services.
 PROMETHEUS_SERIES = {"up"}
 _PROMQL_WORDS = """

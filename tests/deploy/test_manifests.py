@@ -15,10 +15,13 @@ Resource = dict[str, Any]
 GRPC_SERVICES = ("assessments", "candidates", "harvest-sync")
 HEALTH_PORT = 50050
 HTTP_SERVICES = ("gateway",)
+# Pages over HTTP and a gRPC face for operators; its own database.
+CONSOLE = "console"
 SECRETS = {
     "assessments": "assessments-secrets",
     "candidates": "candidates-secrets",
     "harvest-sync": "harvest-sync-secrets",
+    "console": "console-secrets",
 }
 
 
@@ -80,7 +83,7 @@ def overlay(request: pytest.FixtureRequest) -> str:
 def test_every_service_is_deployed(rendered: dict[str, list[Resource]]) -> None:
     for resources in rendered.values():
         names = sorted(d["metadata"]["name"] for d in of_kind(resources, "Deployment"))
-        assert names == sorted(GRPC_SERVICES + HTTP_SERVICES)
+        assert names == sorted((*GRPC_SERVICES, *HTTP_SERVICES, CONSOLE))
 
 
 def test_grpc_services_use_native_grpc_probes(
@@ -101,10 +104,11 @@ def test_grpc_services_use_native_grpc_probes(
         assert c["livenessProbe"]["failureThreshold"] >= 3, name
 
 
-def test_gateway_probes_its_http_health_endpoints(
-    rendered: dict[str, list[Resource]], overlay: str
+@pytest.mark.parametrize("name", ["gateway", CONSOLE])
+def test_http_services_probe_their_health_endpoints(
+    rendered: dict[str, list[Resource]], overlay: str, name: str
 ) -> None:
-    c = container(named(rendered[overlay], "Deployment", "gateway"))
+    c = container(named(rendered[overlay], "Deployment", name))
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8080}
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
     assert "httpGet" in c["startupProbe"]
@@ -115,9 +119,10 @@ def test_ports_are_named(rendered: dict[str, list[Resource]]) -> None:
     for overlay, deployment in deployments(rendered):
         name = deployment["metadata"]["name"]
         ports = {p["name"]: p["containerPort"] for p in container(deployment)["ports"]}
-        expected = (
-            {"http": 8080} if name in HTTP_SERVICES else {"grpc": 50051, "health": HEALTH_PORT}
-        )
+        expected = {
+            **({"http": 8080} if name in (*HTTP_SERVICES, CONSOLE) else {}),
+            **({"grpc": 50051, "health": HEALTH_PORT} if name in (*GRPC_SERVICES, CONSOLE) else {}),
+        }
         assert ports == {**expected, "metrics": 9090}, (overlay, name)
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true", (overlay, name)
@@ -262,10 +267,13 @@ def test_gateway_resolves_every_backend_pod_in_its_namespace(
         namespace = named(resources, "Deployment", "gateway")["metadata"]["namespace"]
         gateway = config_of(resources, named(resources, "Deployment", "gateway"))
         assessments = config_of(resources, named(resources, "Deployment", "assessments"))
+        console = config_of(resources, named(resources, "Deployment", CONSOLE))
         for config, key, peer in (
             (gateway, "ASSESSMENTS_ADDR", "assessments"),
             (gateway, "CANDIDATES_ADDR", "candidates"),
             (assessments, "CANDIDATES_ADDR", "candidates"),
+            (console, "ASSESSMENTS_ADDR", "assessments"),
+            (console, "HARVEST_SYNC_ADDR", "harvest-sync"),
         ):
             assert config[key] == f"dns:///{peer}.{namespace}.svc.cluster.local:50051", overlay
 
@@ -278,9 +286,11 @@ def test_no_secret_is_rendered_only_referenced(rendered: dict[str, list[Resource
             assert {"secretRef": {"name": secret}} in refs, (overlay, name)
 
 
-def test_each_grpc_service_has_a_migration_job(rendered: dict[str, list[Resource]]) -> None:
+def test_each_service_with_a_database_has_a_migration_job(
+    rendered: dict[str, list[Resource]],
+) -> None:
     for overlay, resources in rendered.items():
-        for name in GRPC_SERVICES:
+        for name in (*GRPC_SERVICES, CONSOLE):
             [job] = [
                 j
                 for j in of_kind(resources, "Job")
@@ -299,15 +309,29 @@ def test_each_grpc_service_has_a_migration_job(rendered: dict[str, list[Resource
             assert not selects({"matchLabels": service["spec"]["selector"]}, pod_labels(job))
 
 
-def test_gateway_ingress_terminates_tls(rendered: dict[str, list[Resource]]) -> None:
+@pytest.mark.parametrize("name", ["gateway", CONSOLE])
+def test_ingress_terminates_tls(rendered: dict[str, list[Resource]], name: str) -> None:
     for overlay, resources in rendered.items():
-        ingress = named(resources, "Ingress", "gateway")
+        ingress = named(resources, "Ingress", name)
         [tls] = ingress["spec"]["tls"]
         [rule] = ingress["spec"]["rules"]
         assert tls["secretName"]
         assert tls["hosts"] == [rule["host"]], overlay
         backend = rule["http"]["paths"][0]["backend"]["service"]
-        assert backend == {"name": "gateway", "port": {"name": "http"}}
+        assert backend == {"name": name, "port": {"name": "http"}}
+
+
+def test_view_report_and_emailed_links_use_the_consoles_host(
+    rendered: dict[str, list[Resource]],
+) -> None:
+    for overlay, resources in rendered.items():
+        [rule] = named(resources, "Ingress", CONSOLE)["spec"]["rules"]
+        url = f"https://{rule['host']}"
+        assessments = config_of(resources, named(resources, "Deployment", "assessments"))
+        console = config_of(resources, named(resources, "Deployment", CONSOLE))
+        assert assessments["CONSOLE_URL"] == url, overlay
+        assert "REPORT_BASE_URL" not in assessments, overlay
+        assert console["CONSOLE_URL"] == url, overlay
 
 
 def test_images_are_pinned_by_the_overlay(rendered: dict[str, list[Resource]]) -> None:
@@ -338,7 +362,7 @@ def test_every_identity_has_a_certificate_from_the_overlays_issuer(
         assert spec["issuerRef"]["name"] in issuers, identity
         assert {"server auth", "client auth"} <= set(spec["usages"]), identity
         assert spec["privateKey"]["rotationPolicy"] == "Always", identity
-        if identity.value not in GRPC_SERVICES:
+        if identity.value not in (*GRPC_SERVICES, CONSOLE):
             assert "dnsNames" not in spec, identity
             assert "ipAddresses" not in spec, identity
 
@@ -349,11 +373,11 @@ def test_servers_certificates_name_every_address_their_clients_dial(
     resources = rendered[overlay]
     dialled = [
         (key, value)
-        for workload in ("gateway", "assessments")
+        for workload in ("gateway", "assessments", CONSOLE)
         for key, value in config_of(resources, named(resources, "Deployment", workload)).items()
         if key.endswith("_ADDR")
     ]
-    assert len(dialled) == 4
+    assert len(dialled) == 6
     for key, address in dialled:
         host = address.removeprefix("dns:///").rsplit(":", 1)[0]
         server = host.split(".")[0]
@@ -365,7 +389,7 @@ def test_every_pod_mounts_its_own_certificate_where_tls_dir_says(
     rendered: dict[str, list[Resource]], overlay: str
 ) -> None:
     resources = rendered[overlay]
-    for name in (*GRPC_SERVICES, *HTTP_SERVICES):
+    for name in (*GRPC_SERVICES, *HTTP_SERVICES, CONSOLE):
         deployment = named(resources, "Deployment", name)
         pod = deployment["spec"]["template"]["spec"]
         volumes = [
@@ -385,7 +409,7 @@ def test_every_pod_mounts_its_own_certificate_where_tls_dir_says(
 
 def test_reflection_is_off(rendered: dict[str, list[Resource]]) -> None:
     for overlay, resources in rendered.items():
-        for name in GRPC_SERVICES:
+        for name in (*GRPC_SERVICES, CONSOLE):
             config = config_of(resources, named(resources, "Deployment", name))
             assert config["GRPC_REFLECTION"] == "false", (overlay, name)
 
@@ -409,11 +433,18 @@ def test_network_lets_in_the_platform_and_operators_and_nothing_else_new(
     rendered: dict[str, list[Resource]], overlay: str
 ) -> None:
     resources = rendered[overlay]
-    peers = {name: _grpc_peers(named(resources, "NetworkPolicy", name)) for name in GRPC_SERVICES}
+    servers = (*GRPC_SERVICES, CONSOLE)
+    peers = {name: _grpc_peers(named(resources, "NetworkPolicy", name)) for name in servers}
     assert peers == {
-        "assessments": {"gateway", "alooba-operator", "assessment-platform/assessment-platform"},
+        "assessments": {
+            "gateway",
+            "console",
+            "alooba-operator",
+            "assessment-platform/assessment-platform",
+        },
         "candidates": {"gateway", "assessments", "alooba-operator"},
-        "harvest-sync": {"assessments", "alooba-operator"},
+        "harvest-sync": {"assessments", "console", "alooba-operator"},
+        "console": {"alooba-operator"},
     }
     operator = named(resources, "NetworkPolicy", "alooba-operator")["spec"]
     assert operator.get("ingress", []) == []
@@ -421,5 +452,5 @@ def test_network_lets_in_the_platform_and_operators_and_nothing_else_new(
     reached = {
         peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in egress["to"]
     }
-    assert reached == set(GRPC_SERVICES)
+    assert reached == set(servers)
     assert egress["ports"] == [{"protocol": "TCP", "port": 50051}]

@@ -10,7 +10,8 @@ from typing import Any
 from alooba_common.migrations import head_revision
 
 ROOT = Path(__file__).resolve().parents[2]
-GRPC_SERVICES = ("assessments", "candidates", "harvest-sync")
+# Every service with a database of its own.
+MIGRATED = ("assessments", "candidates", "harvest-sync", "console")
 
 
 def migration_job(resources: list[dict[str, Any]], service: str) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def test_each_migration_job_is_named_for_its_service_schema_head(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
     for overlay, resources in rendered.items():
-        for service in GRPC_SERVICES:
+        for service in MIGRATED:
             head = head_revision(ROOT / "services" / service / "migrations")
             assert head is not None
             number = head.rpartition("_")[2]
@@ -42,7 +43,7 @@ def test_migration_jobs_are_rerun_by_argo_cd_and_flux_and_cleaned_up(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
     for overlay, resources in rendered.items():
-        for service in GRPC_SERVICES:
+        for service in MIGRATED:
             job = migration_job(resources, service)
             annotations = job["metadata"]["annotations"]
             assert annotations["argocd.argoproj.io/hook"] == "Sync", overlay

@@ -34,19 +34,25 @@ def test_devstack_starts_on_sqlite_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
     )
     assert process.stdout is not None
     output: list[str] = []
-    gateway = None
+    gateway = console = None
     for line in process.stdout:
         output.append(line)
         if match := re.search(r"Gateway:\s+(http://\S+?)/v1/greenhouse/", line):
             gateway = match.group(1)
+        if match := re.search(r"Console:\s+(http://\S+?)/ ", line):
+            console = match.group(1)
         if "Press Ctrl-C" in line:
             break
     assert gateway is not None, "".join(output)
-    with urllib.request.urlopen(f"{gateway}/readyz", timeout=5) as response:  # noqa: S310
-        assert response.status == 200
+    assert console is not None, "".join(output)
+    for url in (f"{gateway}/readyz", f"{console}/readyz"):
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+    assert "alooba-gh user invite --org" in "".join(output)
     assert sorted(path.name for path in var.glob("*.db")) == [
         "assessments.db",
         "candidates.db",
+        "console.db",
         "harvest-sync.db",
     ]
     assert (var / "key-encryption-key").stat().st_mode & 0o077 == 0
@@ -54,5 +60,5 @@ def test_devstack_starts_on_sqlite_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, rest
-    for service in ("gateway", "assessments", "harvest-sync", "candidates"):
+    for service in ("take", "console", "gateway", "assessments", "harvest-sync", "candidates"):
         assert f"{service}: exited 0" in rest

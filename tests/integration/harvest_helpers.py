@@ -44,6 +44,7 @@ async def harvest_world(
     rate_limit: int = 1000,
     rate_window_seconds: float = 10.0,
     timeout_seconds: float = 2.0,
+    **system_options: Any,
 ) -> AsyncIterator[HarvestWorld]:
     async with HarvestEmulator(
         rate_limit=rate_limit, rate_window_seconds=rate_window_seconds
@@ -58,7 +59,7 @@ async def harvest_world(
             timeout_seconds=timeout_seconds,
         )
         async with running_system(
-            databases, harvest=settings, harvest_relay=FAST_RELAY, **callbacks()
+            databases, harvest=settings, harvest_relay=FAST_RELAY, **callbacks(), **system_options
         ) as system:
             yield HarvestWorld(system, greenhouse, admin_id)
 

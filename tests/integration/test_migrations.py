@@ -25,6 +25,15 @@ EXPECTED_TABLES = {
     },
     "candidates": {"candidate", "application"},
     "harvest-sync": set(),
+    "console": {
+        "console_user",
+        "membership",
+        "console_session",
+        "console_link",
+        "audit_entry",
+        "login_failure",
+        "outbox_message",
+    },
 }
 
 

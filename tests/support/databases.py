@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-SERVICES = ("assessments", "candidates", "harvest-sync")
+SERVICES = ("assessments", "candidates", "harvest-sync", "console")
 
 
 @dataclass

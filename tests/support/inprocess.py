@@ -160,7 +160,7 @@ async def running_system(
             logging=log_settings,
             key_encryption_key=generate_kek(),
             candidates_addr=candidates_addr,
-            harvest_sync_addr=harvest_addr,
+            harvest_sync_addr=assessments_options.pop("harvest_sync_addr", harvest_addr),
             callback_host_allowlist=callback_hosts,
             mail_dir=assessments_options.pop("mail_dir", None) or tempfile.mkdtemp(prefix="mail"),
             **assessments_options,

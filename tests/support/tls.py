@@ -81,9 +81,12 @@ class AsAllowedCaller:
 
     def caller(self, rpc: str) -> Identity:
         allowed = self._access.allowed(f"/{self._service}/{rpc}")
-        if not allowed:
-            raise AssertionError(f"no identity may call {self._service}/{rpc}")
-        return min(allowed, key=list(Identity).index)
+        # The console calls only for a person, with metadata these stubs do not send: it is
+        # tested through the console's own stubs.
+        unscoped = allowed - {Identity.CONSOLE}
+        if not unscoped:
+            raise AssertionError(f"no identity may call {self._service}/{rpc} unscoped")
+        return min(unscoped, key=list(Identity).index)
 
     def __getattr__(self, rpc: str) -> Any:
         stub = self._stub_class(self._channels.get(self._address, self.caller(rpc)))

@@ -91,3 +91,23 @@ def test_a_new_ca_issues_every_certificate_again(tmp_path: Path) -> None:
     for identity in Identity:
         _certificate(pki.folder(identity)).verify_directly_issued_by(ca_cert)
         assert (pki.folder(identity) / CA_FILE).read_bytes() == pki.ca_file.read_bytes()
+
+
+def test_a_server_certificate_without_its_host_names_is_issued_again(tmp_path: Path) -> None:
+    # A var/tls/ made before the console served gRPC holds a console certificate that names
+    # no host; clients checking the name they dial would refuse it.
+    pki = ensure_dev_pki(tmp_path / "tls")
+    ca_key = serialization.load_pem_private_key(
+        (pki.directory / "ca.key").read_bytes(), password=None
+    )
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_file.read_bytes())
+    folder = pki.folder(Identity.CONSOLE)
+    key = serialization.load_pem_private_key((folder / "tls.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    nameless = issue(ca_key, ca_cert, key, Identity.CONSOLE.spiffe_id, [], dt.datetime.now(dt.UTC))
+    (folder / CERT_FILE).write_bytes(nameless.public_bytes(serialization.Encoding.PEM))
+
+    ensure_dev_pki(tmp_path / "tls")
+
+    assert _names(_certificate(folder))[1:] == ["localhost", "127.0.0.1", "::1", "console"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alooba_common.config import ConfigError
-from assessments.mailer import DirectoryMailer, SmtpMailer, create_mailer
+from alooba_common.mailer import DirectoryMailer, SmtpMailer, create_mailer
 
 
 def test_smtp_url_gives_host_port_credentials_and_starttls() -> None:

@@ -71,6 +71,9 @@ class Context:
     candidates: NamedStub | None = None
     # HarvestSyncServiceStub (`harvest` commands) on its own channel, as a NamedStub.
     harvest: NamedStub | None = None
+    # The console's UserService (`user` commands) on its own channel. Any: a NamedStub,
+    # and None for every other command.
+    console: Any = None
 
     async def organization_id(self, args: argparse.Namespace) -> str:
         """The id of the organization chosen with --org NAME or --org-id ID."""

@@ -15,6 +15,7 @@ import grpc
 
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2_grpc as candidates_pb_grpc
+from alooba.console.v1 import console_pb2_grpc as console_pb_grpc
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as harvest_pb_grpc
 from alooba.outbox.v1 import outbox_pb2_grpc as outbox_pb_grpc
 from alooba_cli.commands import (
@@ -26,6 +27,7 @@ from alooba_cli.commands import (
     keys,
     org,
     outbox,
+    users,
 )
 from alooba_cli.context import CommandError, Context, NamedStub, ServiceCallError, UsageError
 from alooba_common.config import TlsSettings
@@ -105,8 +107,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate the Greenhouse integration: organizations, partner API keys, "
-        "the test catalog, invitations, candidates, Harvest, the services' outboxes, and a "
-        "setup check (`doctor`).",
+        "the test catalog, invitations, candidates, Harvest, the services' outboxes, the "
+        "console's users, and a setup check (`doctor`).",
     )
     _add_global_options(
         parser,
@@ -125,6 +127,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     outbox.register(commands, common, environ)
     harvest.register(commands, common, environ)
     doctor.register(commands, common, environ)
+    users.register(commands, common, environ)
     return parser
 
 
@@ -174,6 +177,13 @@ async def _run(args: argparse.Namespace, request_id: str, tls: CertificateFiles)
             "the harvest-sync service",
             args.harvest_addr,
         )
+    console_stub = None
+    if getattr(args, "uses_console", False):
+        console_channel = create_channel(args.console_addr, tls=tls, default_timeout=args.timeout)
+        channels.append(console_channel)
+        console_stub = NamedStub(
+            console_pb_grpc.UserServiceStub(console_channel), "the console", args.console_addr
+        )
     try:
         context = Context(
             admin=pb_grpc.AdminServiceStub(channel),
@@ -181,6 +191,7 @@ async def _run(args: argparse.Namespace, request_id: str, tls: CertificateFiles)
             json=args.json,
             candidates=candidates_stub,
             harvest=harvest_stub,
+            console=console_stub,
         )
         await args.handler(args, context)
     finally:

@@ -4,7 +4,9 @@ An operator sets up an organization; Greenhouse (the emulator) lists tests and s
 the invitation email reaches a real SMTP server; the candidate takes the test; the result
 reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
 the scores are written into the application's custom fields through Harvest; then
-Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
+Greenhouse rejects the candidate and anonymizes them, through signed webhooks. It ends by
+inviting the first Owner to the console and printing the console's pages for that
+organization (and keeps the system up until Ctrl-C when run from a terminal).
 
 `flow()` is the part after start-up, written against a source of channels (each opened with
 a caller's certificate): `make images-smoke` plays the same steps against the system running
@@ -18,6 +20,7 @@ import asyncio
 import datetime as dt
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -29,10 +32,12 @@ from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
+from alooba.console.v1 import console_pb2 as console_pb
+from alooba.console.v1 import console_pb2_grpc as console_grpc
 from alooba_common.tls import Identity
 from alooba_dev.harvest_emulated import connect_and_promote, field_values, pointed_at
 from alooba_dev.smtp_sink import SmtpSink
-from alooba_dev.stack import ChannelSource, Stack, free_ports
+from alooba_dev.stack import WITH_CONSOLE, ChannelSource, Stack, free_ports
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.harvest import HarvestEmulator
@@ -86,6 +91,7 @@ class World:
                 "LOG_LEVEL": log_level,
             },
             "gateway": {"LOG_LEVEL": log_level},
+            "console": {"LOG_LEVEL": log_level},
             "candidates": {"LOG_LEVEL": log_level},
             "harvest-sync": {
                 **pointed_at(self.harvest),
@@ -95,28 +101,77 @@ class World:
         }
 
 
-async def play(var_dir: Path) -> None:
-    stack = Stack(var_dir=var_dir, ports=free_ports())
+@dataclass(frozen=True)
+class Played:
+    """What flow() leaves behind: the organization it set up and the report Greenhouse
+    links to."""
+
+    organization_id: str
+    report_url: str
+
+
+async def play(var_dir: Path, *, wait: bool) -> None:
+    stack = Stack(var_dir=var_dir, ports=free_ports(), services=WITH_CONSOLE)
     world = await World.start(stack.gateway_url)
     stack.service_env = world.service_env()
     try:
         step(
             1,
-            "Start the system: four services on SQLite, an SMTP server, Greenhouse "
-            "(partner API, webhooks and Harvest)",
+            "Start the system: four services and the console on SQLite, an SMTP server, "
+            "Greenhouse (partner API, webhooks and Harvest)",
         )
         await asyncio.to_thread(stack.migrate)
         stack.start_all()
         await asyncio.to_thread(stack.wait_ready)
         say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
-        await flow(stack, world)
+        say(f"console   {stack.console_url}/")
+        played = await flow(stack, world)
+        await show_console(stack, played, wait=wait)
     finally:
         print("\nStopping ...", flush=True)
         await asyncio.to_thread(stack.stop_all)
         await world.stop()
 
 
-async def flow(channels: ChannelSource, world: World) -> None:
+async def show_console(stack: Stack, played: Played, *, wait: bool) -> None:
+    """Step 12: the first Owner is invited (as alooba-gh user invite does), and the console's
+    pages for the organization are printed."""
+    step(12, "The console: the customer's side of all this")
+    async with stack.channel("console", Identity.OPERATOR) as channel:
+        owner = await console_grpc.UserServiceStub(channel).InviteUser(
+            console_pb.InviteUserRequest(
+                organization_id=played.organization_id,
+                email="owner@acme.example",
+                role=console_pb.ROLE_OWNER,
+            )
+        )
+    say("the first Owner is invited to the console (alooba-gh user invite)")
+    console = f"{stack.console_url}/orgs/{played.organization_id}"
+    for label, url in (
+        ("become the Owner (set a password)", owner.accept_url),
+        ("Organization Settings", f"{console}/settings"),
+        ("Greenhouse: key, webhooks, setup check", f"{console}/settings/greenhouse"),
+        ("Harvest", f"{console}/settings/harvest"),
+        ("Tests", f"{console}/tests"),
+        ("Candidates", f"{console}/candidates"),
+        ("View Report (anonymized now)", played.report_url),
+        ("Audit log", f"{console}/audit"),
+    ):
+        say(f"{label + ':':<40} {url}")
+    if wait:
+        say("Open them now; press Ctrl-C to stop the system.")
+        await _until_interrupted()
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def flow(channels: ChannelSource, world: World) -> Played:
     """Steps 2-11 against running services (gRPC through `channels`, the gateway where
     `world.greenhouse` calls it). Fails on the first step whose outcome is wrong."""
     smtp, greenhouse, harvest = world.smtp, world.greenhouse, world.harvest
@@ -285,15 +340,23 @@ async def flow(channels: ChannelSource, world: World) -> None:
         )
         for receipt in receipts.receipts:
             say(f"erasure receipt {receipt.id}: erased {', '.join(receipt.erased)}")
+    assert record.report_url is not None, record
+    return Played(organization_id=org.id, report_url=record.report_url)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--keep", action="store_true", help="keep the demo's state folder")
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop at once after printing the console pages (default: when standard input "
+        "is a terminal, keep the system up until Ctrl-C so they can be opened)",
+    )
     args = parser.parse_args(argv)
     var_dir = Path(tempfile.mkdtemp(prefix="alooba-demo-"))
     try:
-        asyncio.run(play(var_dir))
+        asyncio.run(play(var_dir, wait=not args.no_wait and sys.stdin.isatty()))
     except Exception as error:
         print(f"\ndemo failed: {error!r}; logs in {var_dir}/log", file=sys.stderr)
         return 1

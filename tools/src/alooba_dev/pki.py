@@ -31,7 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from alooba_common.config import CA_FILE, CERT_FILE, KEY_FILE, TlsSettings
 from alooba_common.tls import Identity, TlsError, TlsMaterial
 
-SERVERS = (Identity.ASSESSMENTS, Identity.CANDIDATES, Identity.HARVEST_SYNC)
+SERVERS = (Identity.ASSESSMENTS, Identity.CANDIDATES, Identity.HARVEST_SYNC, Identity.CONSOLE)
 CA_DAYS = 3650
 LEAF_DAYS = 365
 RENEW_WITHIN = dt.timedelta(days=30)
@@ -83,8 +83,7 @@ def ensure_dev_pki(directory: Path) -> DevPki:
 def renew(pki: DevPki, identity: Identity) -> None:
     """Issues `identity` a new key and certificate in place, as cert-manager renews one:
     processes using it pick the new one up without a restart."""
-    hosts = server_names(identity) if identity in SERVERS else []
-    write_certificate(pki, pki.folder(identity), identity.spiffe_id, hosts)
+    write_certificate(pki, pki.folder(identity), identity.spiffe_id, _hosts(identity))
 
 
 def write_certificate(pki: DevPki, folder: Path, spiffe_id: str, hosts: list[str]) -> None:
@@ -184,7 +183,7 @@ def _read_ca(pki: DevPki) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]
 
 def _current(pki: DevPki, identity: Identity, ca_cert: x509.Certificate, now: dt.datetime) -> bool:
     """Whether the identity's files are a matching pair for it, issued by this CA, with
-    this CA beside them, and not about to expire."""
+    this CA beside them, naming the hosts it must (a server's), and not about to expire."""
     settings = pki.settings(identity)
     try:
         material = TlsMaterial.load(settings)
@@ -196,7 +195,22 @@ def _current(pki: DevPki, identity: Identity, ca_cert: x509.Certificate, now: dt
         material.identity == identity
         and material.ca_pem == _cert_pem(ca_cert)
         and certificate.not_valid_after_utc - now >= RENEW_WITHIN
+        and _host_names(certificate) == set(_hosts(identity))
     )
+
+
+def _hosts(identity: Identity) -> list[str]:
+    return server_names(identity) if identity in SERVERS else []
+
+
+def _host_names(certificate: x509.Certificate) -> set[str]:
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {*names.get_values_for_type(x509.DNSName)} | {
+        str(address) for address in names.get_values_for_type(x509.IPAddress)
+    }
 
 
 def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
@@ -32,8 +33,15 @@ from alooba_common.tls import CertificateFiles, Identity
 from alooba_dev.pki import DevPki, ensure_dev_pki
 
 GRPC_SERVICES = ("candidates", "harvest-sync", "assessments")
-# Started in this order (dependencies first) and stopped in the reverse order.
+# Started in this order (dependencies first) and stopped in the reverse order: the
+# Greenhouse-facing system (what the end-to-end tests, bench and faults run).
 START_ORDER = (*GRPC_SERVICES, "gateway")
+# `make run` and `make demo` add the customer's console, and the development helper that
+# takes a test from its invitation link (alooba_dev.take) in place of the assessment
+# platform.
+WITH_CONSOLE = (*START_ORDER, "console", "take")
+# Services with a database and migrations.
+MIGRATED = (*GRPC_SERVICES, "console")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +54,15 @@ class Ports:
     candidates_metrics: int = 9092
     harvest_sync: int = 50053
     harvest_sync_metrics: int = 9093
+    console_http: int = 8000
+    console: int = 50054
+    console_metrics: int = 9094
+    take_http: int = 8001
     # Plaintext grpc.health.v1 only (what the kubelet probes in Kubernetes).
     assessments_health: int = 50061
     candidates_health: int = 50062
     harvest_sync_health: int = 50063
+    console_health: int = 50064
 
     def grpc(self, service: str) -> int:
         return int(getattr(self, service.replace("-", "_")))
@@ -65,7 +78,6 @@ class Ports:
 
 def free_ports() -> Ports:
     """Ports the OS says are free now (for tests that run beside `make run`)."""
-    import dataclasses
     import socket
 
     sockets = [socket.socket() for _ in dataclasses.fields(Ports)]
@@ -79,6 +91,8 @@ def free_ports() -> Ports:
 
 
 def module_name(service: str) -> str:
+    if service == "take":
+        return "alooba_dev.take"
     return service.replace("-", "_")
 
 
@@ -101,10 +115,20 @@ class Stack:
     python: str = sys.executable
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _pki: DevPki | None = field(default=None, init=False, repr=False)
+    # What start_all() starts, in order: START_ORDER, or WITH_CONSOLE.
+    services: tuple[str, ...] = START_ORDER
 
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway_http}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.console_http}"
+
+    @property
+    def take_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.take_http}"
 
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.ports.grpc(service)}"
@@ -168,11 +192,16 @@ class Stack:
             {
                 "PYTHONUNBUFFERED": "1",
                 "LOG_FORMAT": "json",
-                "METRICS_PORT": str(self.ports.metrics(service)),
-                "METRICS_HOST": "127.0.0.1",
-                "TLS_DIR": str(self.pki.folder(Identity(service))),
+                # The take helper calls assessments as the assessment platform would.
+                "TLS_DIR": str(
+                    self.pki.folder(Identity.PLATFORM if service == "take" else Identity(service))
+                ),
             }
         )
+        if service != "take":  # the development helper has no metrics
+            env.update(
+                {"METRICS_PORT": str(self.ports.metrics(service)), "METRICS_HOST": "127.0.0.1"}
+            )
         if service == "gateway":
             env.update(
                 {
@@ -180,6 +209,14 @@ class Stack:
                     "HTTP_PORT": str(self.ports.gateway_http),
                     "ASSESSMENTS_ADDR": self.address("assessments"),
                     "CANDIDATES_ADDR": self.address("candidates"),
+                }
+            )
+        elif service == "take":
+            env.update(
+                {
+                    "HTTP_HOST": "127.0.0.1",
+                    "HTTP_PORT": str(self.ports.take_http),
+                    "ASSESSMENTS_ADDR": self.address("assessments"),
                 }
             )
         else:
@@ -193,11 +230,31 @@ class Stack:
                     "DATABASE_URL": self.database_url(service),
                 }
             )
-        if service in ("assessments", "harvest-sync"):
+        if service in ("assessments", "harvest-sync", "console"):
             env["KEY_ENCRYPTION_KEY"] = self.key_encryption_key()
+        if service in ("assessments", "console"):
+            # Without SMTP_URL, both write their emails here as .eml files.
+            env["MAIL_DIR"] = str(self.var_dir / "mail")
         if service == "assessments":
             env["CANDIDATES_ADDR"] = self.address("candidates")
             env["HARVEST_SYNC_ADDR"] = self.address("harvest-sync")
+            # "View Report" opens the console; the candidate's link, the take helper.
+            env["CONSOLE_URL"] = self.console_url
+            if "take" in self.services:
+                env["ASSESSMENT_LINK_BASE_URL"] = f"{self.take_url}/take"
+        if service == "console":
+            env.update(
+                {
+                    "HTTP_HOST": "127.0.0.1",
+                    "HTTP_PORT": str(self.ports.console_http),
+                    "CONSOLE_URL": self.console_url,
+                    "GATEWAY_PUBLIC_URL": self.gateway_url,
+                    "ASSESSMENTS_ADDR": self.address("assessments"),
+                    "HARVEST_SYNC_ADDR": self.address("harvest-sync"),
+                    # Plain HTTP on loopback in development; HTTPS everywhere else.
+                    "COOKIE_SECURE": "false",
+                }
+            )
         env.update(self.extra_env)
         env.update(self.service_env.get(service, {}))
         return env
@@ -205,7 +262,7 @@ class Stack:
     def migrate(self) -> None:
         """Applies every service's migrations (blocking)."""
         (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
-        for service in GRPC_SERVICES:
+        for service in (s for s in MIGRATED if s in self.services):
             subprocess.run(  # noqa: S603 - our own interpreter and module
                 [self.python, "-m", module_name(service), "migrate"],
                 env=self.env(service),
@@ -266,12 +323,12 @@ class Stack:
         return process
 
     def start_all(self) -> None:
-        for service in START_ORDER:
+        for service in self.services:
             self.start(service)
 
-    def wait_ready(self, services: tuple[str, ...] = START_ORDER, timeout: float = 30.0) -> None:
+    def wait_ready(self, services: tuple[str, ...] = (), timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        for service in services:
+        for service in services or self.services:
             while not self.is_ready(service):
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
@@ -284,12 +341,18 @@ class Stack:
                 time.sleep(0.1)
 
     def is_ready(self, service: str) -> bool:
-        if service == "gateway":
+        http = {
+            "gateway": f"{self.gateway_url}/readyz",
+            "console": f"{self.console_url}/readyz",
+            "take": f"{self.take_url}/healthz",
+        }
+        if service in http:
             try:
-                with urllib.request.urlopen(f"{self.gateway_url}/readyz", timeout=1) as response:  # noqa: S310
-                    return bool(response.status == 200)
+                with urllib.request.urlopen(http[service], timeout=1) as response:  # noqa: S310
+                    ready = bool(response.status == 200)
             except OSError:
                 return False
+            return ready and (service != "console" or grpc_serving(self.health_address(service)))
         return grpc_serving(self.health_address(service))
 
     def stop(self, service: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
@@ -306,8 +369,8 @@ class Stack:
 
     def stop_all(self, timeout: float = 30.0) -> dict[str, int | None]:
         """Stops every process (replicas first, then in reverse start order)."""
-        replicas = [name for name in self.processes if name not in START_ORDER]
-        order = [*replicas, *reversed(START_ORDER)]
+        replicas = [name for name in self.processes if name not in self.services]
+        order = [*replicas, *reversed(self.services)]
         return {name: self.stop(name, timeout=timeout) for name in order}
 
 
@@ -331,14 +394,20 @@ def grpc_serving(address: str, service: str = "", timeout: float = 1.0) -> bool:
 
 _NEXT_STEPS = """
 The stack is up (embedded defaults: SQLite under {var}/).
+  Console:  {console}/  (the customer's Organization Settings; gRPC {console_grpc})
   Gateway:  {gateway}/v1/greenhouse/  (metrics on :{gateway_metrics}/metrics)
   gRPC:     assessments {assessments}, candidates {candidates}, harvest-sync {harvest_sync}
             (mutual TLS: certificates under {var}/tls/, alooba-gh uses {var}/tls/operator)
+  Take a test (development only): {take}/take/<token>, the link in each invitation email
+  Emails:   {var}/mail/*.eml
   Logs:     {var}/log/<service>.log
 
 Next steps, in another terminal (the README walks through them):
   .venv/bin/alooba-gh org create "Acme Corp"
-  .venv/bin/alooba-gh key issue --org "Acme Corp"
+  .venv/bin/alooba-gh user invite --org "Acme Corp" --role owner \\
+      --email you@acme.example{console_addr}
+      (prints the link that makes you the organization's first Owner; open it in a browser,
+      then generate the Greenhouse API key under Organization Settings → Greenhouse)
   .venv/bin/alooba-gh test create --org "Acme Corp" --name "Data Analyst" --skill SQL --skill Python
   curl -u "$KEY:" {gateway}/v1/greenhouse/list_tests
 
@@ -358,10 +427,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     ports = free_ports() if args.free_ports else Ports(gateway_http=args.http_port)
-    stack = Stack(var_dir=args.var, ports=ports)
+    stack = Stack(var_dir=args.var, ports=ports, services=WITH_CONSOLE)
     print("Applying migrations ...", flush=True)
     stack.migrate()
-    print("Starting candidates, harvest-sync, assessments, gateway ...", flush=True)
+    print(f"Starting {', '.join(stack.services)} ...", flush=True)
     stop = {"requested": False}
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -380,6 +449,14 @@ def main(argv: list[str] | None = None) -> int:
                 assessments=stack.address("assessments"),
                 candidates=stack.address("candidates"),
                 harvest_sync=stack.address("harvest-sync"),
+                console=stack.console_url,
+                console_grpc=stack.address("console"),
+                console_addr=(
+                    ""
+                    if stack.ports.console == Ports().console
+                    else f" --console-addr {stack.address('console')}"
+                ),
+                take=stack.take_url,
             ),
             flush=True,
         )

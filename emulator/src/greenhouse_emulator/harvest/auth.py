@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 import math
 import secrets
@@ -91,6 +92,11 @@ class Credentials:
         )
         self._clients[client.client_id] = client
         return client
+
+    def grant_v1(self, token: str, permissions: frozenset[str]) -> None:
+        """Ticks more endpoint permissions for a v1 key; they apply to its next request."""
+        key = self._keys[token]
+        self._keys[token] = dataclasses.replace(key, permissions=key.permissions | permissions)
 
     def key_id(self, token: str) -> str | None:
         """The public id of the v1 key with this token."""

@@ -277,6 +277,11 @@ class HarvestEmulator:
         (the Basic auth username)."""
         return self._service.credentials.issue_v1_key(checked_permissions(permissions)).token
 
+    def grant_v1_permissions(self, api_token: str, permissions: Iterable[str]) -> None:
+        """A Greenhouse admin ticks more endpoint permissions for a v1 key (API Credential
+        Management → Manage Permissions); the key's next request has them."""
+        self._service.credentials.grant_v1(api_token, checked_permissions(permissions))
+
     def key_id(self, api_token: str) -> str:
         """The public id a v1 key appears under in `requests` (`credential`)."""
         key_id = self._service.credentials.key_id(api_token)

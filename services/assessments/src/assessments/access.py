@@ -14,6 +14,12 @@ from alooba_common.tls import Identity
 GATEWAY = [Identity.GATEWAY]
 PLATFORM = [Identity.PLATFORM]
 OPERATOR = [Identity.OPERATOR]
+# The console acts for a signed-in person; the servicers scope each such call to that
+# person's organization and role (alooba_common.acting).
+OPERATOR_OR_CONSOLE = [Identity.OPERATOR, Identity.CONSOLE]
+# The assessment platform, and the console where a person of the organization extends,
+# cancels, resends or grades.
+PLATFORM_OR_CONSOLE = [Identity.PLATFORM, Identity.CONSOLE]
 _SERVICES = pb.DESCRIPTOR.services_by_name
 
 ACCESS = access_table(
@@ -39,38 +45,39 @@ ACCESS = access_table(
             "ListWebhookPings": OPERATOR,
         },
     ),
-    # The assessment platform reports progress and results; no one else sets a score.
+    # The assessment platform reports progress and results; no one else sets a score. The
+    # console may extend, cancel, resend and grade its own organization's invitations.
     grants(
         _SERVICES["PlatformService"],
         {
             "ResolveAccessToken": PLATFORM,
             "StartAssessment": PLATFORM,
             "SubmitAssessment": PLATFORM,
-            "RecordEvaluation": PLATFORM,
-            "ExtendDeadline": PLATFORM,
-            "CancelInvitation": PLATFORM,
-            "ResendInvitation": PLATFORM,
+            "RecordEvaluation": PLATFORM_OR_CONSOLE,
+            "ExtendDeadline": PLATFORM_OR_CONSOLE,
+            "CancelInvitation": PLATFORM_OR_CONSOLE,
+            "ResendInvitation": PLATFORM_OR_CONSOLE,
         },
     ),
-    # The operators' API (alooba-gh). The console will be added here, scoped to the
-    # signed-in user's organization.
+    # The operators' API (alooba-gh), and the part of it the console's pages use.
     grants(
         _SERVICES["AdminService"],
         {
             "CreateOrganization": OPERATOR,
             "ListOrganizations": OPERATOR,
-            "GetOrganization": OPERATOR,
-            "IssueApiKey": OPERATOR,
-            "RotateApiKey": OPERATOR,
-            "RevokeApiKey": OPERATOR,
-            "ListApiKeys": OPERATOR,
-            "CreateTest": OPERATOR,
-            "UpdateTest": OPERATOR,
-            "ArchiveTest": OPERATOR,
-            "ListOrganizationTests": OPERATOR,
-            "ListInvitations": OPERATOR,
-            "GetInvitation": OPERATOR,
-            "GetIntegrationHealth": OPERATOR,
+            "GetOrganization": OPERATOR_OR_CONSOLE,
+            "IssueApiKey": OPERATOR_OR_CONSOLE,
+            "RotateApiKey": OPERATOR_OR_CONSOLE,
+            "RevokeApiKey": OPERATOR_OR_CONSOLE,
+            "ListApiKeys": OPERATOR_OR_CONSOLE,
+            "CreateTest": OPERATOR_OR_CONSOLE,
+            "UpdateTest": OPERATOR_OR_CONSOLE,
+            "ArchiveTest": OPERATOR_OR_CONSOLE,
+            "ListOrganizationTests": OPERATOR_OR_CONSOLE,
+            "ListInvitations": OPERATOR_OR_CONSOLE,
+            "GetInvitation": OPERATOR_OR_CONSOLE,
+            "GetIntegrationHealth": OPERATOR_OR_CONSOLE,
+            "CheckSetup": OPERATOR_OR_CONSOLE,
         },
     ),
     grants(OUTBOX_DESCRIPTOR, {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR}),

@@ -9,7 +9,7 @@ from alooba.candidates.v1 import candidates_pb2_grpc as candidates_grpc
 from alooba_common.errors import InvalidArgument, Unavailable
 from assessments.emails import CandidateForEmail
 from assessments.greenhouse import ProfileIds
-from assessments.service import ApplicationRefs, CandidateContact
+from assessments.service import ApplicationRefs, CandidateContact, CandidateSummary
 
 
 class GrpcCandidateDirectory:
@@ -87,6 +87,37 @@ class GrpcCandidateDirectory:
             ):
                 return application.greenhouse_application_id
         return None
+
+    async def summary(
+        self, organization_id: str, candidate_id: str, application_id: str
+    ) -> CandidateSummary | None:
+        """The name and hiring status a report shows; erased: no name at all."""
+        try:
+            response = await self._stub.GetCandidate(
+                candidates_pb.GetCandidateRequest(
+                    organization_id=organization_id, candidate_id=candidate_id
+                ),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise Unavailable("the candidates service is unavailable") from None
+        candidate = response.candidate
+        status = next(
+            (a.status for a in candidate.applications if a.id == application_id),
+            candidate.status,
+        )
+        hiring_status = _HIRING_STATUS.get(status, "active")
+        if candidate.HasField("erase_time"):
+            return CandidateSummary(display_name="", erased=True, hiring_status=hiring_status)
+        contact = candidate.contact
+        first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
+        return CandidateSummary(
+            display_name=f"{first} {contact.last_name}".strip(),
+            erased=False,
+            hiring_status=hiring_status,
+        )
 
     async def _live_candidate(
         self, organization_id: str, candidate_id: str

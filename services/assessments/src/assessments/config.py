@@ -18,6 +18,9 @@ from alooba_common.config import (
 )
 from alooba_common.outbox import RelaySettings
 
+# The console's address in the embedded default (`make run`).
+DEFAULT_CONSOLE_URL = "http://localhost:8000"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -38,9 +41,10 @@ class Settings:
     # How long a rotated-out partner key keeps working.
     key_rotation_grace_seconds: int = 7 * 24 * 3600
     # Where candidates take a test (the token is appended) and where a result's report
-    # lives (the invitation id is appended; Greenhouse's "View Report" link).
+    # lives (the invitation id is appended; Greenhouse's "View Report" link): the
+    # console's /reports page unless REPORT_BASE_URL says otherwise.
     assessment_link_base_url: str = "http://localhost:3000/take"
-    report_base_url: str = "http://localhost:3000/reports"
+    report_base_url: str = "http://localhost:8000/reports"
     # smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465. Unset:
     # emails are written as .eml files to mail_dir (the embedded default).
     smtp_url: str | None = None
@@ -82,7 +86,11 @@ class Settings:
             assessment_link_base_url=env_str(
                 environ, "ASSESSMENT_LINK_BASE_URL", "http://localhost:3000/take"
             ),
-            report_base_url=env_str(environ, "REPORT_BASE_URL", "http://localhost:3000/reports"),
+            report_base_url=env_str(
+                environ,
+                "REPORT_BASE_URL",
+                env_str(environ, "CONSOLE_URL", DEFAULT_CONSOLE_URL).rstrip("/") + "/reports",
+            ),
             smtp_url=env_optional(environ, "SMTP_URL"),
             mail_dir=env_str(environ, "MAIL_DIR", "var/mail"),
             mail_from=env_str(

@@ -12,10 +12,10 @@ from typing import Protocol
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alooba_common.mailer import Mailer
 from alooba_common.outbox import OutboxMessage, PermanentFailure
 from alooba_common.secrets import SecretBox
 from assessments import states
-from assessments.mailer import Mailer
 from assessments.metrics import EMAILS_SENT, EMAILS_SKIPPED
 from assessments.notifications import InvitationEmail, Recipient, compose
 from assessments.repository import Repository

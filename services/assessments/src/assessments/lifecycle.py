@@ -139,6 +139,7 @@ class PlatformApi:
         score: float,
         skill_scores: Sequence[SkillScore],
         evaluator: str,
+        organization_id: str | None = None,
     ) -> Invitation:
         total = _check_score(score, "score")
         skills = _check_skill_scores(skill_scores)
@@ -166,9 +167,18 @@ class PlatformApi:
             await self._complete(repo, invitation, now)
 
         request = {"score": total, "skills": skills, "evaluator": evaluator}
-        return await self._apply("RecordEvaluation", key, invitation_id, request, change)
+        return await self._apply(
+            "RecordEvaluation", key, invitation_id, request, change, organization_id
+        )
 
-    async def extend(self, key: str, invitation_id: str, expires_at: dt.datetime) -> Invitation:
+    async def extend(
+        self,
+        key: str,
+        invitation_id: str,
+        expires_at: dt.datetime,
+        *,
+        organization_id: str | None = None,
+    ) -> Invitation:
         async def change(repo: Repository, invitation: Invitation, now: dt.datetime) -> None:
             if invitation.status not in (*states.OPEN, states.EXPIRED):
                 raise FailedPrecondition(f"cannot extend an invitation that is {invitation.status}")
@@ -191,9 +201,13 @@ class PlatformApi:
             )
 
         request = {"expires_at": expires_at.isoformat()}
-        return await self._apply("ExtendDeadline", key, invitation_id, request, change)
+        return await self._apply(
+            "ExtendDeadline", key, invitation_id, request, change, organization_id
+        )
 
-    async def cancel(self, key: str, invitation_id: str, reason: str) -> Invitation:
+    async def cancel(
+        self, key: str, invitation_id: str, reason: str, *, organization_id: str | None = None
+    ) -> Invitation:
         async def change(repo: Repository, invitation: Invitation, now: dt.datetime) -> None:
             if invitation.status == states.CANCELLED:
                 return
@@ -210,9 +224,13 @@ class PlatformApi:
                 )
             )
 
-        return await self._apply("CancelInvitation", key, invitation_id, {"reason": reason}, change)
+        return await self._apply(
+            "CancelInvitation", key, invitation_id, {"reason": reason}, change, organization_id
+        )
 
-    async def resend(self, key: str, invitation_id: str) -> Invitation:
+    async def resend(
+        self, key: str, invitation_id: str, *, organization_id: str | None = None
+    ) -> Invitation:
         async def change(repo: Repository, invitation: Invitation, now: dt.datetime) -> None:
             if invitation.status not in states.OPEN:
                 raise FailedPrecondition(f"cannot resend an invitation that is {invitation.status}")
@@ -231,7 +249,9 @@ class PlatformApi:
                 dedupe_key=f"resend:{invitation.id}:{invitation.resend_count}",
             )
 
-        return await self._apply("ResendInvitation", key, invitation_id, {}, change)
+        return await self._apply(
+            "ResendInvitation", key, invitation_id, {}, change, organization_id
+        )
 
     async def _complete(self, repo: Repository, invitation: Invitation, now: dt.datetime) -> None:
         invitation.status = states.COMPLETE
@@ -262,8 +282,10 @@ class PlatformApi:
         invitation_id: str,
         request: dict[str, Any],
         change: Change,
+        organization_id: str | None = None,
     ) -> Invitation:
-        """Applies `change` once per (rpc, idempotency key)."""
+        """Applies `change` once per (rpc, idempotency key). With `organization_id`, only to
+        that organization's invitation: another's is NOT_FOUND (the console's calls)."""
         key = key.strip()
         if not key or len(key) > 200:
             raise InvalidArgument("idempotency_key is required (at most 200 characters)")
@@ -275,15 +297,17 @@ class PlatformApi:
                 repo = Repository(session)
                 seen = await repo.idempotency_record(rpc, key)
                 if seen is not None:
-                    return await self._replayed(repo, seen, digest)
+                    return await self._replayed(repo, seen, digest, organization_id)
                 invitation = await repo.invitation_for_update(invitation_id)
-                if invitation is None:
+                if invitation is None or (
+                    organization_id is not None and invitation.organization_id != organization_id
+                ):
                     raise NotFound("no such invitation")
                 # A concurrent call with the same key may have committed while we waited
                 # for the row lock: look again now that we hold it.
                 seen = await repo.idempotency_record(rpc, key)
                 if seen is not None:
-                    return await self._replayed(repo, seen, digest)
+                    return await self._replayed(repo, seen, digest, organization_id)
                 now = utcnow()
                 await change(repo, invitation, now)
                 invitation.updated_at = now
@@ -299,18 +323,26 @@ class PlatformApi:
                 seen = await repo.idempotency_record(rpc, key)
                 if seen is None:
                     raise
-                return await self._replayed(repo, seen, digest)
+                return await self._replayed(repo, seen, digest, organization_id)
         self._outbox_committed()
         log.info(
             "invitation.changed", rpc=rpc, invitation_id=invitation.id, status=invitation.status
         )
         return invitation
 
-    async def _replayed(self, repo: Repository, seen: IdempotencyRecord, digest: str) -> Invitation:
+    async def _replayed(
+        self,
+        repo: Repository,
+        seen: IdempotencyRecord,
+        digest: str,
+        organization_id: str | None,
+    ) -> Invitation:
         if seen.request_hash != digest:
             raise InvalidArgument("idempotency_key was already used for a different request")
         invitation = await repo.invitation_by_id(seen.invitation_id)
-        if invitation is None:
+        if invitation is None or (
+            organization_id is not None and invitation.organization_id != organization_id
+        ):
             raise NotFound("no such invitation")
         return invitation
 

@@ -194,9 +194,13 @@ class Repository:
         *,
         limit: int,
         after: tuple[dt.datetime, str] | None,
+        status: str | None = None,
     ) -> Sequence[Invitation]:
-        """Newest first; `after` is the (created_at, id) of the last row already seen."""
+        """Newest first; `after` is the (created_at, id) of the last row already seen;
+        only `status`'s when given."""
         query = select(Invitation).where(Invitation.organization_id == organization_id)
+        if status is not None:
+            query = query.where(Invitation.status == status)
         if after is not None:
             created_at, invitation_id = after
             query = query.where(

@@ -13,6 +13,7 @@ from alooba_common import grpc_server
 from alooba_common.db import create_engine, read_session_factory, session_factory
 from alooba_common.grpc_client import create_channel
 from alooba_common.http_client import ssl_context
+from alooba_common.mailer import create_mailer
 from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
@@ -28,7 +29,6 @@ from assessments.emails import EmailSettings, InvitationEmailHandler
 from assessments.harvest import HarvestScores
 from assessments.key_cache import KeyCache
 from assessments.lifecycle import PlatformApi
-from assessments.mailer import create_mailer
 from assessments.models import OUTBOX
 from assessments.receipts import ReceiptTally
 from assessments.service import Administration, PartnerApi
@@ -38,6 +38,7 @@ from assessments.servicer import (
     PlatformServicer,
     WebhookServicer,
 )
+from assessments.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
 from assessments.sweeper import Sweeper
 from assessments.webhooks import Webhooks
 
@@ -132,6 +133,10 @@ def build_service(
         key_rotation_grace_seconds=settings.key_rotation_grace_seconds,
         key_cache=key_cache,
         flush_receipts=receipts.flush,
+        candidates=candidates,
+    )
+    harvest_status = HarvestStatusSource(
+        harvest_channel, settings.harvest_sync_addr, timeout=settings.rpc_timeout_seconds
     )
     webhooks = Webhooks(sessions, box, key_cache=key_cache, receipts=receipts)
     sweeper = Sweeper(
@@ -164,7 +169,8 @@ def build_service(
             ),
             (
                 lambda server: pb_grpc.add_AdminServiceServicer_to_server(
-                    AdminServicer(admin), server
+                    AdminServicer(admin, harvest_status, recent_days_default=DEFAULT_RECENT_DAYS),
+                    server,
                 ),
                 ADMIN_SERVICE,
             ),

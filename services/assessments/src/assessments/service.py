@@ -83,6 +83,22 @@ class CandidateDirectory(Protocol):
     ) -> ApplicationRefs: ...
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateSummary:
+    """What a report shows about the candidate; nothing once they were erased."""
+
+    display_name: str
+    erased: bool
+    hiring_status: str
+
+
+class CandidateReader(Protocol):
+    async def summary(
+        self, organization_id: str, candidate_id: str, application_id: str
+    ) -> CandidateSummary | None:
+        """None when the candidates service does not know the candidate."""
+
+
 # --- commands and views ----------------------------------------------------------
 
 
@@ -119,6 +135,8 @@ class InvitationView:
     invitation: Invitation
     test_name: str
     events: Sequence[InvitationEvent]
+    # Only when asked for (GetInvitation's include_candidate).
+    candidate: CandidateSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +250,7 @@ class PartnerApi:
         candidates: CandidateDirectory,
         *,
         callback_host_allowlist: tuple[str, ...],
-        report_base_url: str = "http://localhost:3000/reports",
+        report_base_url: str = "http://localhost:8000/reports",
         outbox_committed: Callable[[], None] = _noop,
         key_cache: KeyCache | None = None,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
@@ -409,9 +427,11 @@ class Administration:
         key_rotation_grace_seconds: int,
         key_cache: KeyCache | None = None,
         flush_receipts: Callable[[], Awaitable[None]] | None = None,
+        candidates: CandidateReader | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
+        self._candidates = candidates
         self._key_cache = key_cache
         self._flush_receipts = flush_receipts
         self._default_expiry_days = default_expiry_days
@@ -605,21 +625,25 @@ class Administration:
     # --- invitations ---------------------------------------------------------
 
     async def invitations(
-        self, organization_id: str, *, page_size: int, page_token: str
+        self, organization_id: str, *, page_size: int, page_token: str, status: str | None = None
     ) -> tuple[Sequence[InvitationView], str]:
         limit = min(max(page_size or 50, 1), 500)
         after = _decode_page_token(page_token) if page_token else None
         async with self._sessions.begin() as session:
             repo = Repository(session)
             await self._require_organization(repo, organization_id)
-            rows = await repo.invitations_page(organization_id, limit=limit + 1, after=after)
+            rows = await repo.invitations_page(
+                organization_id, limit=limit + 1, after=after, status=status
+            )
             page = rows[:limit]
             tests = await repo.tests_by_id({row.test_id for row in page})
         views = [InvitationView(row, tests[row.test_id].name, ()) for row in page]
         next_token = _encode_page_token(page[-1]) if len(rows) > limit else ""
         return views, next_token
 
-    async def invitation(self, organization_id: str, invitation_id: str) -> InvitationView:
+    async def invitation(
+        self, organization_id: str, invitation_id: str, *, include_candidate: bool = False
+    ) -> InvitationView:
         async with self._sessions.begin() as session:
             repo = Repository(session)
             invitation = await repo.invitation(organization_id, invitation_id)
@@ -627,7 +651,13 @@ class Administration:
                 raise NotFound("no such invitation")
             test = await repo.test(organization_id, invitation.test_id)
             events = await repo.invitation_events(invitation.id)
-        return InvitationView(invitation, test.name if test else "", events)
+        candidate = None
+        if include_candidate and self._candidates is not None:
+            # Read now, outside the transaction; kept nowhere here.
+            candidate = await self._candidates.summary(
+                organization_id, invitation.candidate_id, invitation.application_id
+            )
+        return InvitationView(invitation, test.name if test else "", events, candidate)
 
     # --- the setup check -------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from typing import Any
 
 import grpc
@@ -10,10 +11,11 @@ from google.protobuf import struct_pb2
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
+from alooba_common.acting import SETTINGS_ROLES, acting_user, refuse_actor, require_role, scope
 from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
 from alooba_common.protobuf import optional, timestamp
-from assessments import keys
+from assessments import keys, setup_check
 from assessments.lifecycle import PlatformApi, SkillScore
 from assessments.models import (
     ApiKey,
@@ -34,7 +36,10 @@ from assessments.service import (
     SendTestCommand,
     TestChanges,
 )
+from assessments.setup_check import ConsoleFixes, HarvestStatusSource, OperatorFixes
 from assessments.webhooks import PingRecord, Webhooks
+
+Context = grpc.aio.ServicerContext[Any, Any]
 
 _INVITATION_STATUS = {
     "sent": pb.INVITATION_STATUS_SENT,
@@ -132,7 +137,17 @@ def _event_pb(event: InvitationEvent) -> pb.InvitationEvent:
 
 def invitation_pb(view: InvitationView) -> pb.Invitation:
     invitation: Invitation = view.invitation
+    candidate = view.candidate
     return pb.Invitation(
+        candidate=(
+            pb.CandidateSummary(
+                display_name=candidate.display_name,
+                erased=candidate.erased,
+                hiring_status=candidate.hiring_status,
+            )
+            if candidate is not None
+            else None
+        ),
         start_time=timestamp(invitation.started_at),
         submit_time=timestamp(invitation.submitted_at),
         complete_time=timestamp(invitation.completed_at),
@@ -229,60 +244,85 @@ class PartnerServicer(pb_grpc.PartnerServiceServicer):
 
 
 class AdminServicer(pb_grpc.AdminServiceServicer):
-    def __init__(self, admin: Administration) -> None:
+    """Operators' calls, and the console's on behalf of a person: those are scoped to the
+    person's organization (alooba_common.acting), keys and the setup check to Owners and
+    Admins."""
+
+    def __init__(
+        self, admin: Administration, harvest: HarvestStatusSource, *, recent_days_default: int
+    ) -> None:
         self._admin = admin
+        self._harvest = harvest
+        self._recent_days_default = recent_days_default
 
     async def CreateOrganization(
-        self, request: pb.CreateOrganizationRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.CreateOrganizationRequest, context: Context
     ) -> pb.CreateOrganizationResponse:
+        refuse_actor(acting_user(context))
         org = await self._admin.create_organization(request.name)
         return pb.CreateOrganizationResponse(organization=organization_pb(org))
 
     async def ListOrganizations(
-        self, request: pb.ListOrganizationsRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.ListOrganizationsRequest, context: Context
     ) -> pb.ListOrganizationsResponse:
+        actor = acting_user(context)
         orgs = await self._admin.organizations()
+        if actor is not None:
+            orgs = [o for o in orgs if o.id == actor.organization_id]
         return pb.ListOrganizationsResponse(organizations=[organization_pb(o) for o in orgs])
 
     async def GetOrganization(
-        self, request: pb.GetOrganizationRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.GetOrganizationRequest, context: Context
     ) -> pb.GetOrganizationResponse:
+        actor = acting_user(context)
         org = await self._admin.organization(organization_id=request.id, name=request.name)
+        scope(actor, org.id)
         return pb.GetOrganizationResponse(organization=organization_pb(org))
 
+    def _settings_scope(self, context: Context, organization_id: str) -> str:
+        """The organization, for calls that touch keys or setup: Owners and Admins only."""
+        actor = acting_user(context)
+        organization_id = scope(actor, organization_id)
+        require_role(actor, SETTINGS_ROLES)
+        return organization_id
+
     async def IssueApiKey(
-        self, request: pb.IssueApiKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.IssueApiKeyRequest, context: Context
     ) -> pb.IssueApiKeyResponse:
-        key, secret = await self._admin.issue_key(request.organization_id)
+        key, secret = await self._admin.issue_key(
+            self._settings_scope(context, request.organization_id)
+        )
         return pb.IssueApiKeyResponse(api_key=api_key_pb(key), secret=secret)
 
     async def RotateApiKey(
-        self, request: pb.RotateApiKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.RotateApiKeyRequest, context: Context
     ) -> pb.RotateApiKeyResponse:
         key, secret, previous = await self._admin.rotate_key(
-            request.organization_id, request.grace_period_seconds
+            self._settings_scope(context, request.organization_id), request.grace_period_seconds
         )
         return pb.RotateApiKeyResponse(
             api_key=api_key_pb(key), secret=secret, previous=api_key_pb(previous)
         )
 
     async def RevokeApiKey(
-        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.RevokeApiKeyRequest, context: Context
     ) -> pb.RevokeApiKeyResponse:
-        key = await self._admin.revoke_key(request.organization_id, request.api_key_id)
+        key = await self._admin.revoke_key(
+            self._settings_scope(context, request.organization_id), request.api_key_id
+        )
         return pb.RevokeApiKeyResponse(api_key=api_key_pb(key))
 
     async def ListApiKeys(
-        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.ListApiKeysRequest, context: Context
     ) -> pb.ListApiKeysResponse:
-        found = await self._admin.keys(request.organization_id)
+        found = await self._admin.keys(self._settings_scope(context, request.organization_id))
         return pb.ListApiKeysResponse(api_keys=[api_key_pb(k) for k in found])
 
     async def CreateTest(
-        self, request: pb.CreateTestRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.CreateTestRequest, context: Context
     ) -> pb.CreateTestResponse:
         test = await self._admin.create_test(
-            request.organization_id,
+            self._settings_scope(context, request.organization_id),
             name=request.name,
             skills=list(request.skills),
             needs_manual_evaluation=request.needs_manual_evaluation,
@@ -291,7 +331,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         return pb.CreateTestResponse(test=test_pb(test))
 
     async def UpdateTest(
-        self, request: pb.UpdateTestRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.UpdateTestRequest, context: Context
     ) -> pb.UpdateTestResponse:
         changes = TestChanges(
             name=optional(request, "name"),
@@ -299,44 +339,108 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
             needs_manual_evaluation=optional(request, "needs_manual_evaluation"),
             expiry_days=optional(request, "expiry_days"),
         )
-        test = await self._admin.update_test(request.organization_id, request.test_id, changes)
+        test = await self._admin.update_test(
+            self._settings_scope(context, request.organization_id), request.test_id, changes
+        )
         return pb.UpdateTestResponse(test=test_pb(test))
 
     async def ArchiveTest(
-        self, request: pb.ArchiveTestRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.ArchiveTestRequest, context: Context
     ) -> pb.ArchiveTestResponse:
-        test = await self._admin.archive_test(request.organization_id, request.test_id)
+        test = await self._admin.archive_test(
+            self._settings_scope(context, request.organization_id), request.test_id
+        )
         return pb.ArchiveTestResponse(test=test_pb(test))
 
     async def ListOrganizationTests(
-        self, request: pb.ListOrganizationTestsRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.ListOrganizationTestsRequest, context: Context
     ) -> pb.ListOrganizationTestsResponse:
         tests = await self._admin.tests(
-            request.organization_id, include_archived=request.include_archived
+            scope(acting_user(context), request.organization_id),
+            include_archived=request.include_archived,
         )
         return pb.ListOrganizationTestsResponse(tests=[test_pb(t) for t in tests])
 
     async def ListInvitations(
-        self, request: pb.ListInvitationsRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.ListInvitationsRequest, context: Context
     ) -> pb.ListInvitationsResponse:
+        status = _STATUS_NAME.get(request.status) if request.status else None
+        if request.status and status is None:
+            raise InvalidArgument("unknown status")
         views, next_token = await self._admin.invitations(
-            request.organization_id, page_size=request.page_size, page_token=request.page_token
+            scope(acting_user(context), request.organization_id),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            status=status,
         )
         return pb.ListInvitationsResponse(
             invitations=[invitation_pb(v) for v in views], next_page_token=next_token
         )
 
     async def GetInvitation(
-        self, request: pb.GetInvitationRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.GetInvitationRequest, context: Context
     ) -> pb.GetInvitationResponse:
-        view = await self._admin.invitation(request.organization_id, request.invitation_id)
+        view = await self._admin.invitation(
+            scope(acting_user(context), request.organization_id),
+            request.invitation_id,
+            include_candidate=request.include_candidate,
+        )
         return pb.GetInvitationResponse(invitation=invitation_pb(view))
 
     async def GetIntegrationHealth(
-        self, request: pb.GetIntegrationHealthRequest, context: grpc.aio.ServicerContext[Any, Any]
+        self, request: pb.GetIntegrationHealthRequest, context: Context
     ) -> pb.GetIntegrationHealthResponse:
-        health = await self._admin.integration_health(request.organization_id)
+        health = await self._admin.integration_health(
+            self._settings_scope(context, request.organization_id)
+        )
         return integration_health_pb(health)
+
+    async def CheckSetup(
+        self, request: pb.CheckSetupRequest, context: Context
+    ) -> pb.CheckSetupResponse:
+        organization_id = self._settings_scope(context, request.organization_id)
+        if request.recent_days < 0:
+            raise InvalidArgument("recent_days must not be negative")
+        organization = organization_pb(
+            await self._admin.organization(organization_id=organization_id)
+        )
+        fixes: setup_check.Fixes = (
+            ConsoleFixes()
+            if request.audience == pb.FIX_AUDIENCE_CONSOLE
+            else OperatorFixes(shlex.quote(organization.name), self._harvest.address)
+        )
+        now = utcnow()
+        keys_found = await self._admin.keys(organization_id)
+        tests = await self._admin.tests(organization_id, include_archived=True)
+        health = integration_health_pb(await self._admin.integration_health(organization_id))
+        harvest = await self._harvest.checks(
+            organization_id, fixes, refresh=request.refresh_harvest, now=now
+        )
+        checks = setup_check.verdicts(
+            organization,
+            [api_key_pb(k) for k in keys_found],
+            [test_pb(t) for t in tests],
+            health,
+            harvest,
+            fixes,
+            recent_days=request.recent_days or self._recent_days_default,
+            now=now,
+            webhook_url=request.webhook_url[:500],
+        )
+        return pb.CheckSetupResponse(
+            organization=organization, checks=checks, check_time=timestamp(now)
+        )
+
+
+_STATUS_NAME = {value: name for name, value in _INVITATION_STATUS.items()}
+
+
+def _console_scope(context: Context) -> str | None:
+    """The console may extend, cancel, resend and grade its own organization's
+    invitations (Owners and Admins); None: the platform's call, unscoped."""
+    actor = acting_user(context)
+    require_role(actor, SETTINGS_ROLES)
+    return actor.organization_id if actor is not None else None
 
 
 def _skill_scores(items: Any) -> list[SkillScore]:
@@ -357,18 +461,21 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
     async def ResolveAccessToken(
         self, request: pb.ResolveAccessTokenRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ResolveAccessTokenResponse:
+        refuse_actor(acting_user(context))
         invitation = await self._platform.resolve_access_token(request.access_token)
         return pb.ResolveAccessTokenResponse(invitation=await self._view(invitation))
 
     async def StartAssessment(
         self, request: pb.StartAssessmentRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.StartAssessmentResponse:
+        refuse_actor(acting_user(context))
         invitation = await self._platform.start(request.idempotency_key, request.invitation_id)
         return pb.StartAssessmentResponse(invitation=await self._view(invitation))
 
     async def SubmitAssessment(
         self, request: pb.SubmitAssessmentRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.SubmitAssessmentResponse:
+        refuse_actor(acting_user(context))
         invitation = await self._platform.submit(
             request.idempotency_key,
             request.invitation_id,
@@ -387,6 +494,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
             score=request.score,
             skill_scores=_skill_scores(request.skill_scores),
             evaluator=request.evaluator,
+            organization_id=_console_scope(context),
         )
         return pb.RecordEvaluationResponse(invitation=await self._view(invitation))
 
@@ -397,7 +505,10 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
             raise InvalidArgument("expire_time is required")
         expires_at = request.expire_time.ToDatetime(tzinfo=dt.UTC)
         invitation = await self._platform.extend(
-            request.idempotency_key, request.invitation_id, expires_at
+            request.idempotency_key,
+            request.invitation_id,
+            expires_at,
+            organization_id=_console_scope(context),
         )
         return pb.ExtendDeadlineResponse(invitation=await self._view(invitation))
 
@@ -405,14 +516,21 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         self, request: pb.CancelInvitationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CancelInvitationResponse:
         invitation = await self._platform.cancel(
-            request.idempotency_key, request.invitation_id, request.reason
+            request.idempotency_key,
+            request.invitation_id,
+            request.reason,
+            organization_id=_console_scope(context),
         )
         return pb.CancelInvitationResponse(invitation=await self._view(invitation))
 
     async def ResendInvitation(
         self, request: pb.ResendInvitationRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ResendInvitationResponse:
-        invitation = await self._platform.resend(request.idempotency_key, request.invitation_id)
+        invitation = await self._platform.resend(
+            request.idempotency_key,
+            request.invitation_id,
+            organization_id=_console_scope(context),
+        )
         return pb.ResendInvitationResponse(invitation=await self._view(invitation))
 
 

@@ -1,37 +1,26 @@
-"""HTTP server metrics, labelled by route template (never the raw path)."""
+"""HTTP server metrics, labelled by route template (never the raw path), and the gateway's
+own counters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
-_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+from alooba_common.http_server import HttpServerMetrics
 
 
 @dataclass(frozen=True, slots=True)
 class HttpMetrics:
-    requests: Counter
-    duration: Histogram
+    # http_server_requests_total and http_server_request_duration_seconds.
+    http: HttpServerMetrics
     webhooks: Counter
     auth_failures: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> HttpMetrics:
         return cls(
-            requests=Counter(
-                "http_server_requests_total",
-                "HTTP requests answered, by route template and status.",
-                ("method", "route", "status"),
-                registry=registry,
-            ),
-            duration=Histogram(
-                "http_server_request_duration_seconds",
-                "Time to answer an HTTP request.",
-                ("method", "route"),
-                buckets=_BUCKETS,
-                registry=registry,
-            ),
+            http=HttpServerMetrics.create(registry),
             webhooks=Counter(
                 "gateway_webhooks_total",
                 "Greenhouse webhooks answered, by action and outcome (applied, duplicate, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -10,7 +9,8 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from alooba_common.request_context import REQUEST_ID_HEADER, accept_request_id, set_request_id
+from alooba_common import http_server
+from alooba_common.http_server import client_address, route_template
 from gateway import errors
 from gateway.auth import partner_key_from_header
 from gateway.metrics import HttpMetrics
@@ -22,62 +22,15 @@ log = structlog.get_logger("gateway")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _route_template(request: web.Request) -> str:
-    route = request.match_info.route
-    resource = route.resource
-    return resource.canonical if resource is not None else "unmatched"
-
-
 def observe(metrics: HttpMetrics) -> Middleware:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request_id = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        set_request_id(request_id)
-        route = _route_template(request)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            response.headers[REQUEST_ID_HEADER] = request_id
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.duration.labels(request.method, route).observe(elapsed)
-            if route not in ("/healthz", "/readyz"):
-                log.info(
-                    "http.request",
-                    method=request.method,
-                    route=route,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 2),
-                )
-
-    return middleware
+    """The request id, one log line and the HTTP metrics (alooba_common.http_server)."""
+    return http_server.observe(metrics.http, log, quiet=("/healthz", "/readyz"))
 
 
 # The non-secret start of a partner key (assessments' keys.PREFIX_LENGTH: "agh_" and 8
 # characters), shown to operators; the rest of the key is never looked at here.
 KEY_PREFIX_LENGTH = 12
 _MAX_ORGANISATION = 200
-
-
-def client_address(request: web.Request, trusted_proxy_hops: int) -> str:
-    """The caller's address: the peer, or behind `trusted_proxy_hops` proxies the entry
-    the outermost trusted one appended to X-Forwarded-For (those to its left are the
-    client's to forge)."""
-    if trusted_proxy_hops > 0:
-        hops = [
-            hop.strip()
-            for value in request.headers.getall("X-Forwarded-For", [])
-            for hop in value.split(",")
-        ]
-        if len(hops) >= trusted_proxy_hops and hops[-trusted_proxy_hops]:
-            return hops[-trusted_proxy_hops][:64]
-    return request.remote or "unknown"
 
 
 def _presented_prefix(request: web.Request, surface: str) -> str | None:
@@ -103,7 +56,7 @@ def auth_throttle(
         response = await handler(request)
         if response.status != 401:
             return response
-        route = _route_template(request)
+        route = route_template(request)
         if not route.startswith(GREENHOUSE_PREFIX + "/"):
             return response
         surface = "webhook" if route == WEBHOOK_ROUTE else "partner"

@@ -12,16 +12,18 @@ from alooba_common.outbox_servicer import OUTBOX_DESCRIPTOR
 from alooba_common.tls import Identity
 
 OPERATOR = [Identity.OPERATOR]
+# Operators (alooba-gh), and the console acting for a person (scoped to their organization).
+OPERATOR_OR_CONSOLE = [Identity.OPERATOR, Identity.CONSOLE]
 
 ACCESS = access_table(
     grants(
         pb.DESCRIPTOR.services_by_name["HarvestSyncService"],
         {
-            # An organization's Harvest connection, managed with alooba-gh (the console
-            # will be added, scoped to the signed-in user's organization).
-            "Connect": OPERATOR,
-            "GetStatus": OPERATOR,
-            "Disconnect": OPERATOR,
+            # An organization's Harvest connection, managed with alooba-gh or the console;
+            # assessments reads the status for the setup check (CheckSetup).
+            "Connect": OPERATOR_OR_CONSOLE,
+            "GetStatus": [Identity.OPERATOR, Identity.CONSOLE, Identity.ASSESSMENTS],
+            "Disconnect": OPERATOR_OR_CONSOLE,
             # A final result's scores, queued by assessments.
             "QueueScores": [Identity.ASSESSMENTS],
         },

@@ -8,6 +8,7 @@ import grpc
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as pb
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as pb_grpc
+from alooba_common.acting import SETTINGS_ROLES, acting_user, refuse_actor, require_role, scope
 from alooba_common.errors import InvalidArgument
 from harvest_sync.connections import Connections, StatusView
 from harvest_sync.credentials import V1, V3, Credential
@@ -58,12 +59,21 @@ def status_pb(organization_id: str, view: StatusView) -> pb.HarvestStatus:
     return status
 
 
+def _settings_scope(context: Context, organization_id: str) -> str:
+    """The console acts only for its Owners and Admins, in their own organization."""
+    actor = acting_user(context)
+    organization_id = scope(actor, organization_id)
+    require_role(actor, SETTINGS_ROLES)
+    return organization_id
+
+
 class HarvestSyncServicer(pb_grpc.HarvestSyncServiceServicer):
     def __init__(self, connections: Connections, pushes: ScorePushes) -> None:
         self._connections = connections
         self._pushes = pushes
 
     async def Connect(self, request: pb.ConnectRequest, context: Context) -> pb.HarvestStatus:
+        _settings_scope(context, request.organization_id)
         which = request.WhichOneof("credential")
         if which == "v1":
             credential = Credential.v1(request.v1.api_key)
@@ -80,12 +90,14 @@ class HarvestSyncServicer(pb_grpc.HarvestSyncServiceServicer):
         return status_pb(request.organization_id.strip(), view)
 
     async def GetStatus(self, request: pb.GetStatusRequest, context: Context) -> pb.HarvestStatus:
+        _settings_scope(context, request.organization_id)
         view = await self._connections.status(request.organization_id, refresh=request.refresh)
         return status_pb(request.organization_id.strip(), view)
 
     async def QueueScores(
         self, request: pb.QueueScoresRequest, context: Context
     ) -> pb.QueueScoresResponse:
+        refuse_actor(acting_user(context))
         queued = await self._pushes.queue(
             request.organization_id,
             request.application_id,
@@ -98,5 +110,6 @@ class HarvestSyncServicer(pb_grpc.HarvestSyncServiceServicer):
     async def Disconnect(
         self, request: pb.DisconnectRequest, context: Context
     ) -> pb.DisconnectResponse:
+        _settings_scope(context, request.organization_id)
         disconnected = await self._connections.disconnect(request.organization_id)
         return pb.DisconnectResponse(disconnected=disconnected)

@@ -76,6 +76,53 @@ INVITATION_STATUS_EXPIRED: InvitationStatus.ValueType  # 5
 INVITATION_STATUS_CANCELLED: InvitationStatus.ValueType  # 6
 Global___InvitationStatus: _TypeAlias = InvitationStatus  # noqa: Y015
 
+class _CheckStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CheckStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CheckStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CHECK_STATUS_UNSPECIFIED: _CheckStatus.ValueType  # 0
+    CHECK_STATUS_OK: _CheckStatus.ValueType  # 1
+    CHECK_STATUS_WARN: _CheckStatus.ValueType  # 2
+    """Worth a look; nothing is failing because of it."""
+    CHECK_STATUS_FAIL: _CheckStatus.ValueType  # 3
+    """Something the integration needs is missing or broken."""
+
+class CheckStatus(_CheckStatus, metaclass=_CheckStatusEnumTypeWrapper): ...
+
+CHECK_STATUS_UNSPECIFIED: CheckStatus.ValueType  # 0
+CHECK_STATUS_OK: CheckStatus.ValueType  # 1
+CHECK_STATUS_WARN: CheckStatus.ValueType  # 2
+"""Worth a look; nothing is failing because of it."""
+CHECK_STATUS_FAIL: CheckStatus.ValueType  # 3
+"""Something the integration needs is missing or broken."""
+Global___CheckStatus: _TypeAlias = CheckStatus  # noqa: Y015
+
+class _FixAudience:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FixAudienceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FixAudience.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FIX_AUDIENCE_UNSPECIFIED: _FixAudience.ValueType  # 0
+    """As OPERATOR."""
+    FIX_AUDIENCE_OPERATOR: _FixAudience.ValueType  # 1
+    """`alooba-gh` commands."""
+    FIX_AUDIENCE_CONSOLE: _FixAudience.ValueType  # 2
+    """The console's pages."""
+
+class FixAudience(_FixAudience, metaclass=_FixAudienceEnumTypeWrapper):
+    """Who will read a check's fix: the same verdicts, told with the reader's tools."""
+
+FIX_AUDIENCE_UNSPECIFIED: FixAudience.ValueType  # 0
+"""As OPERATOR."""
+FIX_AUDIENCE_OPERATOR: FixAudience.ValueType  # 1
+"""`alooba-gh` commands."""
+FIX_AUDIENCE_CONSOLE: FixAudience.ValueType  # 2
+"""The console's pages."""
+Global___FixAudience: _TypeAlias = FixAudience  # noqa: Y015
+
 @_typing.final
 class Organization(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -244,6 +291,7 @@ class Invitation(_message.Message):
     SKILL_SCORES_FIELD_NUMBER: _builtins.int
     EVALUATOR_FIELD_NUMBER: _builtins.int
     NEEDS_MANUAL_EVALUATION_FIELD_NUMBER: _builtins.int
+    CANDIDATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Greenhouse's partner_interview_id."""
     organization_id: _builtins.str
@@ -274,6 +322,12 @@ class Invitation(_message.Message):
     def complete_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def skill_scores(self) -> _containers.RepeatedCompositeFieldContainer[Global___SkillScore]: ...
+    @_builtins.property
+    def candidate(self) -> Global___CandidateSummary:
+        """Only from GetInvitation with include_candidate: read from the candidates service at
+        that moment, never stored here.
+        """
+
     def __init__(
         self,
         *,
@@ -295,16 +349,51 @@ class Invitation(_message.Message):
         skill_scores: _abc.Iterable[Global___SkillScore] | None = ...,
         evaluator: _builtins.str = ...,
         needs_manual_evaluation: _builtins.bool = ...,
+        candidate: Global___CandidateSummary | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_score", b"_score", "complete_time", b"complete_time", "create_time", b"create_time", "expire_time", b"expire_time", "score", b"score", "start_time", b"start_time", "submit_time", b"submit_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_candidate", b"_candidate", "_score", b"_score", "candidate", b"candidate", "complete_time", b"complete_time", "create_time", b"create_time", "expire_time", b"expire_time", "score", b"score", "start_time", b"start_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_score", b"_score", "application_id", b"application_id", "callback_url", b"callback_url", "candidate_id", b"candidate_id", "complete_time", b"complete_time", "create_time", b"create_time", "evaluator", b"evaluator", "events", b"events", "expire_time", b"expire_time", "id", b"id", "needs_manual_evaluation", b"needs_manual_evaluation", "organization_id", b"organization_id", "score", b"score", "skill_scores", b"skill_scores", "start_time", b"start_time", "status", b"status", "submit_time", b"submit_time", "test_id", b"test_id", "test_name", b"test_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_candidate", b"_candidate", "_score", b"_score", "application_id", b"application_id", "callback_url", b"callback_url", "candidate", b"candidate", "candidate_id", b"candidate_id", "complete_time", b"complete_time", "create_time", b"create_time", "evaluator", b"evaluator", "events", b"events", "expire_time", b"expire_time", "id", b"id", "needs_manual_evaluation", b"needs_manual_evaluation", "organization_id", b"organization_id", "score", b"score", "skill_scores", b"skill_scores", "start_time", b"start_time", "status", b"status", "submit_time", b"submit_time", "test_id", b"test_id", "test_name", b"test_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__candidate: _TypeAlias = _typing.Literal["candidate"]  # noqa: Y015
+    _WhichOneofArgType__candidate: _TypeAlias = _typing.Literal["_candidate", b"_candidate"]  # noqa: Y015
     _WhichOneofReturnType__score: _TypeAlias = _typing.Literal["score"]  # noqa: Y015
     _WhichOneofArgType__score: _TypeAlias = _typing.Literal["_score", b"_score"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__candidate) -> _WhichOneofReturnType__candidate | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__score) -> _WhichOneofReturnType__score | None: ...
 
 Global___Invitation: _TypeAlias = Invitation  # noqa: Y015
+
+@_typing.final
+class CandidateSummary(_message.Message):
+    """What a report shows about the candidate. After erasure: erased, and no name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    HIRING_STATUS_FIELD_NUMBER: _builtins.int
+    display_name: _builtins.str
+    """Preferred (or first) name and last name; empty once erased."""
+    erased: _builtins.bool
+    hiring_status: _builtins.str
+    """The application's hiring status in Greenhouse: active, rejected or hired."""
+    def __init__(
+        self,
+        *,
+        display_name: _builtins.str = ...,
+        erased: _builtins.bool = ...,
+        hiring_status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "erased", b"erased", "hiring_status", b"hiring_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CandidateSummary: _TypeAlias = CandidateSummary  # noqa: Y015
 
 @_typing.final
 class SkillScore(_message.Message):
@@ -1734,21 +1823,25 @@ class ListInvitationsRequest(_message.Message):
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     page_size: _builtins.int
     """At most this many; 0 means 50. The service caps it at 500."""
     page_token: _builtins.str
     """From a previous response's next_page_token."""
+    status: Global___InvitationStatus.ValueType
+    """Only invitations in this status; UNSPECIFIED: all."""
     def __init__(
         self,
         *,
         organization_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        status: Global___InvitationStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_id", b"organization_id", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1783,17 +1876,23 @@ class GetInvitationRequest(_message.Message):
 
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     INVITATION_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_CANDIDATE_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     invitation_id: _builtins.str
+    include_candidate: _builtins.bool
+    """Also read the candidate's name and hiring status from the candidates service (for
+    the report behind "View Report").
+    """
     def __init__(
         self,
         *,
         organization_id: _builtins.str = ...,
         invitation_id: _builtins.str = ...,
+        include_candidate: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["invitation_id", b"invitation_id", "organization_id", b"organization_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_candidate", b"include_candidate", "invitation_id", b"invitation_id", "organization_id", b"organization_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1982,3 +2081,99 @@ class GetIntegrationHealthResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetIntegrationHealthResponse: _TypeAlias = GetIntegrationHealthResponse  # noqa: Y015
+
+@_typing.final
+class SetupCheck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    FIX_FIELD_NUMBER: _builtins.int
+    item: _builtins.str
+    """For example "partner key" or "webhook hire_candidate"; stable, for scripts."""
+    status: Global___CheckStatus.ValueType
+    detail: _builtins.str
+    fix: _builtins.str
+    """What to do, for an item that is not ok."""
+    def __init__(
+        self,
+        *,
+        item: _builtins.str = ...,
+        status: Global___CheckStatus.ValueType = ...,
+        detail: _builtins.str = ...,
+        fix: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "fix", b"fix", "item", b"item", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetupCheck: _TypeAlias = SetupCheck  # noqa: Y015
+
+@_typing.final
+class CheckSetupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    RECENT_DAYS_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
+    REFRESH_HARVEST_FIELD_NUMBER: _builtins.int
+    WEBHOOK_URL_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    recent_days: _builtins.int
+    """The partner key must have been used within this many days; 0 means 14."""
+    audience: Global___FixAudience.ValueType
+    refresh_harvest: _builtins.bool
+    """Ask harvest-sync to check the Harvest connection against Greenhouse first (else its
+    last check is judged).
+    """
+    webhook_url: _builtins.str
+    """The webhook Endpoint URL the fixes name (the gateway's public address); empty: a
+    placeholder.
+    """
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        recent_days: _builtins.int = ...,
+        audience: Global___FixAudience.ValueType = ...,
+        refresh_harvest: _builtins.bool = ...,
+        webhook_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "organization_id", b"organization_id", "recent_days", b"recent_days", "refresh_harvest", b"refresh_harvest", "webhook_url", b"webhook_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckSetupRequest: _TypeAlias = CheckSetupRequest  # noqa: Y015
+
+@_typing.final
+class CheckSetupResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_FIELD_NUMBER: _builtins.int
+    CHECKS_FIELD_NUMBER: _builtins.int
+    CHECK_TIME_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def organization(self) -> Global___Organization: ...
+    @_builtins.property
+    def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___SetupCheck]: ...
+    @_builtins.property
+    def check_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        organization: Global___Organization | None = ...,
+        checks: _abc.Iterable[Global___SetupCheck] | None = ...,
+        check_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["check_time", b"check_time", "organization", b"organization"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_time", b"check_time", "checks", b"checks", "organization", b"organization"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckSetupResponse: _TypeAlias = CheckSetupResponse  # noqa: Y015

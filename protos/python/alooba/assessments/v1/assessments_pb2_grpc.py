@@ -943,6 +943,11 @@ class AdminServiceStub:
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthRequest.SerializeToString,
                 response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthResponse.FromString,
                 _registered_method=True)
+        self.CheckSetup = channel.unary_unary(
+                '/alooba.assessments.v1.AdminService/CheckSetup',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CheckSetupRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CheckSetupResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -1055,6 +1060,17 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckSetup(self, request, context):
+        """The setup check itself: every verdict about one organization's setup (partner key,
+        tests, webhooks, callbacks, dead letters, Harvest through harvest-sync), each with
+        the fix for whoever reads it. The one place verdicts are made: `alooba-gh doctor`
+        and the console's Greenhouse page both show these. NOT_FOUND for an unknown
+        organization.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1127,6 +1143,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetIntegrationHealth,
                     request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthRequest.FromString,
                     response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthResponse.SerializeToString,
+            ),
+            'CheckSetup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSetup,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CheckSetupRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.CheckSetupResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1510,6 +1531,33 @@ class AdminService:
             '/alooba.assessments.v1.AdminService/GetIntegrationHealth',
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthRequest.SerializeToString,
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetIntegrationHealthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSetup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.AdminService/CheckSetup',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.CheckSetupRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.CheckSetupResponse.FromString,
             options,
             channel_credentials,
             insecure,

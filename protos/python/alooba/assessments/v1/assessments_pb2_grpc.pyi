@@ -407,6 +407,13 @@ class AdminServiceStub:
     webhooks received by action (with their signature failures), the webhook pings,
     its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
     """
+    CheckSetup: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.CheckSetupRequest, _assessments_pb2.CheckSetupResponse]
+    """The setup check itself: every verdict about one organization's setup (partner key,
+    tests, webhooks, callbacks, dead letters, Harvest through harvest-sync), each with
+    the fix for whoever reads it. The one place verdicts are made: `alooba-gh doctor`
+    and the console's Greenhouse page both show these. NOT_FOUND for an unknown
+    organization.
+    """
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -453,6 +460,13 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """What the setup check (`alooba-gh doctor`) needs about one organization: the
     webhooks received by action (with their signature failures), the webhook pings,
     its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
+    """
+    CheckSetup: _aio.UnaryUnaryMultiCallable[_assessments_pb2.CheckSetupRequest, _assessments_pb2.CheckSetupResponse]  # type: ignore[assignment]
+    """The setup check itself: every verdict about one organization's setup (partner key,
+    tests, webhooks, callbacks, dead letters, Harvest through harvest-sync), each with
+    the fix for whoever reads it. The one place verdicts are made: `alooba-gh doctor`
+    and the console's Greenhouse page both show these. NOT_FOUND for an unknown
+    organization.
     """
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -581,6 +595,19 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """What the setup check (`alooba-gh doctor`) needs about one organization: the
         webhooks received by action (with their signature failures), the webhook pings,
         its Greenhouse callbacks and its dead letters. NOT_FOUND for an unknown organization.
+        """
+
+    @_abc_1.abstractmethod
+    def CheckSetup(
+        self,
+        request: _assessments_pb2.CheckSetupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.CheckSetupResponse, _abc.Awaitable[_assessments_pb2.CheckSetupResponse]]:
+        """The setup check itself: every verdict about one organization's setup (partner key,
+        tests, webhooks, callbacks, dead letters, Harvest through harvest-sync), each with
+        the fix for whoever reads it. The one place verdicts are made: `alooba-gh doctor`
+        and the console's Greenhouse page both show these. NOT_FOUND for an unknown
+        organization.
         """
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

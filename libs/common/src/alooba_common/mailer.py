@@ -1,4 +1,7 @@
-"""Sending email: SMTP (aiosmtplib) in production, `.eml` files in the embedded default."""
+"""Sending email: SMTP (aiosmtplib) in production, `.eml` files in the embedded default.
+
+Shared by every service that emails: assessments (invitations) and the console (user
+invitations, password resets)."""
 
 from __future__ import annotations
 

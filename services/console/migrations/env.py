@@ -1,0 +1,8 @@
+"""Alembic environment for the console database (PostgreSQL and SQLite)."""
+
+from alembic import context
+
+from alooba_common.migrations import run_migrations
+from console.models import Base
+
+run_migrations(context.config, Base.metadata, offline=context.is_offline_mode())

@@ -1,0 +1,1 @@
+"""The console: the customer's Organization Settings pages (aiohttp, server-rendered)."""
