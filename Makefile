@@ -63,8 +63,21 @@ fmt: install ## Format the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The console's browser tests drive Debian's Chromium with selenium (no browser can be
+# downloaded from the test): installed here when missing and we may (root, apt-get).
+.PHONY: browser
+browser: ## Install Debian's chromium and chromium-driver for the browser tests, if missing
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "browser: apt-get install -y chromium chromium-driver"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	  echo "browser: no chromium; the browser tests will be skipped (sudo apt-get install -y chromium chromium-driver)" >&2; \
+	fi
+
 .PHONY: test
-test: install ## Run the whole test suite (set TEST_DATABASE_URL to use PostgreSQL)
+test: install browser ## Run the whole test suite (set TEST_DATABASE_URL to use PostgreSQL)
 	TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -m "not bench" $(PYTEST_ARGS)
 
 .PHONY: test-pythons

@@ -7,12 +7,14 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import grpc
 import pytest
 import structlog
 from console_web.helpers import PASSWORD, new_organization, unique_email, web_client
 from support.console import Console, running_console
 from support.inprocess import System, running_system
 
+from alooba.console.v1 import console_pb2 as cpb
 from alooba_cli.main import main
 
 
@@ -100,3 +102,22 @@ async def test_user_invite_for_an_unknown_organization_fails(
     )
     assert code == 1
     assert "NOT_FOUND" in err
+
+
+async def test_an_invitation_to_a_missing_or_malformed_organization_is_refused_plainly(
+    console: tuple[System, Console],
+) -> None:
+    _, running = console
+    outcomes = {}
+    for organization_id in ("", "no such id!", "f" * 32):
+        request = cpb.InviteUserRequest(
+            organization_id=organization_id, email=unique_email("x"), role=cpb.ROLE_OWNER
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await running.users.InviteUser(request)
+        outcomes[organization_id] = raised.value.code()
+    assert outcomes == {
+        "": grpc.StatusCode.INVALID_ARGUMENT,
+        "no such id!": grpc.StatusCode.NOT_FOUND,
+        "f" * 32: grpc.StatusCode.NOT_FOUND,
+    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,13 @@ from support.processes import metric_value
 
 import assessments.access
 import candidates.access
+import console.access
 import harvest_sync.access
+from alooba_common.acting import OWNER, ActingUser, acting_metadata
 from alooba_common.authz import HEALTH_SERVICE, AccessTable
 from alooba_common.tls import CertificateFiles, Identity, channel_credentials
 from alooba_dev.pki import ensure_dev_pki
-from alooba_dev.stack import Stack
+from alooba_dev.stack import WITH_CONSOLE, Stack, free_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +39,29 @@ TABLES: dict[str, AccessTable] = {
     "assessments": assessments.access.ACCESS,
     "candidates": candidates.access.ACCESS,
     "harvest-sync": harvest_sync.access.ACCESS,
+    "console": console.access.ACCESS,
 }
 REFUSED_AT_HANDSHAKE = grpc.StatusCode.UNAVAILABLE
+# The console calls only on behalf of a signed-in person, and says so (alooba_common.acting).
+AS_A_PERSON = acting_metadata(ActingUser(user_id="u1", organization_id="o" * 32, role=OWNER))
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, new_databases: Callable[[], dict[str, str]]
+) -> Iterator[Stack]:
+    """Every gRPC service as a real process, the console included."""
+    started = Stack(
+        var_dir=tmp_path_factory.mktemp("stack"),
+        ports=free_ports(),
+        database_urls=new_databases(),
+        services=WITH_CONSOLE,
+    )
+    started.start_all()
+    started.wait_ready(timeout=60)
+    yield started
+    exit_codes = started.stop_all()
+    assert exit_codes == dict.fromkeys(exit_codes, 0), exit_codes
 
 
 @dataclass(frozen=True)
@@ -204,9 +227,15 @@ def test_health_answers_probes_without_a_certificate_on_the_health_port_only(
 def _as_each_identity(
     stack: Stack, methods: list[Method], *, allowed: bool
 ) -> dict[str, grpc.StatusCode]:
-    """Each method called as each identity its table allows (or as each it does not)."""
+    """Each method called as each identity its table allows (or as each it does not); as
+    the console, on behalf of a person, as the console always calls."""
     return {
-        f"{m} as {identity}": _call(stack, m, _credentials(stack, identity))
+        f"{m} as {identity}": _call(
+            stack,
+            m,
+            _credentials(stack, identity),
+            metadata=AS_A_PERSON if identity is Identity.CONSOLE else (),
+        )
         for m in methods
         for identity in Identity
         if (identity in TABLES[m.service].allowed(m.path)) == allowed
@@ -240,7 +269,11 @@ def _channel(
 
 
 def _call(
-    stack: Stack, method: Method, credentials: grpc.ChannelCredentials | None
+    stack: Stack,
+    method: Method,
+    credentials: grpc.ChannelCredentials | None,
+    *,
+    metadata: tuple[tuple[str, str], ...] = (),
 ) -> grpc.StatusCode:
     """The status `method` answers an empty request with, called over its own channel."""
     with _channel(stack, method.service, credentials) as channel:
@@ -257,7 +290,7 @@ def _call(
         )
         request: Any = iter([method.request]) if descriptor.client_streaming else method.request
         try:
-            response = callable_(request, timeout=10)
+            response = callable_(request, timeout=10, metadata=metadata)
             if descriptor.server_streaming:
                 _drain(response)
         except grpc.RpcError as error:

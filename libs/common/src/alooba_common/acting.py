@@ -57,6 +57,11 @@ class ActingUser:
     role: str
 
 
+def is_identifier(value: str) -> bool:
+    """Whether `value` has the shape of the ids acting metadata carries (users, organizations)."""
+    return _ID.fullmatch(value) is not None
+
+
 def acting_metadata(actor: ActingUser) -> tuple[tuple[str, str], ...]:
     """The metadata the console sends with every call it makes for `actor`."""
     return (

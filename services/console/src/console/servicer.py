@@ -9,8 +9,8 @@ import grpc
 
 from alooba.console.v1 import console_pb2 as pb
 from alooba.console.v1 import console_pb2_grpc as pb_grpc
-from alooba_common.acting import ADMIN, MEMBER, OWNER, acting_user, refuse_actor
-from alooba_common.errors import NotFound, Unavailable
+from alooba_common.acting import ADMIN, MEMBER, OWNER, acting_user, is_identifier, refuse_actor
+from alooba_common.errors import InvalidArgument, NotFound, Unavailable
 from alooba_common.protobuf import timestamp
 from console.accounts import OPERATOR, Accounts
 from console.clients import Backends
@@ -31,6 +31,10 @@ class UserServicer(pb_grpc.UserServiceServicer):
     ) -> pb.InviteUserResponse:
         refuse_actor(acting_user(context))
         role = _ROLES.get(request.role, "")
+        if not request.organization_id:
+            raise InvalidArgument("organization_id is required")
+        if not is_identifier(request.organization_id):
+            raise NotFound("no such organization")
         try:
             await self._backends.organization_name(request.organization_id, on_behalf_of="operator")
         except grpc.aio.AioRpcError as error:
