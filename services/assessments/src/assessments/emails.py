@@ -103,13 +103,17 @@ class InvitationEmailHandler:
             link=f"{self._settings.link_base_url.rstrip('/')}/{token}",
             deadline=invitation.expires_at,
         )
-        await self._mailer.send(
-            compose(
+        try:
+            composed = compose(
                 email,
                 Recipient(candidate.display_name, candidate.email),
                 sender=self._settings.sender,
                 domain=self._settings.domain,
             )
-        )
+        except ValueError as error:
+            # Data no retry can fix (compose's messages carry no PII): a dead letter at
+            # once, which is counted and alerted on, rather than a dozen silent retries.
+            raise PermanentFailure(f"the email cannot be composed: {error}") from None
+        await self._mailer.send(composed)
         EMAILS_SENT.labels(purpose).inc()
         log.info("email.sent", invitation_id=invitation_id, purpose=purpose)

@@ -24,6 +24,12 @@ from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
+from alooba_common.validation import (
+    checked_text,
+    has_control_characters,
+    normalized_email,
+    optional_text,
+)
 from assessments import greenhouse, keys, states
 from assessments.key_cache import KeyCache
 from assessments.metrics import INVITATIONS_CREATED, PARTNER_AUTH_FAILURES
@@ -173,30 +179,19 @@ def test_status_view(invitation: Invitation, report_base_url: str) -> TestStatus
 
 
 def _require_text(value: str, field: str, max_length: int = MAX_NAME_LENGTH) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidArgument(f"{field} must not be empty")
-    if len(value) > max_length:
-        raise InvalidArgument(f"{field} must be at most {max_length} characters")
-    return value
+    return checked_text(value, field, max_length=max_length)
 
 
 def _optional_text(value: str | None, field: str, max_length: int) -> str | None:
-    if value is None or not value.strip():
-        return None
-    return _require_text(value, field, max_length)
+    return optional_text(value, field, max_length=max_length)
 
 
 def _check_contact(contact: CandidateContact) -> CandidateContact:
-    email = _require_text(contact.email, "candidate.email", 320)
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain or any(c.isspace() for c in email):
-        raise InvalidArgument("candidate.email is not an email address")
     return CandidateContact(
         first_name=_require_text(contact.first_name, "candidate.first_name"),
         last_name=_require_text(contact.last_name, "candidate.last_name"),
         preferred_name=_optional_text(contact.preferred_name, "candidate.preferred_name", 200),
-        email=email,
+        email=normalized_email(contact.email, "candidate.email"),
         phone_number=_optional_text(contact.phone_number, "candidate.phone_number", 64),
     )
 
@@ -372,6 +367,15 @@ class PartnerApi:
 
     async def record_response_error(self, partner_key: str, command: ResponseErrorCommand) -> str:
         api_call = _require_text(command.api_call, "api_call", 100)
+        if any(has_control_characters(error, free_text=True) for error in command.errors):
+            raise InvalidArgument("errors must not contain control characters")
+        for field, value in (
+            ("partner_test_id", command.partner_test_id),
+            ("partner_test_name", command.partner_test_name),
+            ("partner_interview_id", command.partner_interview_id),
+        ):
+            if value and has_control_characters(value):
+                raise InvalidArgument(f"{field} must not contain control characters")
         errors = [error[:2000] for error in command.errors][:100]
         report = ResponseErrorReport(
             id=new_id(),
@@ -428,6 +432,8 @@ class Administration:
             raise InvalidArgument(
                 f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
             )
+        if has_control_characters(name):
+            raise InvalidArgument("name must not contain control characters")
         organization = Organization(id=new_id(), name=name, created_at=utcnow())
         try:
             async with self._sessions.begin() as session:
