@@ -723,3 +723,24 @@ def test_bad_grace_duration_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 
     assert code == 2
     assert "is not a duration" in capsys.readouterr().err
+
+
+async def test_an_out_of_range_grace_is_invalid_argument_never_internal(cli: Cli) -> None:
+    # Finding 4g: `--grace 99999999999999d` gave INTERNAL.
+    await _ok(cli, "org", "create", "Acme")
+    await _ok(cli, "key", "issue", "--org", "Acme")
+
+    for grace in ("99999999999999d", "31d"):
+        result = await cli("key", "rotate", "--org", "Acme", "--grace", grace)
+
+        assert result.code == 1, result
+        assert result.err.startswith("alooba-gh: INVALID_ARGUMENT: ")
+        assert "30 days" in result.err
+
+
+async def test_a_grace_too_long_to_send_is_a_usage_error(cli: Cli) -> None:
+    result = await cli("key", "rotate", "--org", "Acme", "--grace", "99999999999999999999d")
+
+    assert result.code == 2
+    assert "is too long" in result.err
+    assert "Traceback" not in result.err

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alooba_common.config import (
+    ConfigError,
     DatabaseSettings,
     GrpcServerSettings,
     LoggingSettings,
@@ -17,6 +18,7 @@ from alooba_common.config import (
     env_str,
 )
 from alooba_common.outbox import RelaySettings
+from assessments.keys import MAX_ROTATION_GRACE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,13 @@ class Settings:
     sweep_interval_seconds: float = 30.0
     relay: RelaySettings = field(default_factory=RelaySettings)
     relay_enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.key_rotation_grace_seconds <= MAX_ROTATION_GRACE_SECONDS:
+            raise ConfigError(
+                "KEY_ROTATION_GRACE_SECONDS must be more than 0 and at most "
+                f"{MAX_ROTATION_GRACE_SECONDS} (30 days)"
+            )
 
     def __repr__(self) -> str:  # keeps the key-encryption key out of tracebacks and logs
         return f"Settings(server={self.server!r}, candidates_addr={self.candidates_addr!r})"

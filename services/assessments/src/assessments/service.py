@@ -498,8 +498,11 @@ class Administration:
     async def rotate_key(
         self, organization_id: str, grace_seconds: int
     ) -> tuple[ApiKey, str, ApiKey]:
-        if grace_seconds < 0:
-            raise InvalidArgument("grace_period_seconds must not be negative")
+        if not 0 <= grace_seconds <= keys.MAX_ROTATION_GRACE_SECONDS:
+            raise InvalidArgument(
+                "grace_period_seconds must be between 0 (the default) and "
+                f"{keys.MAX_ROTATION_GRACE_SECONDS} (30 days)"
+            )
         grace = dt.timedelta(seconds=grace_seconds or self._default_grace)
         now = utcnow()
         async with self._sessions.begin() as session:
