@@ -57,7 +57,7 @@ async def play(var_dir: Path) -> None:
     stack.service_env = {
         "assessments": {
             "SMTP_URL": smtp.url,
-            "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
+            "CALLBACK_HOST_ALLOWLIST": f"127.0.0.1:{greenhouse.port}",
             "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
             "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
             "LOG_LEVEL": "warning",
