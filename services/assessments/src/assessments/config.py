@@ -46,6 +46,8 @@ class Settings:
     # smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465. Unset:
     # emails are written as .eml files to mail_dir (the embedded default).
     smtp_url: str | None = None
+    # Lets SMTP_URL send credentials to a remote server without TLS (never by default).
+    smtp_allow_plaintext_auth: bool = False
     mail_dir: str = "var/mail"
     mail_from: str = "Alooba Assessments <assessments@alooba.localhost>"
     # The domain part of the stable Message-IDs.
@@ -93,6 +95,7 @@ class Settings:
             ),
             report_base_url=env_str(environ, "REPORT_BASE_URL", "http://localhost:3000/reports"),
             smtp_url=env_optional(environ, "SMTP_URL"),
+            smtp_allow_plaintext_auth=env_bool(environ, "SMTP_ALLOW_PLAINTEXT_AUTH", False),
             mail_dir=env_str(environ, "MAIL_DIR", "var/mail"),
             mail_from=env_str(
                 environ, "MAIL_FROM", "Alooba Assessments <assessments@alooba.localhost>"

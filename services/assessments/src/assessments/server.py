@@ -70,7 +70,10 @@ def build_service(
     )
 
     mailer = create_mailer(
-        settings.smtp_url, settings.mail_dir, timeout=settings.smtp_timeout_seconds
+        settings.smtp_url,
+        settings.mail_dir,
+        timeout=settings.smtp_timeout_seconds,
+        allow_plaintext_auth=settings.smtp_allow_plaintext_auth,
     )
     handlers: dict[str, Handler] = {
         states.EMAIL_KIND: InvitationEmailHandler(
