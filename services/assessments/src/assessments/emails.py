@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import aiosmtplib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from alooba_common.outbox import OutboxMessage, PermanentFailure
+from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 from alooba_common.secrets import SecretBox
 from assessments import states
 from assessments.mailer import Mailer
@@ -114,6 +115,23 @@ class InvitationEmailHandler:
             # Data no retry can fix (compose's messages carry no PII): a dead letter at
             # once, which is counted and alerted on, rather than a dozen silent retries.
             raise PermanentFailure(f"the email cannot be composed: {error}") from None
-        await self._mailer.send(composed)
+        try:
+            await self._mailer.send(composed)
+        except aiosmtplib.SMTPException as error:
+            # The server's text quotes the recipient: only its class and reply codes are
+            # kept (stored as the message's last error, and logged).
+            raise RetryLater(_smtp_failure(error)) from None
         EMAILS_SENT.labels(purpose).inc()
         log.info("email.sent", invitation_id=invitation_id, purpose=purpose)
+
+
+def _smtp_failure(error: aiosmtplib.SMTPException) -> str:
+    """An SMTP failure as its class and reply codes, never the server's text."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        codes = sorted({refused.code for refused in error.recipients})
+    elif isinstance(error, aiosmtplib.SMTPResponseException):
+        codes = [error.code]
+    else:
+        codes = []
+    said = f": the server answered {', '.join(map(str, codes))}" if codes else ""
+    return f"{type(error).__name__}{said}"
