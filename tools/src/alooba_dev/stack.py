@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from alooba_common.secrets import generate_kek
 
 GRPC_SERVICES = ("candidates", "harvest-sync", "assessments")
+# Files the services create under var/ are readable by their owner only.
+OWNER_ONLY_UMASK = 0o077
 # Started in this order (dependencies first) and stopped in the reverse order.
 START_ORDER = (*GRPC_SERVICES, "gateway")
 
@@ -100,7 +103,7 @@ class Stack:
             return os.environ["KEY_ENCRYPTION_KEY"]
         path = self.var_dir / "key-encryption-key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.prepare_var()
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(generate_kek())
@@ -142,13 +145,15 @@ class Stack:
         if service == "assessments":
             env["CANDIDATES_ADDR"] = self.address("candidates")
             env["HARVEST_SYNC_ADDR"] = self.address("harvest-sync")
+            # The stack's own var/, wherever the process was started from.
+            env["MAIL_DIR"] = str(self.var_dir / "mail")
         env.update(self.extra_env)
         env.update(self.service_env.get(service, {}))
         return env
 
     def migrate(self) -> None:
         """Applies every service's migrations (blocking)."""
-        (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
+        self.prepare_var()
         for service in GRPC_SERVICES:
             subprocess.run(  # noqa: S603 - our own interpreter and module
                 [self.python, "-m", module_name(service), "migrate"],
@@ -156,12 +161,26 @@ class Stack:
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                umask=OWNER_ONLY_UMASK,
             )
+
+    def prepare_var(self) -> None:
+        """var/ and its log folder, owner-only: they hold the key-encryption key, the
+        databases (candidate PII among them), emails and logs. What an earlier run left
+        open to others is closed too."""
+        (self.var_dir / "log").mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (self.var_dir, *self.var_dir.rglob("*")):
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                path.chmod(stat.S_IMODE(mode) & 0o700)
+
+    def _open_log(self, name: str) -> int:
+        self.prepare_var()
+        return os.open(self.log_path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def start(self, service: str) -> subprocess.Popen[bytes]:
         """Starts one service (again, if it had stopped), its output appended to its log."""
-        self.log_path(service).parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path(service).open("ab")
+        log = self._open_log(service)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [self.python, "-m", module_name(service)],
             env=self.env(service),
@@ -170,8 +189,10 @@ class Stack:
             # Own session: Ctrl-C reaches the supervisor only, which then stops the
             # services in order.
             start_new_session=True,
+            # Whatever the service writes (SQLite files, emails) is its owner's alone.
+            umask=OWNER_ONLY_UMASK,
         )
-        log.close()
+        os.close(log)
         self.processes[service] = process
         return process
 
@@ -187,15 +208,16 @@ class Stack:
         env = self.env(service)
         env.update({"GRPC_PORT": str(grpc_port), "METRICS_PORT": str(metrics_port)})
         name = f"{service}-{replica}"
-        log = self.log_path(name).open("ab")
+        log = self._open_log(name)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [self.python, "-m", module_name(service)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=OWNER_ONLY_UMASK,
         )
-        log.close()
+        os.close(log)
         self.processes[name] = process
         return process
 

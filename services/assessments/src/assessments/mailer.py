@@ -6,6 +6,7 @@ import ipaddress
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +24,9 @@ class Mailer(Protocol):
 
     async def close(self) -> None:
         """Lets go of any connection kept open; called once, at shutdown."""
+
+    async def forget(self, invitation_ids: Sequence[str]) -> None:
+        """Removes what it kept of these invitations' emails (their candidate was erased)."""
 
 
 # An SMTP session is kept open between messages (connecting, EHLO and, with TLS, the
@@ -147,6 +151,10 @@ class SmtpMailer:
     async def close(self) -> None:
         await self._sessions.close()
 
+    async def forget(self, invitation_ids: Sequence[str]) -> None:
+        # Sent is sent: nothing of it is kept here.
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class DirectoryMailer:
@@ -156,7 +164,7 @@ class DirectoryMailer:
     directory: Path
 
     async def send(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
         # Written whole then renamed, so a reader never sees half a message.
         descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
@@ -166,6 +174,15 @@ class DirectoryMailer:
 
     async def close(self) -> None:
         return None
+
+    async def forget(self, invitation_ids: Sequence[str]) -> None:
+        """Deletes every email of these invitations: the files hold the candidate's name
+        and address, which must not outlive their erasure."""
+        for invitation_id in invitation_ids:
+            # Message-IDs are "<purpose>-<sequence>-<invitation id>@<domain>"
+            # (assessments.notifications.message_id); invitation ids are hex.
+            for path in self.directory.glob(f"*-{invitation_id}@*.eml"):
+                path.unlink(missing_ok=True)
 
 
 def _is_loopback(host: str) -> bool:

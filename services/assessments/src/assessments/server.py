@@ -128,7 +128,9 @@ def build_service(
         key_cache=key_cache,
         flush_receipts=receipts.flush,
     )
-    webhooks = Webhooks(sessions, box, key_cache=key_cache, receipts=receipts)
+    webhooks = Webhooks(
+        sessions, box, key_cache=key_cache, receipts=receipts, forget_emails=mailer.forget
+    )
     sweeper = Sweeper(
         sessions,
         reminder_before=dt.timedelta(seconds=settings.reminder_before_expiry_seconds),

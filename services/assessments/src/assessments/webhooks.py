@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -102,8 +102,11 @@ class Webhooks:
         invitations_changed: Callable[[], None] = _noop,
         key_cache: KeyCache | None = None,
         receipts: ReceiptTally | None = None,
+        forget_emails: Callable[[Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
+        # What the mailer kept of an erased candidate's emails (the .eml files) goes too.
+        self._forget_emails = forget_emails
         self._box = box
         self._key_cache = key_cache
         self._receipts = receipts
@@ -223,6 +226,16 @@ class Webhooks:
                 .returning(Invitation.id)
             )
             cancelled = list(rows.scalars())
+            every_invitation = list(
+                (
+                    await session.execute(
+                        select(Invitation.id).where(
+                            Invitation.organization_id == organization_id,
+                            Invitation.candidate_id == candidate_id,
+                        )
+                    )
+                ).scalars()
+            )
             session.add_all(
                 InvitationEvent(
                     invitation_id=invitation_id,
@@ -232,6 +245,8 @@ class Webhooks:
                 )
                 for invitation_id in cancelled
             )
+        if self._forget_emails is not None:
+            await self._forget_emails(every_invitation)
         if cancelled:
             INVITATIONS_CANCELLED_BY_ERASURE.inc(len(cancelled))
             self._invitations_changed()
