@@ -30,6 +30,34 @@ class ProfileIds:
     application_id: int | None
 
 
+# Why an invitation's scores cannot go to Greenhouse through Harvest (the invitation
+# itself is created and sent all the same); the setup check shows them.
+NO_PROFILE_URL = "no_profile_url"
+URL_SHAPE = "url_shape"
+NO_APPLICATION = "no_application"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileReading:
+    """What a send_test's greenhouse_profile_url gave: the Greenhouse ids it names (None
+    when it names no candidate) and, when they are not enough for a Harvest push, why."""
+
+    ids: ProfileIds | None
+    harvest_skip: str | None
+
+
+def read_profile_url(url: str | None) -> ProfileReading:
+    """Never refuses: the URL's shape is observed, not documented, and a send_test
+    refused for it would be a candidate who never gets a test."""
+    if not url or not url.strip():
+        return ProfileReading(None, NO_PROFILE_URL)
+    try:
+        ids = parse_profile_url(url.strip())
+    except InvalidArgument:
+        return ProfileReading(None, URL_SHAPE)
+    return ProfileReading(ids, NO_APPLICATION if ids.application_id is None else None)
+
+
 def parse_profile_url(url: str) -> ProfileIds:
     """The Greenhouse candidate id (required) and application id (if present)."""
     if len(url) > MAX_URL_LENGTH:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -81,11 +82,12 @@ class CandidateDirectory(Protocol):
         self,
         *,
         organization_id: str,
-        profile: greenhouse.ProfileIds,
+        profile: greenhouse.ProfileIds | None,
         contact: CandidateContact,
         resume_url: str | None,
-        profile_url: str,
+        profile_url: str | None,
         sent_by: str | None,
+        registration_key: str,
     ) -> ApplicationRefs: ...
 
 
@@ -97,7 +99,7 @@ class SendTestCommand:
     partner_test_id: str
     contact: CandidateContact
     resume_url: str | None
-    greenhouse_profile_url: str
+    greenhouse_profile_url: str | None
     sent_by: str | None
     url: str
 
@@ -145,6 +147,8 @@ class IntegrationHealth:
     callbacks: OutboxFigures
     dead_letters: dict[str, int]
     checked_at: dt.datetime
+    # Invitations whose scores skip Harvest, by reason: (how many, the latest).
+    harvest_skips: dict[str, tuple[int, dt.datetime]]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -286,7 +290,10 @@ class PartnerApi:
             # The key first: an unauthenticated caller learns nothing about the rules.
             organization_id = await self._authenticate(repo, partner_key)
             url = greenhouse.check_callback_url(command.url, self._allowlist)
-            profile = greenhouse.parse_profile_url(command.greenhouse_profile_url)
+            profile = greenhouse.read_profile_url(command.greenhouse_profile_url)
+            profile_url = _optional_text(
+                command.greenhouse_profile_url, "candidate.greenhouse_profile_url", 2048
+            )
             contact = _check_contact(command.contact)
             resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
             sent_by = _optional_text(command.sent_by, "sent_by", 320)
@@ -305,11 +312,13 @@ class PartnerApi:
         # idempotent, so a retry after a failure below registers nothing twice.
         refs = await self._candidates.register_application(
             organization_id=organization_id,
-            profile=profile,
+            profile=profile.ids,
             contact=contact,
             resume_url=resume_url,
-            profile_url=command.greenhouse_profile_url,
+            profile_url=profile_url,
             sent_by=sent_by,
+            # Finds the candidate again on a retry when there is no Greenhouse id to.
+            registration_key=hashlib.sha256(url.encode()).hexdigest(),
         )
 
         now = utcnow()
@@ -335,6 +344,15 @@ class PartnerApi:
                 repo.add(invitation)
                 await repo.flush()
                 repo.add(InvitationEvent(invitation_id=invitation.id, kind="sent", occurred_at=now))
+                if profile.harvest_skip is not None:
+                    # Counted by the setup check: these scores will not reach Greenhouse.
+                    repo.add(
+                        InvitationEvent(
+                            invitation_id=invitation.id,
+                            kind=states.HARVEST_SKIPPED_EVENT + profile.harvest_skip,
+                            occurred_at=now,
+                        )
+                    )
                 # The email is queued in the same transaction: it exists if and only if
                 # the invitation does, and a repeated send_test queues nothing.
                 await enqueue(
@@ -440,6 +458,8 @@ class Administration:
                 Repository(session).add(organization)
         except IntegrityError:
             raise FailedPrecondition(f"an organization named {name!r} already exists") from None
+        if self._key_cache is not None:
+            self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
         return organization
 
@@ -653,6 +673,7 @@ class Administration:
                 callbacks=await repo.outbox_figures(organization_id, states.CALLBACK_KIND),
                 dead_letters=await repo.dead_letter_counts(organization_id),
                 checked_at=utcnow(),
+                harvest_skips=await repo.harvest_skips(organization_id),
             )
 
 

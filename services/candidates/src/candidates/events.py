@@ -149,7 +149,7 @@ def erase_pii(candidate: Candidate, applications: Sequence[Application], now: dt
     """Blanks every PII column of the candidate and of these applications. As Greenhouse
     does for full_name: first name "Anonymized", last name the Greenhouse candidate id."""
     candidate.first_name = ANONYMIZED_FIRST_NAME
-    candidate.last_name = str(candidate.greenhouse_candidate_id)
+    candidate.last_name = str(candidate.greenhouse_candidate_id or "")
     candidate.preferred_name = None
     candidate.email = None
     candidate.phone_number = None

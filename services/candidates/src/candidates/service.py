@@ -35,6 +35,7 @@ MAX_NAME_LENGTH = 200
 MAX_PHONE = 64
 MAX_URL = 2048
 MAX_SENT_BY = 320
+MAX_KEY = 64
 
 ASSESSMENT_DATA_KINDS = frozenset({"ip_address", "user_agent", "answer", "file"})
 MAX_ASSESSMENT_VALUE_BYTES = 64 * 1024
@@ -54,12 +55,15 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class RegisterApplication:
     organization_id: str
-    greenhouse_candidate_id: int
+    # None when Greenhouse's profile URL named no candidate; `registration_key` then
+    # finds the candidate again (a retried send_test registers nothing new).
+    greenhouse_candidate_id: int | None
     greenhouse_application_id: int | None
     contact: Contact
     resume_url: str | None
-    profile_url: str
+    profile_url: str | None
     sent_by: str | None
+    registration_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,9 @@ def _checked_contact(contact: Contact) -> Contact:
 def _checked(command: RegisterApplication) -> RegisterApplication:
     """The command with every value validated (lengths are the columns') and trimmed."""
     check_organization_id(command.organization_id)
-    if command.greenhouse_candidate_id <= 0:
+    if command.greenhouse_candidate_id is None:
+        checked_text(command.registration_key, "registration_key", max_length=MAX_KEY)
+    elif command.greenhouse_candidate_id <= 0:
         raise InvalidArgument("greenhouse_candidate_id must be positive")
     if command.greenhouse_application_id is not None and command.greenhouse_application_id <= 0:
         raise InvalidArgument("greenhouse_application_id must be positive")
@@ -106,8 +112,12 @@ def _checked(command: RegisterApplication) -> RegisterApplication:
         command,
         contact=_checked_contact(command.contact),
         resume_url=optional_text(command.resume_url, "resume_url", max_length=MAX_URL),
-        profile_url=checked_text(command.profile_url, "profile_url", max_length=MAX_URL),
+        profile_url=optional_text(command.profile_url, "profile_url", max_length=MAX_URL),
         sent_by=optional_text(command.sent_by, "sent_by", max_length=MAX_SENT_BY),
+        # Only what finds a candidate without a Greenhouse id.
+        registration_key=command.registration_key
+        if command.greenhouse_candidate_id is None
+        else "",
     )
 
 
@@ -142,6 +152,10 @@ class Candidates:
             candidate = await repo.resolve(
                 await repo.candidate_by_greenhouse_id(
                     command.organization_id, command.greenhouse_candidate_id, for_update=True
+                )
+                if command.greenhouse_candidate_id is not None
+                else await repo.candidate_by_registration_key(
+                    command.organization_id, command.registration_key
                 ),
                 for_update=True,
             )
@@ -151,6 +165,7 @@ class Candidates:
                     id=uuid.uuid4().hex,
                     organization_id=command.organization_id,
                     greenhouse_candidate_id=command.greenhouse_candidate_id,
+                    registration_key=command.registration_key or None,
                     hiring_status="active",
                     created_at=now,
                 )

@@ -12,6 +12,7 @@ from aiohttp.typedefs import Middleware
 
 from alooba_common.request_context import REQUEST_ID_HEADER, accept_request_id, set_request_id
 from gateway import errors
+from gateway.addresses import client_address
 from gateway.auth import partner_key_from_header
 from gateway.metrics import HttpMetrics
 from gateway.routes import GREENHOUSE_PREFIX, WEBHOOK_ROUTE
@@ -63,21 +64,6 @@ def observe(metrics: HttpMetrics) -> Middleware:
 # characters), shown to operators; the rest of the key is never looked at here.
 KEY_PREFIX_LENGTH = 12
 _MAX_ORGANISATION = 200
-
-
-def client_address(request: web.Request, trusted_proxy_hops: int) -> str:
-    """The caller's address: the peer, or behind `trusted_proxy_hops` proxies the entry
-    the outermost trusted one appended to X-Forwarded-For (those to its left are the
-    client's to forge)."""
-    if trusted_proxy_hops > 0:
-        hops = [
-            hop.strip()
-            for value in request.headers.getall("X-Forwarded-For", [])
-            for hop in value.split(",")
-        ]
-        if len(hops) >= trusted_proxy_hops and hops[-trusted_proxy_hops]:
-            return hops[-trusted_proxy_hops][:64]
-    return request.remote or "unknown"
 
 
 def _presented_prefix(request: web.Request, surface: str) -> str | None:

@@ -25,7 +25,9 @@ SECTION = "bad webhook flood"
 FLOOD_RATE = 231.0
 FLOOD_BODY_BYTES = 1024 * 1024 - 1024  # just under the gateway's 1 MiB limit
 TARGET_RATIO = 1.5
-PROBE_RATE = 50.0
+# Slow enough that the probes' own failures stay under the gateway's per-address limit
+# (AUTH_THROTTLE_ADDRESS_LIMIT, 50 a minute), which would start pacing them.
+PROBE_RATE = 2.0
 
 
 def _status(context: BenchContext, interview_ids: list[str]) -> dict[str, Any]:
@@ -58,6 +60,8 @@ def bad_webhook_flood(context: BenchContext) -> list[Row]:
     interview_ids = _interview_ids(context)
     status = _status(context, interview_ids)
     rate = context.options.rate
+    # First, while the address has no failures to its name (the flood's would pace these).
+    probes = _existence_by_timing(context)
     quiet = context.load(_open(context, status, rate))
 
     flood_scenario = {
@@ -104,12 +108,14 @@ def bad_webhook_flood(context: BenchContext) -> list[Row]:
         Row(SECTION, "flood requests sent (1 MiB each)", flood.data["sent"], "req"),
         Row(SECTION, "flood requests answered", flood.data["completed"], "req"),
     ]
-    rows += _existence_by_timing(context)
-    return rows
+    return rows + probes
 
 
 def _existence_by_timing(context: BenchContext) -> list[Row]:
-    """A small badly signed webhook naming a known and then an unknown organization."""
+    """A small badly signed webhook naming a known and then an unknown organization. The
+    unknown one is refused from its headers, before its body is read; the known one once
+    its signature has been checked: what costs the same is the organization's look-up,
+    cached alike for both, never a database query for one of them only."""
     rows = []
     medians = {}
     for label, organisation in (
@@ -122,7 +128,8 @@ def _existence_by_timing(context: BenchContext) -> list[Row]:
         rows.append(
             Row(
                 SECTION,
-                f"bad signature p50 @{PROBE_RATE:g}/s, {label} organization",
+                f"bad signature p50 @{PROBE_RATE:g}/s, {label} organization"
+                + (" (refused from its headers)" if label == "unknown" else ""),
                 medians[label],
                 "ms",
             )

@@ -76,7 +76,7 @@ async def send_test(request: web.Request) -> web.Response:
                 resume_url=candidate.resume_url,
                 phone_number=candidate.phone_number,
                 email=candidate.email,
-                greenhouse_profile_url=candidate.greenhouse_profile_url,
+                greenhouse_profile_url=candidate.greenhouse_profile_url or "",
             ),
             sent_by=body.sent_by,
             url=body.url,
