@@ -34,15 +34,19 @@ def run_service(
     load_settings: Callable[[Mapping[str, str]], SettingsT],
     serve: Callable[[SettingsT], Coroutine[Any, Any, None]],
     migrations: Path,
+    commands: Mapping[str, Callable[[SettingsT], Coroutine[Any, Any, None]]] | None = None,
     argv: list[str] | None = None,
 ) -> None:
+    """`commands` are the service's own, beside serve and migrate (say, `reencrypt`)."""
+    commands = commands or {}
     parser = argparse.ArgumentParser(prog=f"python -m {name}")
     parser.add_argument(
         "command",
         nargs="?",
         default="serve",
-        choices=("serve", "migrate"),
-        help="serve (default): run the gRPC server; migrate: apply database migrations",
+        choices=("serve", "migrate", *commands),
+        help="serve (default): run the gRPC server; migrate: apply database migrations"
+        + "".join(f"; {command}" for command in commands),
     )
     args = parser.parse_args(argv)
     try:
@@ -54,5 +58,8 @@ def run_service(
     if args.command == "migrate":
         upgrade_to_head(migrations, settings.database.url)
         structlog.get_logger(name).info("migrations.applied")
+        return
+    if args.command in commands:
+        run_event_loop(commands[args.command](settings))
         return
     run_event_loop(serve(settings))

@@ -17,7 +17,6 @@ from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
-from alooba_common.secrets import SecretBox
 from assessments import states
 from assessments.callback import GreenhouseCallback
 from assessments.clients import GrpcCandidateDirectory
@@ -50,7 +49,7 @@ def build_service(
     settings: Settings, *, outbox_metrics: OutboxMetrics | None = None
 ) -> grpc_server.GrpcService:
     """The service's servicers, relay, sweeper, readiness check and clean-ups."""
-    box = SecretBox.from_base64(settings.key_encryption_key)
+    box = settings.secret_box()
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     read_sessions = read_session_factory(engine)
