@@ -9,7 +9,7 @@ configured lookup-hash key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,8 @@ import structlog
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alooba_common.config import DatabaseSettings
+from alooba_common.db import create_engine, session_factory
 from alooba_common.secrets import SecretBox
 
 log = structlog.get_logger("alooba.reencrypt")
@@ -75,3 +77,15 @@ def _moved(box: SecretBox, sealed: SealedColumn, row: Any) -> dict[str, str]:
         if row._mapping[sealed.hash_column] != fresh:
             values[sealed.hash_column] = fresh
     return values
+
+
+async def reencrypt_database(
+    database: DatabaseSettings, box: SecretBox, sealed: Sequence[SealedColumn]
+) -> None:
+    """A service's `reencrypt` command: every column in `sealed`, on its own engine."""
+    engine = create_engine(database)
+    try:
+        for column in sealed:
+            await reencrypt(session_factory(engine), box, column)
+    finally:
+        await engine.dispose()

@@ -3,8 +3,7 @@ assessments side of a key-encryption-key rotation (docs/operations.md)."""
 
 from __future__ import annotations
 
-from alooba_common.db import create_engine, session_factory
-from alooba_common.reencrypt import SealedColumn, reencrypt
+from alooba_common.reencrypt import SealedColumn, reencrypt_database
 from alooba_common.secrets import legacy_lookup_hash_key
 from assessments.config import Settings
 from assessments.models import ApiKey, Invitation
@@ -30,13 +29,7 @@ SEALED = (
 async def reencrypt_all(settings: Settings) -> None:
     """Seals every partner key and access token with the active KEK, and recomputes
     their lookup hashes with the configured lookup-hash key."""
-    engine = create_engine(settings.database)
-    try:
-        box = settings.secret_box()
-        for sealed in SEALED:
-            await reencrypt(session_factory(engine), box, sealed)
-    finally:
-        await engine.dispose()
+    await reencrypt_database(settings.database, settings.secret_box(), SEALED)
 
 
 async def print_lookup_hash_key(settings: Settings) -> None:

@@ -4,8 +4,7 @@ a new encrypted column is added there."""
 
 from __future__ import annotations
 
-from alooba_common.db import create_engine, session_factory
-from alooba_common.reencrypt import SealedColumn, reencrypt
+from alooba_common.reencrypt import SealedColumn, reencrypt_database
 from harvest_sync.config import Settings
 from harvest_sync.credentials import sealing_context
 from harvest_sync.models import Connection
@@ -22,10 +21,4 @@ SEALED = (
 
 async def reencrypt_all(settings: Settings) -> None:
     """Seals every stored Harvest credential with the active KEK."""
-    engine = create_engine(settings.database)
-    try:
-        box = settings.secret_box()
-        for sealed in SEALED:
-            await reencrypt(session_factory(engine), box, sealed)
-    finally:
-        await engine.dispose()
+    await reencrypt_database(settings.database, settings.secret_box(), SEALED)
