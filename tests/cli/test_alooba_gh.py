@@ -341,7 +341,9 @@ async def _send_test(addr: str, partner_key: str, test_id: str, n: int) -> str:
                     first_name="Ada",
                     last_name="Lovelace",
                     email="ada@example.com",
-                    greenhouse_profile_url=f"https://app.greenhouse.io/people/{n}",
+                    greenhouse_profile_url=(
+                        f"https://app.greenhouse.io/people/{n}?application_id={n + 1}"
+                    ),
                 ),
                 url=f"https://app.greenhouse.io/callback/{n}",
             ),
