@@ -362,7 +362,9 @@ async def _send_test(addr: str, partner_key: str, test_id: str, n: int) -> str:
                     first_name="Ada",
                     last_name="Lovelace",
                     email="ada@example.com",
-                    greenhouse_profile_url=f"https://app.greenhouse.io/people/{n}",
+                    greenhouse_profile_url=(
+                        f"https://app.greenhouse.io/people/{n}?application_id={n + 1}"
+                    ),
                 ),
                 url=f"https://app.greenhouse.io/callback/{n}",
             ),
@@ -746,3 +748,65 @@ def test_bad_grace_duration_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 
     assert code == 2
     assert "is not a duration" in capsys.readouterr().err
+
+
+async def test_an_out_of_range_grace_is_invalid_argument_never_internal(cli: Cli) -> None:
+    # Finding 4g: `--grace 99999999999999d` gave INTERNAL.
+    await _ok(cli, "org", "create", "Acme")
+    await _ok(cli, "key", "issue", "--org", "Acme")
+
+    for grace in ("99999999999999d", "31d"):
+        result = await cli("key", "rotate", "--org", "Acme", "--grace", grace)
+
+        assert result.code == 1, result
+        assert result.err.startswith("alooba-gh: INVALID_ARGUMENT: ")
+        assert "30 days" in result.err
+
+
+async def test_a_grace_too_long_to_send_is_a_usage_error(cli: Cli) -> None:
+    result = await cli("key", "rotate", "--org", "Acme", "--grace", "99999999999999999999d")
+
+    assert result.code == 2
+    assert "is too long" in result.err
+    assert "Traceback" not in result.err
+
+
+# --- terminal safety (finding 4h) ----------------------------------------------------
+
+# What an organization created before names were checked (or any other stored text)
+# might hold: ANSI colour and screen-clearing sequences, a C1 CSI, a carriage return that
+# overwrites the line, and a right-to-left override that reorders what follows.
+HOSTILE_NAME = "Acme\x1b[31m Red\x1b[2J\x9b0m\rEvil\u202eCorp"
+TERMINAL_CONTROLS = ("\x1b", "\x9b", "\r", "\u202e")
+
+
+async def _hostile_organization(service: Service) -> str:
+    from assessments.models import Organization
+
+    organization = Organization(id="f" * 32, name=HOSTILE_NAME, created_at=dt.datetime.now(dt.UTC))
+    async with service.sessions.begin() as session:
+        session.add(organization)
+    return organization.id
+
+
+@pytest.mark.parametrize("command", [("org", "list"), ("org", "show", "--id", "f" * 32)])
+async def test_terminal_control_characters_in_names_are_printed_escaped(
+    cli: Cli, service: Service, command: tuple[str, ...]
+) -> None:
+    await _hostile_organization(service)
+
+    result = await _ok(cli, *command)
+
+    assert not any(control in result.out for control in TERMINAL_CONTROLS)
+    assert "Acme\\u001b[31m Red" in result.out
+
+
+async def test_json_output_stays_valid_json_with_the_name_intact(
+    cli: Cli, service: Service
+) -> None:
+    await _hostile_organization(service)
+
+    result = await _ok(cli, "--json", "org", "show", "--id", "f" * 32)
+
+    assert not any(control in result.out for control in TERMINAL_CONTROLS)
+    assert result.json()["organization"]["name"] == HOSTILE_NAME

@@ -21,8 +21,18 @@ from integration.harvest_helpers import (
     harvest_world,
     queue_scores,
 )
-from integration.helpers import PARTNER, Reply, Tenant, call, list_tests, new_tenant, unique
-from integration.lifecycle_helpers import eventually, invite, settle, submit
+from integration.helpers import (
+    PARTNER,
+    Reply,
+    Tenant,
+    call,
+    list_tests,
+    new_tenant,
+    send_test,
+    unique,
+)
+from integration.lifecycle_helpers import callback_receiver, eventually, invite, settle, submit
+from support.greenhouse import send_test_body
 from support.inprocess import System, running_system
 
 from alooba.assessments.v1 import assessments_pb2 as apb
@@ -403,3 +413,25 @@ async def test_harvest_sync_unreachable_fails_and_the_rest_is_still_checked(
     assert "127.0.0.1:9" in items["harvest"]["detail"]
     assert items["callbacks"]["status"] == "ok"
     assert len(items) > 10
+
+
+async def test_invitations_whose_scores_skip_harvest_are_a_warning_with_the_reasons(
+    world: HarvestWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Item 5b: send_test succeeded without Greenhouse's ids; only Harvest is skipped.
+    tenant = await in_use(world)
+    for profile_url in (None, "https://app.greenhouse.io/people/17681532"):
+        body = send_test_body(tenant.test.id)
+        body["candidate"]["greenhouse_profile_url"] = profile_url
+        body["url"] = callback_receiver().url()
+        assert (await send_test(world.system, tenant.key, body)).status == 200
+
+    code, items = await checks(world, capsys, tenant.organization)
+
+    assert code == 0
+    check = items["harvest ids"]
+    assert check["status"] == "warn"
+    assert "2 invitation(s)" in check["detail"]
+    assert "1 with no greenhouse_profile_url" in check["detail"]
+    assert "1 with no application_id" in check["detail"]
+    assert "test_status" in check["fix"]

@@ -65,7 +65,7 @@ async def lifecycle_stack(
             "assessments": {
                 **FAST_RELAY,
                 "SMTP_URL": smtp.url,
-                "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
+                "CALLBACK_HOST_ALLOWLIST": f"127.0.0.1:{greenhouse.port}",
                 "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
                 **(assessments_env or {}),
             }

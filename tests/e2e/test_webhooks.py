@@ -154,6 +154,9 @@ async def test_forged_or_misaddressed_webhooks_are_401_and_change_nothing(
         assert missing.attempts[0].status == 401
         candidate = await _candidate(life, org_id, candidate_id)
         assert candidate.applications[0].status == cpb.HIRING_STATUS_ACTIVE
+        # The wrong signature and the other organization's key reach assessments; the
+        # malformed header, the unknown names and the missing signature are refused by the
+        # gateway from the headers alone, before the body is read (finding 4d).
         assert (
             metric_value(
                 life.stack,
@@ -161,7 +164,7 @@ async def test_forged_or_misaddressed_webhooks_are_401_and_change_nothing(
                 "assessments_webhook_signature_failures_total",
                 {"organization": org_id},
             )
-            >= 3
+            >= 2
         )
 
 

@@ -210,7 +210,8 @@ def callback_receiver() -> CallbackReceiver:
 def callbacks() -> dict[str, Any]:
     """running_system options: callbacks allowed to, and trusted at, the receiver."""
     return {
-        "callback_hosts": CALLBACK_HOSTS,
+        # The receiver's own port: an entry without one allows 443 only.
+        "callback_hosts": (f"{CALLBACK_HOSTS[0]}:{callback_receiver().port}",),
         "callback_ca_file": str(callback_receiver().tls.ca_cert),
     }
 

@@ -4,6 +4,7 @@ key is never refused: Greenhouse calls from shared egress addresses for all orga
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -139,3 +140,29 @@ async def test_failed_webhook_signatures_are_throttled_but_a_valid_one_is_accept
     ]
     assert statuses == [401] * PREFIX_LIMIT + [429]
     assert (await deliver(sign(body, tenant.key), "192.0.2.50")).status == 200
+
+
+def _basic(raw_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{raw_key}:".encode()).decode()
+
+
+@pytest.mark.parametrize("where", ["end", "middle"])
+async def test_a_nul_byte_in_the_key_is_401_and_counts_toward_throttling(
+    throttled: System, tenant: Tenant, where: str
+) -> None:
+    # Finding 4k: such a key was a 422 (the services refuse NUL in any field), which
+    # neither looked like a wrong key nor counted as a failed attempt.
+    key = tenant.key + "\x00" if where == "end" else tenant.key[:20] + "\x00" + tenant.key[20:]
+    address = f"198.51.100.{40 + len(where)}"
+
+    replies = [
+        await list_tests(throttled, None, address, authorization=_basic(key))
+        for _ in range(ADDRESS_LIMIT + 1)
+    ]
+
+    statuses = [reply.status for reply in replies]
+    assert statuses[0] == 401
+    assert replies[0].headers["WWW-Authenticate"] == 'Basic realm="greenhouse"'
+    # Throttled as any wrong key is: by the key's prefix or, at the latest, the address.
+    assert set(statuses) == {401, 429}
+    assert statuses[-1] == 429

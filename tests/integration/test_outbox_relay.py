@@ -240,7 +240,8 @@ async def test_handler_failing_twice_then_succeeding_is_delivered_with_three_att
     await relay.run_once()
     row = await outbox.only()
     assert (row["status"], row["attempts"]) == (PENDING, 1)
-    assert row["last_error"] == "ConnectionError: refused 1"
+    # An unexpected exception is kept as its class: its text may quote the receiver.
+    assert row["last_error"] == "ConnectionError"
 
     await drain(relay)
     row = await outbox.only()
@@ -296,7 +297,7 @@ async def test_exhausting_max_attempts_makes_a_dead_letter_with_the_last_error(
     settings = RelaySettings(base_delay_seconds=0.0, max_delay_seconds=0.0, max_attempts=4)
     await drain(outbox.relay({KIND: handler}, settings=settings))
     row = await outbox.only()
-    assert (row["status"], row["attempts"], row["last_error"]) == (DEAD, 4, "RuntimeError: boom 4")
+    assert (row["status"], row["attempts"], row["last_error"]) == (DEAD, 4, "RuntimeError")
     assert len(calls) == 4
 
 

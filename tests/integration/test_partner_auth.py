@@ -151,3 +151,34 @@ async def test_revoking_another_organization_key_is_not_found(
         )
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
     assert (await list_tests(system, other_key)).status == 200
+
+
+@pytest.mark.parametrize("grace_seconds", [30 * 86_400 + 1, 99_999_999_999_999 * 86_400, 2**63 - 1])
+async def test_a_rotation_grace_beyond_30_days_is_invalid_argument_and_changes_nothing(
+    system: System, tenant: Tenant, grace_seconds: int
+) -> None:
+    # Finding 4g: `--grace 99999999999999d` overflowed a timedelta and came back INTERNAL.
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await system.admin.RotateApiKey(
+            apb.RotateApiKeyRequest(
+                organization_id=tenant.organization.id, grace_period_seconds=grace_seconds
+            )
+        )
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "30 days" in (raised.value.details() or "")
+    keys = await system.admin.ListApiKeys(
+        apb.ListApiKeysRequest(organization_id=tenant.organization.id)
+    )
+    assert [key.state for key in keys.api_keys] == [apb.API_KEY_STATE_ACTIVE]
+
+
+async def test_a_rotation_grace_of_exactly_30_days_is_accepted(
+    system: System, tenant: Tenant
+) -> None:
+    rotated = await system.admin.RotateApiKey(
+        apb.RotateApiKeyRequest(
+            organization_id=tenant.organization.id, grace_period_seconds=30 * 86_400
+        )
+    )
+    assert rotated.previous.state == apb.API_KEY_STATE_RETIRING

@@ -119,12 +119,6 @@ async def test_http_callback_url_is_422(system: System, tenant: Tenant) -> None:
     await refused_with_422(system, tenant, body)
 
 
-async def test_profile_url_without_a_people_id_is_422(system: System, tenant: Tenant) -> None:
-    body = send_test_body(tenant.test.id)
-    body["candidate"]["greenhouse_profile_url"] = "https://app.greenhouse.io/candidates/abc"
-    await refused_with_422(system, tenant, body)
-
-
 async def test_invalid_email_is_422(system: System, tenant: Tenant) -> None:
     body = send_test_body(tenant.test.id, email="not-an-email")
     await refused_with_422(system, tenant, body)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import assessments.config
 from alooba_common.config import (
     ConfigError,
     GrpcServerSettings,
@@ -16,6 +17,7 @@ from alooba_common.config import (
     env_list,
     env_str,
 )
+from alooba_common.secrets import generate_kek
 
 
 @pytest.mark.parametrize("raw", ["abc", "1.5", "12 apples", "0x10"])
@@ -114,3 +116,10 @@ def test_schema_ahead_of_the_code_is_ready_but_behind_or_foreign_is_not() -> Non
     assert not schema_is_current("assessments_0002", "assessments_0003")
     assert not schema_is_current("candidates_0009", "assessments_0003")
     assert not schema_is_current(None, "assessments_0003")
+
+
+def test_a_key_rotation_grace_beyond_30_days_is_a_config_error() -> None:
+    # Finding 4g: the service's own default is bounded like an operator's --grace.
+    environ = {"KEY_ENCRYPTION_KEY": generate_kek(), "KEY_ROTATION_GRACE_SECONDS": str(31 * 86_400)}
+    with pytest.raises(ConfigError, match="30 days"):
+        assessments.config.Settings.from_env(environ)

@@ -68,3 +68,8 @@ def test_empty_key_is_401() -> None:
 
 def test_over_long_header_is_401() -> None:
     assert refusal_status(basic("k" * 2000 + ":")) == 401
+
+
+@pytest.mark.parametrize("key", ["agh_abc\x00def", "agh_abc\x1bdef", "agh_abc\tdef"])
+def test_a_control_character_in_the_key_is_401(key: str) -> None:
+    assert refusal_status(basic(f"{key}:")) == 401

@@ -84,7 +84,6 @@ def test_missing_required_fields_are_422_listing_each_field() -> None:
         "candidate.first_name",
         "candidate.last_name",
         "candidate.email",
-        "candidate.greenhouse_profile_url",
     }
 
 

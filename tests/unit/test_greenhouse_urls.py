@@ -157,3 +157,62 @@ def test_over_long_callback_is_refused() -> None:
 def test_callback_that_is_not_an_absolute_https_url_is_refused(url: str) -> None:
     with pytest.raises(InvalidArgument):
         check_callback_url(url, GREENHOUSE)
+
+
+# --- finding 4j: the check parses as the HTTP client does, and allows port 443 only ----
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Accepted by a urlsplit-based check, refused (or read differently) by yarl,
+        # which is what aiohttp sends with.
+        "https://app\u200b.greenhouse.io/x",
+        "https://app.greenhouse.io\u200d/x",
+        "https://evil.example%2e.greenhouse.io/x",
+        "https://app.greenhouse.io\\@evil.example/x",
+    ],
+)
+def test_a_host_the_http_client_would_not_read_the_same_way_is_refused(url: str) -> None:
+    with pytest.raises(InvalidArgument):
+        check_callback_url(url, GREENHOUSE)
+
+
+@pytest.mark.parametrize("port", [6379, 80, 8443, 1])
+def test_a_port_other_than_443_is_refused(port: int) -> None:
+    with pytest.raises(InvalidArgument, match="443"):
+        check_callback_url(f"https://app.greenhouse.io:{port}/take_home_tests/1", GREENHOUSE)
+
+
+def test_port_443_written_out_is_accepted() -> None:
+    url = "https://app.greenhouse.io:443/take_home_tests/1"
+    assert check_callback_url(url, GREENHOUSE) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # The host the client will connect to is judged, in its IDNA (ASCII) form.
+        "https://\uff41\uff50\uff50.greenhouse.io/take_home_tests/1",  # fullwidth "app"
+        "https://bücher.greenhouse.io/take_home_tests/1",
+        "https://APP.Greenhouse.IO./take_home_tests/1",
+    ],
+)
+def test_hosts_are_judged_as_the_client_normalizes_them(url: str) -> None:
+    assert check_callback_url(url, GREENHOUSE) == url
+
+
+def test_a_host_that_normalizes_off_the_list_is_refused() -> None:
+    # U+3002 (ideographic full stop) is a dot to IDNA: the client would go to evil.example.
+    with pytest.raises(InvalidArgument):
+        check_callback_url("https://app.greenhouse.io\u3002evil.example/x", GREENHOUSE)
+
+
+def test_an_allow_list_entry_may_name_another_port_and_then_allows_only_it() -> None:
+    # How tests and the demo allow a loopback emulator: "127.0.0.1:8443".
+    allowlist = ("127.0.0.1:8443", "[::1]:9443")
+    assert check_callback_url("https://127.0.0.1:8443/t/1", allowlist)
+    assert check_callback_url("https://[::1]:9443/t/1", allowlist)
+    for refused in ("https://127.0.0.1/t/1", "https://127.0.0.1:8444/t/1"):
+        with pytest.raises(InvalidArgument):
+            check_callback_url(refused, allowlist)

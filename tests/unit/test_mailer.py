@@ -71,6 +71,38 @@ def test_bad_port_is_a_config_error(url: str) -> None:
         SmtpMailer.from_url(url, timeout=3)
 
 
+# --- finding 4l: credentials never cross the network in plaintext --------------------
+
+
+def test_credentials_to_a_remote_server_require_starttls_by_default() -> None:
+    # "auto" would send them in plaintext to a server (or a man in the middle) that does
+    # not offer STARTTLS.
+    mailer = SmtpMailer.from_url("smtp://user:pw@mail.example.org:587", timeout=3)
+    assert mailer.start_tls is True
+
+
+def test_credentials_to_a_remote_server_without_starttls_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="SMTP_ALLOW_PLAINTEXT_AUTH"):
+        SmtpMailer.from_url("smtp://user:pw@mail.example.org:25?starttls=off", timeout=3)
+
+
+def test_plaintext_credentials_can_be_allowed_explicitly() -> None:
+    mailer = SmtpMailer.from_url(
+        "smtp://user:pw@mail.example.org:25?starttls=off", timeout=3, allow_plaintext_auth=True
+    )
+    assert mailer.start_tls is False
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "127.0.0.53"])
+def test_credentials_to_a_loopback_relay_need_no_tls(host: str) -> None:
+    mailer = SmtpMailer.from_url(f"smtp://user:pw@{host}:25?starttls=off", timeout=3)
+    assert mailer.start_tls is False
+
+
+def test_without_credentials_starttls_stays_opportunistic() -> None:
+    assert SmtpMailer.from_url("smtp://mail.example.org:25", timeout=3).start_tls is None
+
+
 def test_repr_and_str_never_show_the_password() -> None:
     mailer = SmtpMailer.from_url("smtp://user:s3cr3t-pw@mail.example.org:2525", timeout=3)
     assert "s3cr3t-pw" not in repr(mailer)

@@ -126,3 +126,22 @@ def test_deadline_in_another_zone_is_shown_in_utc() -> None:
 
 def test_invitation_id_header_names_the_invitation() -> None:
     assert composed()["X-Alooba-Invitation"] == "inv123"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ginny@hogwarts.edu>,<attacker@evil.example",
+        "ginny@hogwarts.edu, attacker@evil.example",
+        "Ginny <ginny@hogwarts.edu>",
+    ],
+)
+def test_an_address_that_is_not_exactly_one_mailbox_is_never_composed(address: str) -> None:
+    # Finding 4c: the To header is built from an Address object, which takes one mailbox.
+    with pytest.raises(ValueError, match="not exactly one email address"):
+        compose(
+            email(),
+            Recipient("Ginny Weasley", address),
+            sender="Alooba Assessments <assessments@alooba.localhost>",
+            domain="mail.alooba.test",
+        )

@@ -7,6 +7,8 @@ import re
 
 _SECONDS_PER_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+# What a protobuf int64 of seconds holds; the service judges the rest.
+MAX_SECONDS = 2**63 - 1
 
 
 def parse_duration(text: str) -> int:
@@ -16,7 +18,10 @@ def parse_duration(text: str) -> int:
     if match is None:
         raise ValueError(f"{text!r} is not a duration (examples: 3600, 90s, 30m, 12h, 7d)")
     amount, unit = match.groups()
-    return int(amount) * _SECONDS_PER_UNIT[unit]
+    seconds = int(amount) * _SECONDS_PER_UNIT[unit]
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is too long to be a duration")
+    return seconds
 
 
 def duration_argument(text: str) -> int:

@@ -30,6 +30,7 @@ from alooba_cli.commands import (
     users,
 )
 from alooba_cli.context import CommandError, Context, NamedStub, ServiceCallError, UsageError
+from alooba_cli.output import terminal_safe_output
 from alooba_common.config import TlsSettings
 from alooba_common.grpc_client import create_channel
 from alooba_common.request_context import new_request_id, set_request_id
@@ -226,6 +227,11 @@ def describe_rpc_error(
 
 def main(argv: list[str] | None = None) -> int:
     """Runs one command and returns the exit status: 0 done, 1 failed, 2 usage error."""
+    with terminal_safe_output():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser(os.environ)
     try:
         args = parser.parse_args(argv)

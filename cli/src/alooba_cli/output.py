@@ -6,13 +6,64 @@ script sees the same field names as the proto (and timestamps as RFC 3339 UTC).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 MISSING = "-"
+
+# What a terminal acts on instead of showing: C0 controls (ESC starts colour and
+# screen-clearing sequences, CR overwrites the line) but the newline and tab we print
+# ourselves, DEL, C1 controls (0x9b is a one-byte CSI) and the bidirectional overrides
+# and isolates, which reorder the text after them. Each is shown as a \uXXXX escape:
+# readable to a person, and a valid escape inside JSON strings, so --json stays JSON.
+_TERMINAL_CONTROLS = {
+    code: f"\\u{code:04x}"
+    for code in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+    if chr(code) not in "\n\t"
+}
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with every character a terminal would act on shown as an escape."""
+    return text.translate(_TERMINAL_CONTROLS)
+
+
+class _TerminalSafeStream:
+    """A text stream that escapes terminal controls in whatever is written to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def terminal_safe_output() -> Iterator[None]:
+    """While it lasts, everything printed to stdout and stderr is terminal_safe: names,
+    messages and ids come from the services, and so from whoever named things there."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = _TerminalSafeStream(stdout)
+    sys.stderr = _TerminalSafeStream(stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 def print_json(message: Message) -> None:

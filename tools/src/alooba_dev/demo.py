@@ -79,13 +79,13 @@ class World:
 
     def service_env(self, *, log_level: str = "warning") -> dict[str, dict[str, str]]:
         """Each service's environment for talking to this world (fast relays, the emulators'
-        CA certificates, callbacks allowed to 127.0.0.1)."""
+        CA certificates, callbacks allowed to the emulator's port on 127.0.0.1)."""
         assert self.greenhouse.ca_cert_path is not None
         assert self.harvest.ca_cert_path is not None
         return {
             "assessments": {
                 "SMTP_URL": self.smtp.url,
-                "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
+                "CALLBACK_HOST_ALLOWLIST": f"127.0.0.1:{self.greenhouse.port}",
                 "CALLBACK_CA_FILE": str(self.greenhouse.ca_cert_path),
                 "OUTBOX_POLL_INTERVAL_SECONDS": "0.1",
                 "LOG_LEVEL": log_level,

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -33,6 +34,8 @@ from alooba_common.tls import CertificateFiles, Identity
 from alooba_dev.pki import DevPki, ensure_dev_pki
 
 GRPC_SERVICES = ("candidates", "harvest-sync", "assessments")
+# Files the services create under var/ are readable by their owner only.
+OWNER_ONLY_UMASK = 0o077
 # Started in this order (dependencies first) and stopped in the reverse order: the
 # Greenhouse-facing system (what the end-to-end tests, bench and faults run).
 START_ORDER = (*GRPC_SERVICES, "gateway")
@@ -176,7 +179,7 @@ class Stack:
             return os.environ["KEY_ENCRYPTION_KEY"]
         path = self.var_dir / "key-encryption-key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.prepare_var()
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(generate_kek())
@@ -261,7 +264,7 @@ class Stack:
 
     def migrate(self) -> None:
         """Applies every service's migrations (blocking)."""
-        (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
+        self.prepare_var()
         for service in (s for s in MIGRATED if s in self.services):
             subprocess.run(  # noqa: S603 - our own interpreter and module
                 [self.python, "-m", module_name(service), "migrate"],
@@ -269,12 +272,26 @@ class Stack:
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
+                umask=OWNER_ONLY_UMASK,
             )
+
+    def prepare_var(self) -> None:
+        """var/ and its log folder, owner-only: they hold the key-encryption key, the
+        databases (candidate PII among them), emails and logs. What an earlier run left
+        open to others is closed too."""
+        (self.var_dir / "log").mkdir(mode=0o700, parents=True, exist_ok=True)
+        for path in (self.var_dir, *self.var_dir.rglob("*")):
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                path.chmod(stat.S_IMODE(mode) & 0o700)
+
+    def _open_log(self, name: str) -> int:
+        self.prepare_var()
+        return os.open(self.log_path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def start(self, service: str) -> subprocess.Popen[bytes]:
         """Starts one service (again, if it had stopped), its output appended to its log."""
-        self.log_path(service).parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path(service).open("ab")
+        log = self._open_log(service)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [self.python, "-m", module_name(service)],
             env=self.env(service),
@@ -283,8 +300,10 @@ class Stack:
             # Own session: Ctrl-C reaches the supervisor only, which then stops the
             # services in order.
             start_new_session=True,
+            # Whatever the service writes (SQLite files, emails) is its owner's alone.
+            umask=OWNER_ONLY_UMASK,
         )
-        log.close()
+        os.close(log)
         self.processes[service] = process
         return process
 
@@ -310,15 +329,16 @@ class Stack:
             }
         )
         name = f"{service}-{replica}"
-        log = self.log_path(name).open("ab")
+        log = self._open_log(name)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [self.python, "-m", module_name(service)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=OWNER_ONLY_UMASK,
         )
-        log.close()
+        os.close(log)
         self.processes[name] = process
         return process
 

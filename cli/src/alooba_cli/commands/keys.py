@@ -40,8 +40,8 @@ def register(commands: Subcommands, common: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         type=duration_argument,
         default=0,
-        help="how long the previous key keeps working: 3600, 90s, 30m, 12h or 7d "
-        "(default: the service's, 7 days unless configured otherwise)",
+        help="how long the previous key keeps working: 3600, 90s, 30m, 12h or 7d, at most "
+        "30 days (default: the service's, 7 days unless configured otherwise)",
     )
 
     revoke = add_action(

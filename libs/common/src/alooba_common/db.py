@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, MetaData, event, exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -126,7 +128,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
 
 def _create_sqlite_engine(url: URL) -> AsyncEngine:
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_owner_only(Path(url.database))
     engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
     # SQLite's default deferred transactions fail with "database is locked" when two
@@ -140,6 +142,9 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed in the file, not left in free space:
+        # an erased candidate must not be readable from the database file afterwards.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -147,6 +152,34 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_owner_only(database: Path) -> None:
+    """The database file (and its folder) readable by its owner only. SQLite creates the
+    -wal and -shm files with the database file's permissions, so they follow."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+async def checkpoint_wal(engine: AsyncEngine) -> None:
+    """On SQLite, copies the write-ahead log into the database file and truncates it to
+    nothing: the log keeps the old version of every page written, personal data included,
+    until then. A no-op on PostgreSQL."""
+    if not is_sqlite(engine):
+        return
+    async with engine.connect() as connection:
+        # On the driver's connection: SQLAlchemy would open a transaction first (BEGIN
+        # IMMEDIATE, see _create_sqlite_engine), inside which SQLite refuses to checkpoint.
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = await cursor.fetchone()
+        await cursor.close()
+    if busy:
+        # A reader held on past the busy timeout: the next erasure's checkpoint (or
+        # SQLite's own, as the log grows) finishes the job.
+        structlog.get_logger("alooba.db").warning("sqlite.checkpoint_incomplete")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

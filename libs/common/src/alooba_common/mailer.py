@@ -5,9 +5,11 @@ invitations, password resets)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,6 +27,9 @@ class Mailer(Protocol):
 
     async def close(self) -> None:
         """Lets go of any connection kept open; called once, at shutdown."""
+
+    async def forget(self, invitation_ids: Sequence[str]) -> None:
+        """Removes what it kept of these invitations' emails (their candidate was erased)."""
 
 
 # An SMTP session is kept open between messages (connecting, EHLO and, with TLS, the
@@ -83,8 +88,15 @@ class SmtpMailer:
         )
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float) -> SmtpMailer:
-        """smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465."""
+    def from_url(
+        cls, url: str, *, timeout: float, allow_plaintext_auth: bool = False
+    ) -> SmtpMailer:
+        """smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465.
+
+        Credentials for a server that is not on this machine travel only over TLS:
+        "auto" then means STARTTLS required (a server, or someone in between, that does
+        not offer it would otherwise be sent them in plaintext), and "off" is refused
+        unless `allow_plaintext_auth` (SMTP_ALLOW_PLAINTEXT_AUTH) says otherwise."""
         parts = urlsplit(url)
         if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
             raise ConfigError("SMTP_URL must look like smtp://user:password@host:port")
@@ -97,12 +109,22 @@ class SmtpMailer:
             port = parts.port or (465 if use_tls else 587)
         except ValueError:
             raise ConfigError("SMTP_URL has an invalid port") from None
+        starting_tls = False if use_tls else start_tls[starttls_option]
+        credentials = bool(parts.username or parts.password)
+        if credentials and not use_tls and not _is_loopback(parts.hostname):
+            if starting_tls is None:
+                starting_tls = True
+            elif starting_tls is False and not allow_plaintext_auth:
+                raise ConfigError(
+                    "SMTP_URL sends credentials to a remote server without STARTTLS: use "
+                    "starttls=on (or smtps://), or set SMTP_ALLOW_PLAINTEXT_AUTH=true"
+                )
         return cls(
             hostname=parts.hostname,
             port=port,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
-            start_tls=False if use_tls else start_tls[starttls_option],
+            start_tls=starting_tls,
             use_tls=use_tls,
             timeout=timeout,
         )
@@ -132,6 +154,10 @@ class SmtpMailer:
     async def close(self) -> None:
         await self._sessions.close()
 
+    async def forget(self, invitation_ids: Sequence[str]) -> None:
+        # Sent is sent: nothing of it is kept here.
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class DirectoryMailer:
@@ -141,7 +167,7 @@ class DirectoryMailer:
     directory: Path
 
     async def send(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
         # Written whole then renamed, so a reader never sees half a message.
         descriptor, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
@@ -152,8 +178,31 @@ class DirectoryMailer:
     async def close(self) -> None:
         return None
 
+    async def forget(self, invitation_ids: Sequence[str]) -> None:
+        """Deletes every email of these invitations: the files hold the candidate's name
+        and address, which must not outlive their erasure."""
+        for invitation_id in invitation_ids:
+            # Message-IDs are "<purpose>-<sequence>-<invitation id>@<domain>"
+            # (assessments.notifications.message_id); invitation ids are hex.
+            for path in self.directory.glob(f"*-{invitation_id}@*.eml"):
+                path.unlink(missing_ok=True)
 
-def create_mailer(smtp_url: str | None, mail_dir: str, *, timeout: float) -> Mailer:
+
+def _is_loopback(host: str) -> bool:
+    """A server on this machine (a local relay): what goes to it never crosses a network."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_mailer(
+    smtp_url: str | None, mail_dir: str, *, timeout: float, allow_plaintext_auth: bool = False
+) -> Mailer:
     if smtp_url:
-        return SmtpMailer.from_url(smtp_url, timeout=timeout)
+        return SmtpMailer.from_url(
+            smtp_url, timeout=timeout, allow_plaintext_auth=allow_plaintext_auth
+        )
     return DirectoryMailer(Path(mail_dir))

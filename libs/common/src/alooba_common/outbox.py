@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -124,6 +125,47 @@ class RetryLater(Exception):
 
 class PermanentFailure(Exception):
     """Retrying cannot help (a 404 from the receiver, say): dead-letter at once."""
+
+
+# --- what is kept about a failure ---------------------------------------------------
+
+# An email address anywhere in a reason: a receiver's answer may quote the recipient.
+_EMAIL_ADDRESS = re.compile(r"[^\s<>()\[\]{}'\",;:]+@[^\s<>()\[\]{}'\",;:]+")
+# "SomeError: whatever it said", as exceptions were written before they were redacted
+# (our own reasons start in lower case, or with a word and a space).
+_CLASS_PREFIX = re.compile(r"^([A-Z][A-Za-z0-9_.]*)(?::|$)")
+MAX_REASON_LENGTH = 2000
+
+
+def _scrubbed(reason: str) -> str:
+    return _EMAIL_ADDRESS.sub("[redacted]", reason)[:MAX_REASON_LENGTH]
+
+
+def failure_reason(error: BaseException) -> str:
+    """What is stored (`last_error`) and logged about a failed delivery: never PII.
+
+    RetryLater and PermanentFailure carry reasons our handlers composed from what they
+    know to be safe (a status code, a class name); anything else is only its class and
+    the numeric code it carries, if any, because its text may quote what the receiver
+    said about the candidate (an SMTP server refusing "<ginny@hogwarts.edu>", say).
+    Email addresses are scrubbed from every reason all the same."""
+    if isinstance(error, RetryLater):
+        return _scrubbed(error.reason)
+    if isinstance(error, PermanentFailure):
+        return _scrubbed(str(error))
+    code = getattr(error, "code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return f"{type(error).__name__} (code {code})"
+    return type(error).__name__
+
+
+def redacted_stored_error(stored: str) -> str:
+    """A `last_error` written before failures were redacted, made safe to keep: an
+    exception's text is dropped (its class kept), our own reasons are kept scrubbed."""
+    match = _CLASS_PREFIX.match(stored)
+    if match is not None:
+        return f"{match.group(1)} (details removed)"
+    return _scrubbed(stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,12 +342,12 @@ class OutboxRelay:
                 raise PermanentFailure(f"no handler for kind {message.kind!r}")
             await handler(message)
         except PermanentFailure as failure:
-            await self._dead(message, attempts, str(failure))
+            await self._dead(message, attempts, failure_reason(failure))
         except RetryLater as retry:
             spent = attempts if retry.spend_attempt else message.attempts
-            await self._retry(message, spent, retry.reason, retry.after)
+            await self._retry(message, spent, failure_reason(retry), retry.after)
         except Exception as error:
-            await self._retry(message, attempts, f"{type(error).__name__}: {error}", None)
+            await self._retry(message, attempts, failure_reason(error), None)
         else:
             await self._finish(message.id, status=DELIVERED, attempts=attempts, error=None)
             self._metrics.deliveries.labels(message.kind, "delivered").inc()
@@ -351,7 +393,7 @@ class OutboxRelay:
         values: dict[str, Any] = {
             "status": status,
             "attempts": attempts,
-            "last_error": error[:2000] if error else None,
+            "last_error": error[:MAX_REASON_LENGTH] if error else None,
             "claimed_until": None,
             "claimed_by": None,
             "updated_at": now,

@@ -34,15 +34,19 @@ def run_service(
     load_settings: Callable[[Mapping[str, str]], SettingsT],
     serve: Callable[[SettingsT], Coroutine[Any, Any, None]],
     migrations: Path,
+    commands: Mapping[str, Callable[[SettingsT], Coroutine[Any, Any, None]]] | None = None,
     argv: list[str] | None = None,
 ) -> None:
+    """`commands` are the service's own, beside serve and migrate (say, `reencrypt`)."""
+    commands = commands or {}
     parser = argparse.ArgumentParser(prog=f"python -m {name.replace('-', '_')}")
     parser.add_argument(
         "command",
         nargs="?",
         default="serve",
-        choices=("serve", "migrate"),
-        help="serve (default): run the gRPC server; migrate: apply database migrations",
+        choices=("serve", "migrate", *commands),
+        help="serve (default): run the gRPC server; migrate: apply database migrations"
+        + "".join(f"; {command}" for command in commands),
     )
     args = parser.parse_args(argv)
     if args.command == "migrate":
@@ -64,6 +68,9 @@ def run_service(
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging, service=name)
+    if args.command in commands:
+        run_event_loop(commands[args.command](settings))
+        return
     try:
         run_event_loop(serve(settings))
     except ConfigError as error:  # found as it starts serving: a missing or wrong certificate

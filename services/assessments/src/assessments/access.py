@@ -39,6 +39,7 @@ ACCESS = access_table(
     grants(
         _SERVICES["WebhookService"],
         {
+            "LookupWebhookOrganization": GATEWAY,
             "VerifyWebhookSignature": GATEWAY,
             "RecordWebhookPing": GATEWAY,
             "CancelCandidateInvitations": GATEWAY,

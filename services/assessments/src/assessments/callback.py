@@ -9,17 +9,16 @@ retrying: it becomes a dead letter, a metric and an error log line.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import aiohttp
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
+from alooba_common.errors import InvalidArgument
 from alooba_common.http_client import retry_after_seconds
 from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 from alooba_common.secrets import SecretBox
-from assessments.greenhouse import host_allowed
+from assessments.greenhouse import check_callback_url
 from assessments.metrics import CALLBACKS, CALLBACKS_REJECTED
 from assessments.repository import Repository
 
@@ -55,11 +54,13 @@ class GreenhouseCallback:
             url = invitation.callback_url
             secret = self._box.decrypt(key.encrypted_secret, context=key.id)
 
-        # Checked again at sending time: the allow-list may have been narrowed since.
-        host = urlsplit(url).hostname or ""
-        if urlsplit(url).scheme != "https" or not host_allowed(host, self._allowlist):
+        # Checked again at sending time, exactly as aiohttp reads it: the allow-list may
+        # have been narrowed since, and URLs stored before the check was this strict.
+        try:
+            check_callback_url(url, self._allowlist)
+        except InvalidArgument as refused:
             CALLBACKS_REJECTED.inc()
-            raise PermanentFailure(f"callback host {host!r} is not on the allow-list")
+            raise PermanentFailure(f"callback refused: {refused.message}") from None
 
         try:
             async with self._http.patch(

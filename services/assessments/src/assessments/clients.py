@@ -21,16 +21,18 @@ class GrpcCandidateDirectory:
         self,
         *,
         organization_id: str,
-        profile: ProfileIds,
+        profile: ProfileIds | None,
         contact: CandidateContact,
         resume_url: str | None,
-        profile_url: str,
+        profile_url: str | None,
         sent_by: str | None,
+        registration_key: str,
     ) -> ApplicationRefs:
         request = candidates_pb.RegisterApplicationRequest(
             organization_id=organization_id,
-            greenhouse_candidate_id=profile.candidate_id,
-            greenhouse_application_id=profile.application_id,
+            greenhouse_candidate_id=profile.candidate_id if profile else None,
+            greenhouse_application_id=profile.application_id if profile else None,
+            registration_key=registration_key,
             contact=candidates_pb.ContactDetails(
                 first_name=contact.first_name,
                 last_name=contact.last_name,
@@ -39,7 +41,7 @@ class GrpcCandidateDirectory:
                 phone_number=contact.phone_number,
             ),
             resume_url=resume_url,
-            profile_url=profile_url,
+            profile_url=profile_url or "",
             sent_by=sent_by,
         )
         try:

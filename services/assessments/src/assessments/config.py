@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alooba_common.config import (
+    ConfigError,
     DatabaseSettings,
     GrpcServerSettings,
     LoggingSettings,
@@ -17,6 +18,8 @@ from alooba_common.config import (
     env_str,
 )
 from alooba_common.outbox import RelaySettings
+from alooba_common.secrets import SecretBox
+from assessments.keys import MAX_ROTATION_GRACE_SECONDS
 
 # The console's address in the embedded default (`make run`).
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
@@ -30,6 +33,10 @@ class Settings:
     # Base64 of 32 random bytes; encrypts partner keys at rest. Never logged.
     key_encryption_key: str
     candidates_addr: str
+    # Earlier KEKs, which still decrypt (a rotation: docs/operations.md), and the key of
+    # the lookup hashes (partner keys, access tokens), which is not a KEK.
+    previous_key_encryption_keys: tuple[str, ...] = ()
+    lookup_hash_key: str | None = None
     # harvest-sync, which writes final scores into Greenhouse custom fields.
     harvest_sync_addr: str = "localhost:50053"
     # Deadline for calls to other services.
@@ -48,6 +55,8 @@ class Settings:
     # smtp://user:password@host:587?starttls=on|off|auto, or smtps://host:465. Unset:
     # emails are written as .eml files to mail_dir (the embedded default).
     smtp_url: str | None = None
+    # Lets SMTP_URL send credentials to a remote server without TLS (never by default).
+    smtp_allow_plaintext_auth: bool = False
     mail_dir: str = "var/mail"
     mail_from: str = "Alooba Assessments <assessments@alooba.localhost>"
     # The domain part of the stable Message-IDs.
@@ -63,6 +72,26 @@ class Settings:
     relay: RelaySettings = field(default_factory=RelaySettings)
     relay_enabled: bool = True
 
+    def __post_init__(self) -> None:
+        if self.previous_key_encryption_keys and not self.lookup_hash_key:
+            raise ConfigError(
+                "KEY_ENCRYPTION_KEYS_PREVIOUS is set but LOOKUP_HASH_KEY is not: pin the "
+                "lookup-hash key first (`python -m assessments lookup-hash-key`), or every "
+                "partner key stops authenticating (docs/operations.md)"
+            )
+        if not 0 < self.key_rotation_grace_seconds <= MAX_ROTATION_GRACE_SECONDS:
+            raise ConfigError(
+                "KEY_ROTATION_GRACE_SECONDS must be more than 0 and at most "
+                f"{MAX_ROTATION_GRACE_SECONDS} (30 days)"
+            )
+
+    def secret_box(self) -> SecretBox:
+        return SecretBox.from_base64(
+            self.key_encryption_key,
+            self.previous_key_encryption_keys,
+            lookup_hash_key=self.lookup_hash_key,
+        )
+
     def __repr__(self) -> str:  # keeps the key-encryption key out of tracebacks and logs
         return f"Settings(server={self.server!r}, candidates_addr={self.candidates_addr!r})"
 
@@ -73,6 +102,8 @@ class Settings:
             database=DatabaseSettings.from_env(environ, "sqlite:///var/assessments.db"),
             logging=LoggingSettings.from_env(environ),
             key_encryption_key=env_str(environ, "KEY_ENCRYPTION_KEY"),
+            previous_key_encryption_keys=env_list(environ, "KEY_ENCRYPTION_KEYS_PREVIOUS", ()),
+            lookup_hash_key=env_optional(environ, "LOOKUP_HASH_KEY"),
             candidates_addr=env_str(environ, "CANDIDATES_ADDR", "localhost:50052"),
             harvest_sync_addr=env_str(environ, "HARVEST_SYNC_ADDR", "localhost:50053"),
             rpc_timeout_seconds=env_float(environ, "RPC_TIMEOUT_SECONDS", 5.0),
@@ -92,6 +123,7 @@ class Settings:
                 env_str(environ, "CONSOLE_URL", DEFAULT_CONSOLE_URL).rstrip("/") + "/reports",
             ),
             smtp_url=env_optional(environ, "SMTP_URL"),
+            smtp_allow_plaintext_auth=env_bool(environ, "SMTP_ALLOW_PLAINTEXT_AUTH", False),
             mail_dir=env_str(environ, "MAIL_DIR", "var/mail"),
             mail_from=env_str(
                 environ, "MAIL_FROM", "Alooba Assessments <assessments@alooba.localhost>"

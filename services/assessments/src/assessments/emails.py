@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import aiosmtplib
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.mailer import Mailer
-from alooba_common.outbox import OutboxMessage, PermanentFailure
+from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 from alooba_common.secrets import SecretBox
 from assessments import states
 from assessments.metrics import EMAILS_SENT, EMAILS_SKIPPED
@@ -103,13 +104,34 @@ class InvitationEmailHandler:
             link=f"{self._settings.link_base_url.rstrip('/')}/{token}",
             deadline=invitation.expires_at,
         )
-        await self._mailer.send(
-            compose(
+        try:
+            composed = compose(
                 email,
                 Recipient(candidate.display_name, candidate.email),
                 sender=self._settings.sender,
                 domain=self._settings.domain,
             )
-        )
+        except ValueError as error:
+            # Data no retry can fix (compose's messages carry no PII): a dead letter at
+            # once, which is counted and alerted on, rather than a dozen silent retries.
+            raise PermanentFailure(f"the email cannot be composed: {error}") from None
+        try:
+            await self._mailer.send(composed)
+        except aiosmtplib.SMTPException as error:
+            # The server's text quotes the recipient: only its class and reply codes are
+            # kept (stored as the message's last error, and logged).
+            raise RetryLater(_smtp_failure(error)) from None
         EMAILS_SENT.labels(purpose).inc()
         log.info("email.sent", invitation_id=invitation_id, purpose=purpose)
+
+
+def _smtp_failure(error: aiosmtplib.SMTPException) -> str:
+    """An SMTP failure as its class and reply codes, never the server's text."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        codes = sorted({refused.code for refused in error.recipients})
+    elif isinstance(error, aiosmtplib.SMTPResponseException):
+        codes = [error.code]
+    else:
+        codes = []
+    said = f": the server answered {', '.join(map(str, codes))}" if codes else ""
+    return f"{type(error).__name__}{said}"

@@ -32,9 +32,14 @@ class _Entry:
 
 @dataclass(frozen=True, slots=True)
 class WebhookSecrets:
+    # Empty (and no secrets) for an organization name that is not known.
     organization_id: str
     secrets: Sequence[str]
     valid_until: float
+
+    @property
+    def known(self) -> bool:
+        return bool(self.organization_id)
 
 
 class KeyCache:
@@ -78,6 +83,9 @@ class KeyCache:
         self._partner[lookup_hash] = _Entry(organization_id, self._valid_until([expires_at]))
 
     # --- webhook secrets (by organization name) -------------------------------------------
+    # An unknown name is remembered too (an entry without an organization id or secrets),
+    # for as long as a known one: otherwise it costs a database query every time while a
+    # known one costs a look-up here, and the difference tells which organizations exist.
 
     def webhook_secrets(self, organization_name: str) -> WebhookSecrets | None:
         entry = self._webhook.get(organization_name)
@@ -103,7 +111,14 @@ class KeyCache:
             organization_id, tuple(secrets), self._valid_until(expires_at)
         )
 
+    def remember_unknown_organization(self, organization_name: str) -> None:
+        self.remember_webhook_secrets(organization_name, "", (), ())
+
     # --- invalidation -------------------------------------------------------------------
+
+    def forget_organization_name(self, organization_name: str) -> None:
+        """An organization of that name was just created: no longer unknown."""
+        self._webhook.pop(organization_name, None)
 
     def forget_organization(self, organization_id: str) -> None:
         """A key of this organization was revoked or rotated: check it again next time."""

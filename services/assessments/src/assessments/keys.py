@@ -11,6 +11,9 @@ from assessments.models import ApiKey
 # Greenhouse requires keys shorter than 171 characters; ours are 47.
 KEY_PREFIX = "agh_"
 PREFIX_LENGTH = 12
+# A rotated-out key keeps working at most this long: enough to switch Greenhouse and
+# every webhook over, not so long that a forgotten old key lives on.
+MAX_ROTATION_GRACE_SECONDS = 30 * 24 * 3600
 
 
 class KeyState(enum.Enum):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
-from email import message_from_string, policy
+from email import errors, message_from_string, policy
 from email.header import Header
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.quoprimime import body_encode
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def compose(
         "resend": f"Here is your link to the {email.test_name} assessment again.",
         "reminder": f"Your {email.test_name} assessment is still waiting for you.",
     }
-    for value in (sender, recipient.name, recipient.email, email.test_name, email.invitation_id):
+    for value in (email.test_name, email.invitation_id):
         if "\r" in value or "\n" in value:
             raise ValueError("email header values may not contain line breaks")
     body = (
@@ -57,12 +59,13 @@ def compose(
         f"The link works until {deadline}.\n\n"
         "Good luck!\n"
     )
-    # Written out and read back rather than built header by header: the email
-    # package's header objects parse every value they are given, which made composing
-    # cost more than sending. Headers are read again only when something asks for them.
+    # The mailboxes are Address objects (one mailbox each, no line break), rendered into
+    # the headers' text; the whole message is then read back in one parse. Assigning each
+    # header to an EmailMessage instead parses every value again, which made composing
+    # cost more than sending.
     headers = [
-        ("From", _address(*parseaddr(sender))),
-        ("To", _address(recipient.name, recipient.email)),
+        ("From", _header(_sender(sender))),
+        ("To", _header(_mailbox(recipient.name, recipient.email))),
         ("Subject", _text(subjects[email.purpose])),
         ("Message-ID", message_id(email, domain)),
         ("Date", format_datetime(dt.datetime.now(dt.UTC))),
@@ -89,6 +92,27 @@ def _text(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
-def _address(name: str, address: str) -> str:
-    """A mailbox, its display name quoted or RFC 2047 encoded as it needs."""
-    return formataddr((name, address), charset="utf-8")
+def _mailbox(name: str, addr_spec: str) -> Address:
+    """The recipient as an Address, which takes exactly one mailbox and no line break: an
+    address hiding a second recipient ("a@b.example>,<c@d.example") never becomes one."""
+    try:
+        return Address(display_name=name, addr_spec=addr_spec)
+    except (ValueError, IndexError, errors.HeaderParseError):
+        # The exception's own text quotes the address: PII, never to reach a log.
+        raise ValueError("the recipient is not exactly one email address") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _sender(sender: str) -> Address:
+    """MAIL_FROM as an Address (parsed once: it is the same for every message)."""
+    header = policy.default.header_factory("From", sender)
+    addresses = header.addresses
+    if len(addresses) != 1 or header.defects:
+        raise ValueError("MAIL_FROM must be exactly one email address")
+    address: Address = addresses[0]
+    return address
+
+
+def _header(address: Address) -> str:
+    """An Address as header text, its display name quoted or RFC 2047 encoded as needed."""
+    return formataddr((address.display_name, address.addr_spec), charset="utf-8")

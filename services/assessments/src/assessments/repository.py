@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alooba_common.outbox import DEAD, DELIVERED, PENDING
+from assessments import states
 from assessments.models import (
     OUTBOX,
     ApiKey,
@@ -329,6 +330,23 @@ class Repository:
             last_delivered_at=delivered[1] if delivered else None,
             oldest_pending_at=pending[2] if pending else None,
         )
+
+    async def harvest_skips(self, organization_id: str) -> dict[str, tuple[int, dt.datetime]]:
+        """The organization's invitations whose scores skip Harvest, by reason: how many,
+        and when the latest was sent."""
+        rows = await self._session.execute(
+            select(InvitationEvent.kind, func.count(), func.max(InvitationEvent.occurred_at))
+            .join(Invitation, Invitation.id == InvitationEvent.invitation_id)
+            .where(
+                Invitation.organization_id == organization_id,
+                InvitationEvent.kind.startswith(states.HARVEST_SKIPPED_EVENT),
+            )
+            .group_by(InvitationEvent.kind)
+        )
+        return {
+            kind.removeprefix(states.HARVEST_SKIPPED_EVENT): (count, latest)
+            for kind, count, latest in rows
+        }
 
     async def dead_letter_counts(self, organization_id: str) -> dict[str, int]:
         """The organization's dead letters, counted by kind."""

@@ -18,7 +18,6 @@ from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
-from alooba_common.secrets import SecretBox
 from alooba_common.tls import CertificateFiles, Identity
 from assessments import states
 from assessments.access import ACCESS
@@ -53,7 +52,7 @@ def build_service(
     settings: Settings, *, outbox_metrics: OutboxMetrics | None = None
 ) -> grpc_server.GrpcService:
     """The service's servicers, relay, sweeper, readiness check and clean-ups."""
-    box = SecretBox.from_base64(settings.key_encryption_key)
+    box = settings.secret_box()
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     read_sessions = read_session_factory(engine)
@@ -79,7 +78,10 @@ def build_service(
     )
 
     mailer = create_mailer(
-        settings.smtp_url, settings.mail_dir, timeout=settings.smtp_timeout_seconds
+        settings.smtp_url,
+        settings.mail_dir,
+        timeout=settings.smtp_timeout_seconds,
+        allow_plaintext_auth=settings.smtp_allow_plaintext_auth,
     )
     handlers: dict[str, Handler] = {
         states.EMAIL_KIND: InvitationEmailHandler(
@@ -138,7 +140,9 @@ def build_service(
     harvest_status = HarvestStatusSource(
         harvest_channel, settings.harvest_sync_addr, timeout=settings.rpc_timeout_seconds
     )
-    webhooks = Webhooks(sessions, box, key_cache=key_cache, receipts=receipts)
+    webhooks = Webhooks(
+        sessions, box, key_cache=key_cache, receipts=receipts, forget_emails=mailer.forget
+    )
     sweeper = Sweeper(
         sessions,
         reminder_before=dt.timedelta(seconds=settings.reminder_before_expiry_seconds),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +25,12 @@ from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
+from alooba_common.validation import (
+    checked_text,
+    has_control_characters,
+    normalized_email,
+    optional_text,
+)
 from assessments import greenhouse, keys, states
 from assessments.key_cache import KeyCache
 from assessments.metrics import INVITATIONS_CREATED, PARTNER_AUTH_FAILURES
@@ -75,11 +82,12 @@ class CandidateDirectory(Protocol):
         self,
         *,
         organization_id: str,
-        profile: greenhouse.ProfileIds,
+        profile: greenhouse.ProfileIds | None,
         contact: CandidateContact,
         resume_url: str | None,
-        profile_url: str,
+        profile_url: str | None,
         sent_by: str | None,
+        registration_key: str,
     ) -> ApplicationRefs: ...
 
 
@@ -107,7 +115,7 @@ class SendTestCommand:
     partner_test_id: str
     contact: CandidateContact
     resume_url: str | None
-    greenhouse_profile_url: str
+    greenhouse_profile_url: str | None
     sent_by: str | None
     url: str
 
@@ -157,6 +165,8 @@ class IntegrationHealth:
     callbacks: OutboxFigures
     dead_letters: dict[str, int]
     checked_at: dt.datetime
+    # Invitations whose scores skip Harvest, by reason: (how many, the latest).
+    harvest_skips: dict[str, tuple[int, dt.datetime]]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -191,30 +201,19 @@ def test_status_view(invitation: Invitation, report_base_url: str) -> TestStatus
 
 
 def _require_text(value: str, field: str, max_length: int = MAX_NAME_LENGTH) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidArgument(f"{field} must not be empty")
-    if len(value) > max_length:
-        raise InvalidArgument(f"{field} must be at most {max_length} characters")
-    return value
+    return checked_text(value, field, max_length=max_length)
 
 
 def _optional_text(value: str | None, field: str, max_length: int) -> str | None:
-    if value is None or not value.strip():
-        return None
-    return _require_text(value, field, max_length)
+    return optional_text(value, field, max_length=max_length)
 
 
 def _check_contact(contact: CandidateContact) -> CandidateContact:
-    email = _require_text(contact.email, "candidate.email", 320)
-    local, _, domain = email.rpartition("@")
-    if not local or "." not in domain or any(c.isspace() for c in email):
-        raise InvalidArgument("candidate.email is not an email address")
     return CandidateContact(
         first_name=_require_text(contact.first_name, "candidate.first_name"),
         last_name=_require_text(contact.last_name, "candidate.last_name"),
         preferred_name=_optional_text(contact.preferred_name, "candidate.preferred_name", 200),
-        email=email,
+        email=normalized_email(contact.email, "candidate.email"),
         phone_number=_optional_text(contact.phone_number, "candidate.phone_number", 64),
     )
 
@@ -309,7 +308,10 @@ class PartnerApi:
             # The key first: an unauthenticated caller learns nothing about the rules.
             organization_id = await self._authenticate(repo, partner_key)
             url = greenhouse.check_callback_url(command.url, self._allowlist)
-            profile = greenhouse.parse_profile_url(command.greenhouse_profile_url)
+            profile = greenhouse.read_profile_url(command.greenhouse_profile_url)
+            profile_url = _optional_text(
+                command.greenhouse_profile_url, "candidate.greenhouse_profile_url", 2048
+            )
             contact = _check_contact(command.contact)
             resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
             sent_by = _optional_text(command.sent_by, "sent_by", 320)
@@ -328,11 +330,13 @@ class PartnerApi:
         # idempotent, so a retry after a failure below registers nothing twice.
         refs = await self._candidates.register_application(
             organization_id=organization_id,
-            profile=profile,
+            profile=profile.ids,
             contact=contact,
             resume_url=resume_url,
-            profile_url=command.greenhouse_profile_url,
+            profile_url=profile_url,
             sent_by=sent_by,
+            # Finds the candidate again on a retry when there is no Greenhouse id to.
+            registration_key=hashlib.sha256(url.encode()).hexdigest(),
         )
 
         now = utcnow()
@@ -358,6 +362,15 @@ class PartnerApi:
                 repo.add(invitation)
                 await repo.flush()
                 repo.add(InvitationEvent(invitation_id=invitation.id, kind="sent", occurred_at=now))
+                if profile.harvest_skip is not None:
+                    # Counted by the setup check: these scores will not reach Greenhouse.
+                    repo.add(
+                        InvitationEvent(
+                            invitation_id=invitation.id,
+                            kind=states.HARVEST_SKIPPED_EVENT + profile.harvest_skip,
+                            occurred_at=now,
+                        )
+                    )
                 # The email is queued in the same transaction: it exists if and only if
                 # the invitation does, and a repeated send_test queues nothing.
                 await enqueue(
@@ -390,6 +403,15 @@ class PartnerApi:
 
     async def record_response_error(self, partner_key: str, command: ResponseErrorCommand) -> str:
         api_call = _require_text(command.api_call, "api_call", 100)
+        if any(has_control_characters(error, free_text=True) for error in command.errors):
+            raise InvalidArgument("errors must not contain control characters")
+        for field, value in (
+            ("partner_test_id", command.partner_test_id),
+            ("partner_test_name", command.partner_test_name),
+            ("partner_interview_id", command.partner_interview_id),
+        ):
+            if value and has_control_characters(value):
+                raise InvalidArgument(f"{field} must not contain control characters")
         errors = [error[:2000] for error in command.errors][:100]
         report = ResponseErrorReport(
             id=new_id(),
@@ -448,12 +470,16 @@ class Administration:
             raise InvalidArgument(
                 f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
             )
+        if has_control_characters(name):
+            raise InvalidArgument("name must not contain control characters")
         organization = Organization(id=new_id(), name=name, created_at=utcnow())
         try:
             async with self._sessions.begin() as session:
                 Repository(session).add(organization)
         except IntegrityError:
             raise FailedPrecondition(f"an organization named {name!r} already exists") from None
+        if self._key_cache is not None:
+            self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
         return organization
 
@@ -512,8 +538,11 @@ class Administration:
     async def rotate_key(
         self, organization_id: str, grace_seconds: int
     ) -> tuple[ApiKey, str, ApiKey]:
-        if grace_seconds < 0:
-            raise InvalidArgument("grace_period_seconds must not be negative")
+        if not 0 <= grace_seconds <= keys.MAX_ROTATION_GRACE_SECONDS:
+            raise InvalidArgument(
+                "grace_period_seconds must be between 0 (the default) and "
+                f"{keys.MAX_ROTATION_GRACE_SECONDS} (30 days)"
+            )
         grace = dt.timedelta(seconds=grace_seconds or self._default_grace)
         now = utcnow()
         async with self._sessions.begin() as session:
@@ -674,6 +703,7 @@ class Administration:
                 callbacks=await repo.outbox_figures(organization_id, states.CALLBACK_KIND),
                 dead_letters=await repo.dead_letter_counts(organization_id),
                 checked_at=utcnow(),
+                harvest_skips=await repo.harvest_skips(organization_id),
             )
 
 

@@ -128,6 +128,10 @@ def integration_health_pb(health: IntegrationHealth) -> pb.GetIntegrationHealthR
             for kind, count in sorted(health.dead_letters.items())
         ],
         check_time=timestamp(health.checked_at),
+        harvest_skips=[
+            pb.HarvestSkip(reason=reason, count=count, last_time=timestamp(latest))
+            for reason, (count, latest) in sorted(health.harvest_skips.items())
+        ],
     )
 
 
@@ -547,6 +551,15 @@ class WebhookServicer(pb_grpc.WebhookServiceServicer):
             request.organization_name, request.signature, request.body, request.action
         )
         return pb.VerifyWebhookSignatureResponse(organization_id=organization_id)
+
+    async def LookupWebhookOrganization(
+        self,
+        request: pb.LookupWebhookOrganizationRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> pb.LookupWebhookOrganizationResponse:
+        """Whether webhooks may name this organization; costs the same either way."""
+        known = await self._webhooks.organization_known(request.organization_name)
+        return pb.LookupWebhookOrganizationResponse(known=known)
 
     async def RecordWebhookPing(
         self, request: pb.RecordWebhookPingRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -432,6 +432,37 @@ def dead_letter_check(health: pb.GetIntegrationHealthResponse, fixes: Fixes) -> 
     )
 
 
+# Why an invitation's scores skip Harvest (assessments.greenhouse), as a person reads it.
+_SKIP_REASONS = {
+    "no_profile_url": "no greenhouse_profile_url",
+    "url_shape": "a greenhouse_profile_url naming no candidate (/people/<id>)",
+    "no_application": "no application_id in the greenhouse_profile_url",
+}
+
+
+def harvest_skip_check(health: pb.GetIntegrationHealthResponse) -> pb.SetupCheck:
+    """Invitations created and sent, whose scores cannot be written to Greenhouse."""
+    if not health.harvest_skips:
+        return check("harvest ids", OK, "every send_test named its Greenhouse application")
+    total = sum(skip.count for skip in health.harvest_skips)
+    latest = max(health.harvest_skips, key=lambda skip: skip.last_time.ToDatetime())
+    reasons = ", ".join(
+        f"{skip.count} with {_SKIP_REASONS.get(skip.reason, skip.reason)}"
+        for skip in health.harvest_skips
+    )
+    return check(
+        "harvest ids",
+        WARN,
+        f"{total} invitation(s) sent whose scores will not reach Greenhouse's custom fields: "
+        f"{reasons} (latest {stamp(latest, 'last_time')})",
+        "Nothing is lost: the tests were sent and Greenhouse reads their results through "
+        "test_status. Only the Harvest push needs the ids in Greenhouse's profile URL "
+        "(https://app.greenhouse.io/people/<candidate id>?application_id=<application id>); "
+        "if every send_test now lacks them, Greenhouse changed what it sends: tell the "
+        "integration's maintainers",
+    )
+
+
 def harvest_checks(
     status: hpb.HarvestStatus, fixes: Fixes, refresh_error: str, now: dt.datetime
 ) -> list[pb.SetupCheck]:
@@ -618,5 +649,6 @@ def verdicts(
         *webhook_checks(health, organization.name, fixes, webhook_url),
         callback_check(health, fixes, now),
         dead_letter_check(health, fixes),
+        harvest_skip_check(health),
         *harvest,
     ]

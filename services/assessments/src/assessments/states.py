@@ -27,3 +27,7 @@ FINAL = frozenset({COMPLETE, CANCELLED})
 EMAIL_KIND = "invitation.email"
 CALLBACK_KIND = "greenhouse.callback"
 HARVEST_SCORES_KIND = "harvest.scores"
+
+# The kind of the invitation event that records why its scores will not be pushed to
+# Greenhouse through Harvest, followed by the reason (assessments.greenhouse).
+HARVEST_SKIPPED_EVENT = "harvest_skipped:"

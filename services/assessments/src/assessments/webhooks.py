@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -19,7 +20,7 @@ from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument, Unauthenticated
 from alooba_common.secrets import SecretBox
 from assessments import states
-from assessments.key_cache import KeyCache
+from assessments.key_cache import KeyCache, WebhookSecrets
 from assessments.metrics import (
     INVITATIONS_CANCELLED_BY_ERASURE,
     WEBHOOK_PINGS,
@@ -73,6 +74,8 @@ GREENHOUSE_ACTIONS: Final = frozenset(
     }
 )
 OTHER_ACTION: Final = "other"
+# Organization names are at most this long (assessments.service.MAX_NAME_LENGTH).
+MAX_ORGANIZATION_NAME: Final = 200
 
 
 def receipt_action(action: str) -> str:
@@ -102,12 +105,23 @@ class Webhooks:
         invitations_changed: Callable[[], None] = _noop,
         key_cache: KeyCache | None = None,
         receipts: ReceiptTally | None = None,
+        forget_emails: Callable[[Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
+        # What the mailer kept of an erased candidate's emails (the .eml files) goes too.
+        self._forget_emails = forget_emails
         self._box = box
+        # Signs the body when the organization is unknown, so that costs what a known one
+        # does; it is this process's own and matches no signature anyone could make.
+        self._decoy = secrets.token_urlsafe(32)
         self._key_cache = key_cache
         self._receipts = receipts
         self._invitations_changed = invitations_changed
+
+    async def organization_known(self, organization_name: str) -> bool:
+        """Whether webhooks may name this organization: known ones and unknown ones are
+        looked up (and cached) the same way, so the answer costs the same either way."""
+        return (await self._secrets(organization_name)).known
 
     async def verify_signature(
         self, organization_name: str, signature: str, body: bytes, action: str = ""
@@ -115,29 +129,34 @@ class Webhooks:
         """The organization's id when `signature` is the HMAC-SHA256 of `body` under one of
         its accepted keys; Unauthenticated otherwise (never saying which part failed).
         Either way, for a known organization, counts a receipt of `action` (the setup
-        check's "seen" and "last signature failure"); an unknown one records nothing."""
+        check's "seen" and "last signature failure"); an unknown one records nothing.
+        An unknown organization costs what a known one does: a cached look-up and an
+        HMAC of the body (under a key of this process's own that matches nothing)."""
+        found = await self._secrets(organization_name)
+        organization_id = found.organization_id
+        match = _SIGNATURE.match(signature.strip()) if signature else None
+        given = match.group(1).lower() if match is not None else ""
+        verified = False
+        for secret in found.secrets or (self._decoy,):
+            expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            verified |= hmac.compare_digest(expected, given) and found.known
+        if verified:
+            structlog.contextvars.bind_contextvars(organization_id=organization_id)
+            await self._count_receipt(organization_id, action, verified=True)
+            return organization_id
+        WEBHOOK_SIGNATURE_FAILURES.labels(organization_id or "unknown").inc()
+        if found.known:
+            log.warning("webhook.signature_refused", organization_id=organization_id)
+            await self._count_receipt(organization_id, action, verified=False)
+        raise Unauthenticated("invalid webhook signature")
+
+    async def _secrets(self, organization_name: str) -> WebhookSecrets:
         cached = (
             self._key_cache.webhook_secrets(organization_name)
             if self._key_cache is not None
             else None
         )
-        if cached is not None:
-            organization_id, secrets = cached.organization_id, cached.secrets
-        else:
-            organization_id, secrets = await self._load_secrets(organization_name)
-        match = _SIGNATURE.match(signature.strip()) if signature else None
-        if match is not None:
-            given = match.group(1).lower()
-            for secret in secrets:
-                expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-                if hmac.compare_digest(expected, given):
-                    structlog.contextvars.bind_contextvars(organization_id=organization_id)
-                    await self._count_receipt(organization_id, action, verified=True)
-                    return organization_id
-        WEBHOOK_SIGNATURE_FAILURES.labels(organization_id).inc()
-        log.warning("webhook.signature_refused", organization_id=organization_id)
-        await self._count_receipt(organization_id, action, verified=False)
-        raise Unauthenticated("invalid webhook signature")
+        return cached if cached is not None else await self._load_secrets(organization_name)
 
     async def _count_receipt(self, organization_id: str, action: str, *, verified: bool) -> None:
         if self._receipts is not None:
@@ -157,25 +176,25 @@ class Webhooks:
         except SQLAlchemyError as error:
             log.warning("webhook.receipt_not_recorded", error=type(error).__name__)
 
-    async def _load_secrets(self, organization_name: str) -> tuple[str, list[str]]:
-        """The organization's id and its accepted keys, decrypted (and cached)."""
+    async def _load_secrets(self, organization_name: str) -> WebhookSecrets:
+        """The organization's id and its accepted keys, decrypted (and cached); for an
+        unknown name an entry without either (cached as long)."""
+        if not organization_name or len(organization_name) > MAX_ORGANIZATION_NAME:
+            return WebhookSecrets("", (), 0.0)  # no organization has such a name
         async with self._sessions.begin() as session:
             repo = Repository(session)
-            organization = (
-                await repo.organization_by_name(organization_name)
-                if organization_name and len(organization_name) <= 200
-                else None
-            )
-            if organization is None:
-                WEBHOOK_SIGNATURE_FAILURES.labels("unknown").inc()
-                raise Unauthenticated("invalid webhook signature")
-            keys = await repo.unexpired_keys(organization.id, utcnow())
-        secrets = [self._box.decrypt(key.encrypted_secret, context=key.id) for key in keys]
+            organization = await repo.organization_by_name(organization_name)
+            keys = await repo.unexpired_keys(organization.id, utcnow()) if organization else []
+        if organization is None:
+            if self._key_cache is not None:
+                self._key_cache.remember_unknown_organization(organization_name)
+            return WebhookSecrets("", (), 0.0)
+        accepted = [self._box.decrypt(key.encrypted_secret, context=key.id) for key in keys]
         if self._key_cache is not None:
             self._key_cache.remember_webhook_secrets(
-                organization_name, organization.id, secrets, [key.expires_at for key in keys]
+                organization_name, organization.id, accepted, [key.expires_at for key in keys]
             )
-        return organization.id, secrets
+        return WebhookSecrets(organization.id, tuple(accepted), 0.0)
 
     async def record_ping(self, organization_id: str, ping: PingRecord) -> None:
         now = utcnow()
@@ -223,6 +242,16 @@ class Webhooks:
                 .returning(Invitation.id)
             )
             cancelled = list(rows.scalars())
+            every_invitation = list(
+                (
+                    await session.execute(
+                        select(Invitation.id).where(
+                            Invitation.organization_id == organization_id,
+                            Invitation.candidate_id == candidate_id,
+                        )
+                    )
+                ).scalars()
+            )
             session.add_all(
                 InvitationEvent(
                     invitation_id=invitation_id,
@@ -232,6 +261,8 @@ class Webhooks:
                 )
                 for invitation_id in cancelled
             )
+        if self._forget_emails is not None:
+            await self._forget_emails(every_invitation)
         if cancelled:
             INVITATIONS_CANCELLED_BY_ERASURE.inc(len(cancelled))
             self._invitations_changed()

@@ -149,7 +149,7 @@ def erase_pii(candidate: Candidate, applications: Sequence[Application], now: dt
     """Blanks every PII column of the candidate and of these applications. As Greenhouse
     does for full_name: first name "Anonymized", last name the Greenhouse candidate id."""
     candidate.first_name = ANONYMIZED_FIRST_NAME
-    candidate.last_name = str(candidate.greenhouse_candidate_id)
+    candidate.last_name = str(candidate.greenhouse_candidate_id or "")
     candidate.preferred_name = None
     candidate.email = None
     candidate.phone_number = None
@@ -179,9 +179,21 @@ def display_status(
     return latest.status if latest is not None else None
 
 
+async def _nothing() -> None:
+    return None
+
+
 class WebhookEvents:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        after_erasure: Callable[[], Awaitable[None]] = _nothing,
+    ) -> None:
         self._sessions = sessions
+        # Run once an erasure has committed (and again on its redelivery, in case we died
+        # before): the SQLite write-ahead log checkpoint that leaves no old page behind.
+        self._after_erasure = after_erasure
 
     async def _once(
         self,
@@ -375,6 +387,8 @@ class WebhookEvents:
             return ErasureResult(Outcome.DUPLICATE, seen.candidate_id, receipt)
 
         result = await self._once(command.organization_id, command.event_id, handle, duplicate)
+        if result.candidate_id is not None:
+            await self._after_erasure()
         ERASURES.labels(command.reason, result.outcome.value).inc()
         log.info(
             "candidate.erasure_handled",

@@ -18,12 +18,18 @@ class Base(DeclarativeBase):
 
 class Candidate(Base):
     __tablename__ = "candidate"
-    __table_args__ = (UniqueConstraint("organization_id", "greenhouse_candidate_id"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "greenhouse_candidate_id"),
+        UniqueConstraint("organization_id", "registration_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # The assessments service's organization id (opaque here).
     organization_id: Mapped[str] = mapped_column(String(32))
-    greenhouse_candidate_id: Mapped[int] = mapped_column(BigInteger)
+    # NULL when send_test's profile URL named no Greenhouse candidate: such a candidate
+    # is found again by registration_key only (no Greenhouse webhook can name it).
+    greenhouse_candidate_id: Mapped[int | None] = mapped_column(BigInteger)
+    registration_key: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str] = mapped_column(String(200))
     last_name: Mapped[str] = mapped_column(String(200))
     preferred_name: Mapped[str | None] = mapped_column(String(200))

@@ -64,6 +64,16 @@ class Repository:
         result = await self._session.execute(_locked(query, for_update))
         return result.scalar_one_or_none()
 
+    async def candidate_by_registration_key(
+        self, organization_id: str, registration_key: str
+    ) -> Candidate | None:
+        query = select(Candidate).where(
+            Candidate.organization_id == organization_id,
+            Candidate.registration_key == registration_key,
+        )
+        result = await self._session.execute(_locked(query, True))
+        return result.scalar_one_or_none()
+
     async def candidates_by_greenhouse_ids(
         self, organization_id: str, greenhouse_candidate_ids: Iterable[int]
     ) -> Sequence[Candidate]:

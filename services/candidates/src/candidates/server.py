@@ -7,7 +7,12 @@ from pathlib import Path
 from alooba.candidates.v1 import candidates_pb2 as pb
 from alooba.candidates.v1 import candidates_pb2_grpc as pb_grpc
 from alooba_common import grpc_server
-from alooba_common.db import create_engine, read_session_factory, session_factory
+from alooba_common.db import (
+    checkpoint_wal,
+    create_engine,
+    read_session_factory,
+    session_factory,
+)
 from alooba_common.migrations import database_readiness
 from candidates.access import ACCESS
 from candidates.config import Settings
@@ -24,7 +29,7 @@ def build_service(settings: Settings) -> grpc_server.GrpcService:
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     candidates = Candidates(sessions, read_sessions=read_session_factory(engine))
-    events = WebhookEvents(sessions)
+    events = WebhookEvents(sessions, after_erasure=lambda: checkpoint_wal(engine))
     return grpc_server.GrpcService(
         name="candidates",
         registrations=[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from alooba_common.validation import (
+    check_our_id,
+    checked_text,
+    has_control_characters,
+    normalized_email,
+    optional_text,
+)
 from candidates.metrics import APPLICATIONS_REGISTERED
 from candidates.models import Application, AssessmentDatum, Candidate
 from candidates.repository import Repository
@@ -21,6 +29,13 @@ log = structlog.get_logger("candidates")
 # Registering races only with itself (the same send_test arriving twice at once); a
 # lost race is retried as an update, and one retry is enough.
 _REGISTER_ATTEMPTS = 3
+
+# The columns' lengths (candidates.models).
+MAX_NAME_LENGTH = 200
+MAX_PHONE = 64
+MAX_URL = 2048
+MAX_SENT_BY = 320
+MAX_KEY = 64
 
 ASSESSMENT_DATA_KINDS = frozenset({"ip_address", "user_agent", "answer", "file"})
 MAX_ASSESSMENT_VALUE_BYTES = 64 * 1024
@@ -40,12 +55,15 @@ class Contact:
 @dataclass(frozen=True, slots=True)
 class RegisterApplication:
     organization_id: str
-    greenhouse_candidate_id: int
+    # None when Greenhouse's profile URL named no candidate; `registration_key` then
+    # finds the candidate again (a retried send_test registers nothing new).
+    greenhouse_candidate_id: int | None
     greenhouse_application_id: int | None
     contact: Contact
     resume_url: str | None
-    profile_url: str
+    profile_url: str | None
     sent_by: str | None
+    registration_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +84,41 @@ class CandidateRecord:
 
 
 def check_organization_id(organization_id: str) -> None:
-    # Ids are 32 hex characters; anything longer could never match and would not fit.
-    if not organization_id or len(organization_id) > 32:
-        raise InvalidArgument("organization_id is required (at most 32 characters)")
+    check_our_id(organization_id, "organization_id")
 
 
-def _check(command: RegisterApplication) -> None:
+def _checked_contact(contact: Contact) -> Contact:
+    return Contact(
+        first_name=checked_text(contact.first_name, "first_name", max_length=MAX_NAME_LENGTH),
+        last_name=checked_text(contact.last_name, "last_name", max_length=MAX_NAME_LENGTH),
+        preferred_name=optional_text(
+            contact.preferred_name, "preferred_name", max_length=MAX_NAME_LENGTH
+        ),
+        email=normalized_email(contact.email, "email"),
+        phone_number=optional_text(contact.phone_number, "phone_number", max_length=MAX_PHONE),
+    )
+
+
+def _checked(command: RegisterApplication) -> RegisterApplication:
+    """The command with every value validated (lengths are the columns') and trimmed."""
     check_organization_id(command.organization_id)
-    if command.greenhouse_candidate_id <= 0:
+    if command.greenhouse_candidate_id is None:
+        checked_text(command.registration_key, "registration_key", max_length=MAX_KEY)
+    elif command.greenhouse_candidate_id <= 0:
         raise InvalidArgument("greenhouse_candidate_id must be positive")
-    contact = command.contact
-    if not contact.first_name.strip() or not contact.last_name.strip():
-        raise InvalidArgument("first and last name are required")
-    if "@" not in contact.email:
-        raise InvalidArgument("email is not an email address")
-    if not command.profile_url:
-        raise InvalidArgument("profile_url is required")
+    if command.greenhouse_application_id is not None and command.greenhouse_application_id <= 0:
+        raise InvalidArgument("greenhouse_application_id must be positive")
+    return dataclasses.replace(
+        command,
+        contact=_checked_contact(command.contact),
+        resume_url=optional_text(command.resume_url, "resume_url", max_length=MAX_URL),
+        profile_url=optional_text(command.profile_url, "profile_url", max_length=MAX_URL),
+        sent_by=optional_text(command.sent_by, "sent_by", max_length=MAX_SENT_BY),
+        # Only what finds a candidate without a Greenhouse id.
+        registration_key=command.registration_key
+        if command.greenhouse_candidate_id is None
+        else "",
+    )
 
 
 class Candidates:
@@ -97,7 +134,7 @@ class Candidates:
 
     async def register_application(self, command: RegisterApplication) -> tuple[str, str]:
         """(candidate id, application id); the latest contact details win."""
-        _check(command)
+        command = _checked(command)
         for attempt in range(1, _REGISTER_ATTEMPTS + 1):
             try:
                 return await self._upsert(command)
@@ -115,6 +152,10 @@ class Candidates:
             candidate = await repo.resolve(
                 await repo.candidate_by_greenhouse_id(
                     command.organization_id, command.greenhouse_candidate_id, for_update=True
+                )
+                if command.greenhouse_candidate_id is not None
+                else await repo.candidate_by_registration_key(
+                    command.organization_id, command.registration_key
                 ),
                 for_update=True,
             )
@@ -124,6 +165,7 @@ class Candidates:
                     id=uuid.uuid4().hex,
                     organization_id=command.organization_id,
                     greenhouse_candidate_id=command.greenhouse_candidate_id,
+                    registration_key=command.registration_key or None,
                     hiring_status="active",
                     created_at=now,
                 )
@@ -174,6 +216,7 @@ class Candidates:
         """One candidate with PII, applications and assessment data. A merged candidate's
         id answers with the candidate it was merged into."""
         check_organization_id(organization_id)
+        check_our_id(candidate_id, "candidate_id")
         async with self._read_sessions.begin() as session:
             repo = Repository(session)
             candidate = await repo.resolve(await repo.candidate(organization_id, candidate_id))
@@ -265,15 +308,12 @@ async def _record(repo: Repository, candidate: Candidate) -> CandidateRecord:
 
 def _check_datum(command: RecordAssessmentData) -> None:
     check_organization_id(command.organization_id)
-    if not command.candidate_id:
-        raise InvalidArgument("candidate_id is required")
-    if not command.invitation_id or len(command.invitation_id) > _MAX_INVITATION_ID:
-        raise InvalidArgument(
-            f"invitation_id is required (at most {_MAX_INVITATION_ID} characters)"
-        )
+    check_our_id(command.candidate_id, "candidate_id")
+    checked_text(command.invitation_id, "invitation_id", max_length=_MAX_INVITATION_ID)
     if command.kind not in ASSESSMENT_DATA_KINDS:
         raise InvalidArgument("kind must be one of " + ", ".join(sorted(ASSESSMENT_DATA_KINDS)))
     if len(command.value.encode()) > MAX_ASSESSMENT_VALUE_BYTES:
         raise InvalidArgument("value is longer than 64 KiB")
-    if not command.idempotency_key or len(command.idempotency_key) > _MAX_KEY:
-        raise InvalidArgument(f"idempotency_key is required (at most {_MAX_KEY} characters)")
+    if has_control_characters(command.value, free_text=True):
+        raise InvalidArgument("value must not contain control characters")
+    checked_text(command.idempotency_key, "idempotency_key", max_length=_MAX_KEY)

@@ -126,7 +126,7 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
         candidate_id, application_id = await self._candidates.register_application(
             RegisterApplication(
                 organization_id=request.organization_id,
-                greenhouse_candidate_id=request.greenhouse_candidate_id,
+                greenhouse_candidate_id=optional(request, "greenhouse_candidate_id"),
                 greenhouse_application_id=optional(request, "greenhouse_application_id"),
                 contact=Contact(
                     first_name=contact.first_name,
@@ -136,8 +136,9 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
                     phone_number=optional(contact, "phone_number"),
                 ),
                 resume_url=optional(request, "resume_url"),
-                profile_url=request.profile_url,
+                profile_url=request.profile_url or None,
                 sent_by=optional(request, "sent_by"),
+                registration_key=request.registration_key,
             )
         )
         return pb.RegisterApplicationResponse(

@@ -13,10 +13,12 @@ from alooba_common.config import (
     env_bool,
     env_float,
     env_int,
+    env_list,
     env_optional,
     env_str,
 )
 from alooba_common.outbox import RelaySettings
+from alooba_common.secrets import SecretBox
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,10 @@ class Settings:
     # Base64 of 32 random bytes: encrypts the invitation and reset links queued for
     # emailing, and keys the hashes they are looked up by. Never logged.
     key_encryption_key: str
+    # A key rotation (docs/operations.md): earlier KEKs, which still decrypt queued links,
+    # and the lookup-hash key pinned so that links already sent keep working.
+    previous_key_encryption_keys: tuple[str, ...] = ()
+    lookup_hash_key: str | None = None
     http_host: str = "0.0.0.0"
     http_port: int = 8080
     # Where people reach the console (links in emails), and where Greenhouse reaches the
@@ -71,6 +77,13 @@ class Settings:
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1")
 
+    def secret_box(self) -> SecretBox:
+        return SecretBox.from_base64(
+            self.key_encryption_key,
+            self.previous_key_encryption_keys,
+            lookup_hash_key=self.lookup_hash_key,
+        )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
@@ -78,6 +91,8 @@ class Settings:
             database=DatabaseSettings.from_env(environ, "sqlite:///var/console.db"),
             logging=LoggingSettings.from_env(environ),
             key_encryption_key=env_str(environ, "KEY_ENCRYPTION_KEY"),
+            previous_key_encryption_keys=env_list(environ, "KEY_ENCRYPTION_KEYS_PREVIOUS", ()),
+            lookup_hash_key=env_optional(environ, "LOOKUP_HASH_KEY"),
             http_host=env_str(environ, "HTTP_HOST", "0.0.0.0"),
             http_port=env_int(environ, "HTTP_PORT", 8080),
             public_url=env_str(environ, "CONSOLE_URL", "http://localhost:8000").rstrip("/"),

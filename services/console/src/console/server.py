@@ -25,7 +25,6 @@ from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
-from alooba_common.secrets import SecretBox
 from alooba_common.tls import CertificateFiles, Identity
 from console.access import ACCESS
 from console.accounts import EMAIL_KIND, Accounts, LoginThrottle, PasswordAuthenticator
@@ -53,7 +52,7 @@ def build(
 ) -> tuple[grpc_server.GrpcService, web.Application]:
     """The gRPC service (with the relay) and the web app, sharing one database and one
     set of channels to the other services. serve() runs the app beside the service."""
-    box = SecretBox.from_base64(settings.key_encryption_key)
+    box = settings.secret_box()
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     backends = Backends.connect(

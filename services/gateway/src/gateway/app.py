@@ -9,35 +9,48 @@ from aiohttp import web
 from alooba_common.tls import CertificateFiles, Identity
 from gateway.clients import Backends
 from gateway.config import Settings
-from gateway.keys import BACKENDS, LIFECYCLE, METRICS, SETTINGS, Lifecycle
+from gateway.keys import (
+    AUTH_THROTTLE,
+    BACKENDS,
+    LIFECYCLE,
+    METRICS,
+    SETTINGS,
+    WEBHOOK_GATE,
+    WEBHOOK_ORGANIZATIONS,
+    Lifecycle,
+)
 from gateway.metrics import HttpMetrics
 from gateway.middlewares import auth_throttle, json_errors, observe
 from gateway.routes import setup_routes
 from gateway.throttle import AuthThrottle
+from gateway.webhook_gate import OrganizationLookups, VerificationGate
 
 
 def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web.Application:
     """Builds the app; channels to the backends open when it starts and close when it stops."""
     metrics = metrics or HttpMetrics.create()
+    throttle = AuthThrottle(
+        window_seconds=settings.auth_throttle_window_seconds,
+        address_limit=settings.auth_throttle_address_limit,
+        prefix_limit=settings.auth_throttle_prefix_limit,
+    )
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
             observe(metrics),
-            auth_throttle(
-                AuthThrottle(
-                    window_seconds=settings.auth_throttle_window_seconds,
-                    address_limit=settings.auth_throttle_address_limit,
-                    prefix_limit=settings.auth_throttle_prefix_limit,
-                ),
-                metrics,
-                settings.trusted_proxy_hops,
-            ),
+            auth_throttle(throttle, metrics, settings.trusted_proxy_hops),
             json_errors,
         ],
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[LIFECYCLE] = Lifecycle()
+    app[AUTH_THROTTLE] = throttle
+    app[WEBHOOK_GATE] = VerificationGate(
+        concurrency=settings.webhook_verify_concurrency,
+        queue_per_address=settings.webhook_verify_queue_per_address,
+        throttled_rate=settings.webhook_throttled_verify_rate,
+    )
     app.cleanup_ctx.append(_backends)
     setup_routes(app)
     return app
@@ -52,6 +65,7 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
         timeout=settings.rpc_timeout_seconds,
     )
     app[BACKENDS] = backends
+    app[WEBHOOK_ORGANIZATIONS] = OrganizationLookups(backends.webhook_organization_known)
     app[LIFECYCLE].ready = True
     yield
     app[LIFECYCLE].ready = False

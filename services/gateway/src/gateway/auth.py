@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from alooba_common.validation import has_control_characters
 from gateway.errors import RequestError
 
 # Greenhouse requires keys under 171 characters; anything far longer is not a key.
@@ -30,4 +31,8 @@ def partner_key_from_header(header: str | None) -> str:
     key, colon, password = decoded.partition(":")
     if not colon or not key or password:
         raise RequestError(401, "the partner API key must be the username, with an empty password")
+    if has_control_characters(key):
+        # No key holds one. Refused here as any wrong key is (401, counted by the
+        # throttle), not left for the services, which refuse NUL in any field with 422.
+        raise RequestError(401, "malformed Basic credentials")
     return key

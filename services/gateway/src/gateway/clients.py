@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from alooba.assessments.v1 import assessments_pb2_grpc
+from alooba.assessments.v1 import assessments_pb2, assessments_pb2_grpc
 from alooba.candidates.v1 import candidates_pb2_grpc
 from alooba_common.grpc_client import create_channel
 from alooba_common.tls import CertificateFiles
@@ -51,6 +51,13 @@ class Backends:
             timeout=timeout,
             channels=(assessments, candidates),
         )
+
+    async def webhook_organization_known(self, organization_name: str) -> bool:
+        response = await self.webhooks.LookupWebhookOrganization(
+            assessments_pb2.LookupWebhookOrganizationRequest(organization_name=organization_name),
+            timeout=self.timeout,
+        )
+        return bool(response.known)
 
     async def close(self) -> None:
         for channel in self.channels:

@@ -44,6 +44,14 @@ class Settings:
     # Reverse proxies in front of the gateway that append to X-Forwarded-For (the ingress
     # controller: 1). 0 trusts no header and uses the peer address.
     trusted_proxy_hops: int = 0
+    # Webhooks whose signature has not been checked yet (gateway.webhook_gate): how many
+    # are read and checked at once, and how many one client address may have waiting
+    # (beyond that it is answered 503 before its body is read).
+    webhook_verify_concurrency: int = 2
+    webhook_verify_queue_per_address: int = 64
+    # While an address's failed authentications are answered 429, its unverified
+    # webhooks are checked at most this many per second (the rest wait their turn).
+    webhook_throttled_verify_rate: float = 10.0
 
     def __post_init__(self) -> None:
         if self.auth_throttle_window_seconds <= 0:
@@ -55,6 +63,14 @@ class Settings:
         ):
             if value < 0:
                 raise ConfigError(f"{name} must not be negative")
+        for name, value in (
+            ("WEBHOOK_VERIFY_CONCURRENCY", self.webhook_verify_concurrency),
+            ("WEBHOOK_VERIFY_QUEUE_PER_ADDRESS", self.webhook_verify_queue_per_address),
+        ):
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        if self.webhook_throttled_verify_rate <= 0:
+            raise ConfigError("WEBHOOK_THROTTLED_VERIFY_RATE must be positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -75,4 +91,9 @@ class Settings:
             auth_throttle_address_limit=env_int(environ, "AUTH_THROTTLE_ADDRESS_LIMIT", 50),
             auth_throttle_prefix_limit=env_int(environ, "AUTH_THROTTLE_PREFIX_LIMIT", 10),
             trusted_proxy_hops=env_int(environ, "TRUSTED_PROXY_HOPS", 0),
+            webhook_verify_concurrency=env_int(environ, "WEBHOOK_VERIFY_CONCURRENCY", 2),
+            webhook_verify_queue_per_address=env_int(
+                environ, "WEBHOOK_VERIFY_QUEUE_PER_ADDRESS", 64
+            ),
+            webhook_throttled_verify_rate=env_float(environ, "WEBHOOK_THROTTLED_VERIFY_RATE", 10.0),
         )

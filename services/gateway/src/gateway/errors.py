@@ -97,14 +97,20 @@ class RequestError(Exception):
     """Raised by handlers for a bad request; the error middleware renders it."""
 
     def __init__(
-        self, status: int, message: str, details: Sequence[dict[str, Any]] | None = None
+        self,
+        status: int,
+        message: str,
+        details: Sequence[dict[str, Any]] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details
+        self.headers = headers
 
     def response(self) -> web.Response:
         if self.status == 401:
             return unauthorized(self.message)
-        return error_response(self.status, self.message, details=self.details)
+        return error_response(self.status, self.message, details=self.details, headers=self.headers)

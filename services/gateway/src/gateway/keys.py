@@ -9,6 +9,8 @@ from aiohttp import web
 from gateway.clients import Backends
 from gateway.config import Settings
 from gateway.metrics import HttpMetrics
+from gateway.throttle import AuthThrottle
+from gateway.webhook_gate import OrganizationLookups, VerificationGate
 
 
 @dataclass
@@ -22,3 +24,6 @@ SETTINGS = web.AppKey("settings", Settings)
 BACKENDS = web.AppKey("backends", Backends)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
 METRICS = web.AppKey("metrics", HttpMetrics)
+AUTH_THROTTLE = web.AppKey("auth_throttle", AuthThrottle)
+WEBHOOK_GATE = web.AppKey("webhook_gate", VerificationGate)
+WEBHOOK_ORGANIZATIONS = web.AppKey("webhook_organizations", OrganizationLookups)

@@ -3,26 +3,31 @@ is an error) but openly (unknown keys are ignored: Greenhouse adds properties)."
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from alooba_common.validation import email_problem, has_control_characters
 from gateway.errors import RequestError
-
-# C0 control characters other than tab and newlines: never in a name, id or URL, and
-# PostgreSQL cannot store NUL at all.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def has_control_characters(value: str) -> bool:
-    return _CONTROL.search(value) is not None
 
 
 def _printable(value: str) -> str:
     if has_control_characters(value):
         raise ValueError("must not contain control characters")
+    return value
+
+
+def _free_text(value: str) -> str:
+    if has_control_characters(value, free_text=True):
+        raise ValueError("must not contain control characters other than tab and line breaks")
+    return value
+
+
+def _email(value: str) -> str:
+    problem = email_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -43,8 +48,12 @@ def _url(value: str) -> str:
     return value
 
 
+# One line of text: no control character at all (CR/LF would split an email header).
 Text = Annotated[str, AfterValidator(_printable)]
+# Greenhouse's free-text error messages may keep their lines.
+FreeText = Annotated[str, AfterValidator(_free_text)]
 Url = Annotated[Text, AfterValidator(_url)]
+Email = Annotated[Text, AfterValidator(_email)]
 
 
 class _Body(BaseModel):
@@ -58,8 +67,11 @@ class SendTestCandidate(_Body):
     preferred_name: Text | None = Field(default=None, max_length=200)
     resume_url: Text | None = Field(default=None, max_length=2048)
     phone_number: Text | None = Field(default=None, max_length=64)
-    email: Text = Field(min_length=3, max_length=320)
-    greenhouse_profile_url: Url = Field(min_length=1, max_length=2048)
+    email: Email = Field(min_length=3, max_length=320)
+    # Documented as required, but a send_test without it (or with one of another shape)
+    # still gets its candidate a test: only the Harvest push, which needs the ids in it,
+    # is skipped. So it is not judged here beyond being text.
+    greenhouse_profile_url: Text | None = Field(default=None, max_length=2048)
 
 
 class SendTestBody(_Body):
@@ -71,7 +83,7 @@ class SendTestBody(_Body):
 
 class ResponseErrorBody(_Body):
     api_call: Annotated[Text, AfterValidator(_not_blank)] = Field(min_length=1, max_length=100)
-    errors: list[Text] = Field(max_length=100)
+    errors: list[FreeText] = Field(max_length=100)
     partner_test_id: Text | None = Field(default=None, max_length=200)
     partner_test_name: Text | None = Field(default=None, max_length=500)
     partner_interview_id: Text | None = Field(default=None, max_length=200)

@@ -26,6 +26,11 @@ async def serve(settings: Settings) -> None:
         handle_signals=False,
         access_log=None,  # the observe middleware writes one line per request instead
         shutdown_timeout=settings.shutdown_grace_seconds,
+        # A request answered without reading its body (a webhook refused from its headers
+        # alone, or one told to come back later) has its connection closed after the
+        # answer, instead of aiohttp reading and discarding up to 10 s of whatever the
+        # sender still pushes: refusing it must stay cheaper than reading it.
+        lingering_time=0,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -40,6 +40,13 @@ class SlidingWindow:
         self._clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
+    def over_limit(self, subject: str) -> bool:
+        """Whether `subject` has failed `limit` times within the window (nothing recorded)."""
+        failures = self._failures.get(subject)
+        if self._limit <= 0 or failures is None or len(failures) < self._limit:
+            return False
+        return failures[0] > self._clock() - self._window
+
     def record_failure(self, subject: str) -> float | None:
         """Counts one failure of `subject`. None while it is within its limit; otherwise
         the seconds until it would be again (failures while throttled count too, so a
@@ -87,6 +94,10 @@ class AuthThrottle:
     ) -> None:
         self._by_address = SlidingWindow(address_limit, window_seconds, clock=clock)
         self._by_prefix = SlidingWindow(prefix_limit, window_seconds, clock=clock)
+
+    def address_throttled(self, address: str) -> bool:
+        """Whether failures from `address` are being answered 429 at the moment."""
+        return self._by_address.over_limit(address)
 
     def failed(self, address: str, prefix: str | None) -> Verdict:
         """Records one failed authentication from `address`, naming `prefix` (None when

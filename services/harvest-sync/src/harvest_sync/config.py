@@ -13,10 +13,12 @@ from alooba_common.config import (
     env_bool,
     env_float,
     env_int,
+    env_list,
     env_optional,
     env_str,
 )
 from alooba_common.outbox import RelaySettings
+from alooba_common.secrets import SecretBox
 from harvest_sync.harvest import unconfirmed
 
 
@@ -48,8 +50,13 @@ class Settings:
     # Base64 of 32 random bytes; encrypts Harvest credentials at rest. Never logged.
     key_encryption_key: str
     harvest: HarvestSettings = field(default_factory=HarvestSettings)
+    # Earlier KEKs, which still decrypt (a rotation: docs/operations.md).
+    previous_key_encryption_keys: tuple[str, ...] = ()
     relay: RelaySettings = field(default_factory=RelaySettings)
     relay_enabled: bool = True
+
+    def secret_box(self) -> SecretBox:
+        return SecretBox.from_base64(self.key_encryption_key, self.previous_key_encryption_keys)
 
     def __repr__(self) -> str:  # keeps the key-encryption key out of tracebacks and logs
         return f"Settings(server={self.server!r}, harvest={self.harvest!r})"
@@ -82,6 +89,7 @@ class Settings:
             database=DatabaseSettings.from_env(environ, "sqlite:///var/harvest-sync.db"),
             logging=LoggingSettings.from_env(environ),
             key_encryption_key=env_str(environ, "KEY_ENCRYPTION_KEY"),
+            previous_key_encryption_keys=env_list(environ, "KEY_ENCRYPTION_KEYS_PREVIOUS", ()),
             harvest=harvest,
             relay=RelaySettings.from_env(environ),
             relay_enabled=env_bool(environ, "OUTBOX_RELAY_ENABLED", True),

@@ -49,11 +49,11 @@ class Credential:
         plain = json.dumps(
             {"api_key": self.api_key, "client_id": self.client_id, "secret": self.client_secret}
         )
-        return box.encrypt(plain, context=_context(organization_id, self.mode))
+        return box.encrypt(plain, context=sealing_context(organization_id, self.mode))
 
     @classmethod
     def unseal(cls, box: SecretBox, organization_id: str, mode: str, sealed: str) -> Credential:
-        plain = json.loads(box.decrypt(sealed, context=_context(organization_id, mode)))
+        plain = json.loads(box.decrypt(sealed, context=sealing_context(organization_id, mode)))
         return cls(
             mode=mode,
             api_key=plain["api_key"],
@@ -62,7 +62,7 @@ class Credential:
         )
 
 
-def _context(organization_id: str, mode: str) -> str:
+def sealing_context(organization_id: str, mode: str) -> str:
     # Bound to the organization and mode: a sealed credential copied onto another row
     # does not decrypt.
     return f"harvest-credential:{organization_id}:{mode}"

@@ -12,7 +12,6 @@ from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
-from alooba_common.secrets import SecretBox
 from harvest_sync.access import ACCESS
 from harvest_sync.clients import HarvestClients
 from harvest_sync.config import Settings
@@ -31,7 +30,7 @@ def build_service(
     settings: Settings, *, outbox_metrics: OutboxMetrics | None = None
 ) -> grpc_server.GrpcService:
     """The service's servicers, push relay, readiness check and clean-ups."""
-    box = SecretBox.from_base64(settings.key_encryption_key)
+    box = settings.secret_box()
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     clients = HarvestClients(settings.harvest)

@@ -102,6 +102,8 @@ class BenchContext:
     run: str
     emails_expected: int = 0
     notes: list[str] = field(default_factory=list)
+    # The bulk send's partner_interview_ids, for sections that read test_status.
+    interview_ids: list[str] = field(default_factory=list)
 
     def load(self, spec: dict[str, Any]) -> LoadRun:
         """The load generator against the gateway (`port` filled in)."""

@@ -23,7 +23,7 @@ from typing import Any
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_common.tls import Identity
-from alooba_dev.bench import harvest, report, scenarios
+from alooba_dev.bench import flood, harvest, report, scenarios
 from alooba_dev.bench.context import (
     BenchContext,
     Floor,
@@ -48,7 +48,10 @@ RSS_TARGET_MB = 150.0
 
 # A section plug-in: gets the running system, returns rows for the table and the JSON.
 Section = Callable[[BenchContext], list[Row]]
-PLUGGABLE_SECTIONS: list[tuple[str, Section]] = [("harvest push", harvest.harvest_push)]
+PLUGGABLE_SECTIONS: list[tuple[str, Section]] = [
+    ("harvest push", harvest.harvest_push),
+    (flood.SECTION, flood.bad_webhook_flood),
+]
 
 
 def say(text: str) -> None:
@@ -473,6 +476,7 @@ class Run:
         self.rows += rows
         if not interview_ids:
             raise RuntimeError("the bulk send created no invitation")
+        context.interview_ids = interview_ids
 
         def wanted(name: str) -> bool:
             return not self.only or name in self.only

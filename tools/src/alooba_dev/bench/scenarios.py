@@ -57,6 +57,8 @@ def send_test_url(number: int) -> str:
 
 def request_factory(scenario: Mapping[str, Any]) -> Callable[[int], bytes]:
     kind = scenario["kind"]
+    if kind == "bad_webhook":
+        return _bad_webhook(scenario)
     auth = {"Authorization": basic_auth(scenario["key"])}
     if kind == "floor":
         return lambda i: raw_request("GET", f"/floor?partner_interview_id=bench{i}", auth)
@@ -119,3 +121,24 @@ def _webhook(scenario: Mapping[str, Any]) -> Callable[[int], bytes]:
         return raw_request("POST", f"{PREFIX}/webhook", headers, body)
 
     return make
+
+
+def _bad_webhook(scenario: Mapping[str, Any]) -> Callable[[int], bytes]:
+    """A reject_candidate webhook padded to `body_bytes` (many small JSON objects, what
+    costs a parser most), with a well-formed but wrong Signature: an attacker's, sent
+    again and again (the same bytes every time; only the event id would differ)."""
+    size = int(scenario["body_bytes"])
+    document = webhooks.reject_candidate(_CANDIDATE, _APPLICATION, rejected_at=_MOMENT)
+    document["payload"]["application"]["padding"] = []
+    body = encode_webhook_body(document)
+    item = b'{"k":"v","n":1},'
+    spare = max(size - len(body), 0)
+    body = body.replace(b'"padding":[]', b'"padding":[' + (item * (spare // len(item)))[:-1] + b"]")
+    headers = {
+        "Content-Type": "application/json",
+        "Greenhouse-Event-ID": "flood",
+        "Signature": "sha256 " + "0" * 64,
+        "X-Organisation": scenario["organisation"],
+    }
+    raw = raw_request("POST", f"{PREFIX}/webhook", headers, body)
+    return lambda i: raw

@@ -259,7 +259,7 @@ async def play(options: argparse.Namespace) -> int:
                 "assessments": {
                     **RELAY,
                     "SMTP_URL": smtp.url,
-                    "CALLBACK_HOST_ALLOWLIST": "127.0.0.1",
+                    "CALLBACK_HOST_ALLOWLIST": f"127.0.0.1:{callback_proxy.port}",
                     "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
                 },
                 "harvest-sync": {

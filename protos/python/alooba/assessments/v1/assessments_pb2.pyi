@@ -815,6 +815,44 @@ class VerifyWebhookSignatureResponse(_message.Message):
 Global___VerifyWebhookSignatureResponse: _TypeAlias = VerifyWebhookSignatureResponse  # noqa: Y015
 
 @_typing.final
+class LookupWebhookOrganizationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_NAME_FIELD_NUMBER: _builtins.int
+    organization_name: _builtins.str
+    def __init__(
+        self,
+        *,
+        organization_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization_name", b"organization_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LookupWebhookOrganizationRequest: _TypeAlias = LookupWebhookOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class LookupWebhookOrganizationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KNOWN_FIELD_NUMBER: _builtins.int
+    known: _builtins.bool
+    def __init__(
+        self,
+        *,
+        known: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["known", b"known"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LookupWebhookOrganizationResponse: _TypeAlias = LookupWebhookOrganizationResponse  # noqa: Y015
+
+@_typing.final
 class WebhookPing(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2047,6 +2085,7 @@ class GetIntegrationHealthResponse(_message.Message):
     CALLBACKS_FIELD_NUMBER: _builtins.int
     DEAD_LETTERS_FIELD_NUMBER: _builtins.int
     CHECK_TIME_FIELD_NUMBER: _builtins.int
+    HARVEST_SKIPS_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     @_builtins.property
     def webhook_receipts(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookReceipt]:
@@ -2064,6 +2103,12 @@ class GetIntegrationHealthResponse(_message.Message):
 
     @_builtins.property
     def check_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def harvest_skips(self) -> _containers.RepeatedCompositeFieldContainer[Global___HarvestSkip]:
+        """Invitations whose scores cannot be written to Greenhouse through Harvest, by
+        reason; the invitation itself was created and sent.
+        """
+
     def __init__(
         self,
         *,
@@ -2073,14 +2118,44 @@ class GetIntegrationHealthResponse(_message.Message):
         callbacks: Global___CallbackHealth | None = ...,
         dead_letters: _abc.Iterable[Global___DeadLetterCount] | None = ...,
         check_time: _timestamp_pb2.Timestamp | None = ...,
+        harvest_skips: _abc.Iterable[Global___HarvestSkip] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["callbacks", b"callbacks", "check_time", b"check_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callbacks", b"callbacks", "check_time", b"check_time", "dead_letters", b"dead_letters", "organization_id", b"organization_id", "webhook_pings", b"webhook_pings", "webhook_receipts", b"webhook_receipts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callbacks", b"callbacks", "check_time", b"check_time", "dead_letters", b"dead_letters", "harvest_skips", b"harvest_skips", "organization_id", b"organization_id", "webhook_pings", b"webhook_pings", "webhook_receipts", b"webhook_receipts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetIntegrationHealthResponse: _TypeAlias = GetIntegrationHealthResponse  # noqa: Y015
+
+@_typing.final
+class HarvestSkip(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    LAST_TIME_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """no_profile_url: send_test had no greenhouse_profile_url; url_shape: it named no
+    candidate (/people/<id>); no_application: it named no ?application_id=<id>.
+    """
+    count: _builtins.int
+    @_builtins.property
+    def last_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        count: _builtins.int = ...,
+        last_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_time", b"last_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "last_time", b"last_time", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HarvestSkip: _TypeAlias = HarvestSkip  # noqa: Y015
 
 @_typing.final
 class SetupCheck(_message.Message):

@@ -663,6 +663,11 @@ class WebhookServiceStub:
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureRequest.SerializeToString,
                 response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureResponse.FromString,
                 _registered_method=True)
+        self.LookupWebhookOrganization = channel.unary_unary(
+                '/alooba.assessments.v1.WebhookService/LookupWebhookOrganization',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.LookupWebhookOrganizationRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.LookupWebhookOrganizationResponse.FromString,
+                _registered_method=True)
         self.RecordWebhookPing = channel.unary_unary(
                 '/alooba.assessments.v1.WebhookService/RecordWebhookPing',
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RecordWebhookPingRequest.SerializeToString,
@@ -690,6 +695,16 @@ class WebhookServiceServicer:
         organization's partner keys (the active one and any still in a rotation's
         grace period), in constant time. UNAUTHENTICATED for an unknown
         organization, a malformed header or a mismatch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupWebhookOrganization(self, request, context):
+        """Whether webhooks may name this organization (X-Organisation, matched
+        exactly), so the gateway can refuse an unknown one before reading the body.
+        Known and unknown names are looked up and cached alike: the answer costs the
+        same either way and tells nothing by its timing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -723,6 +738,11 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     servicer.VerifyWebhookSignature,
                     request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureRequest.FromString,
                     response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureResponse.SerializeToString,
+            ),
+            'LookupWebhookOrganization': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupWebhookOrganization,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.LookupWebhookOrganizationRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.LookupWebhookOrganizationResponse.SerializeToString,
             ),
             'RecordWebhookPing': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordWebhookPing,
@@ -769,6 +789,33 @@ class WebhookService:
             '/alooba.assessments.v1.WebhookService/VerifyWebhookSignature',
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureRequest.SerializeToString,
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.VerifyWebhookSignatureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupWebhookOrganization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.WebhookService/LookupWebhookOrganization',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.LookupWebhookOrganizationRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.LookupWebhookOrganizationResponse.FromString,
             options,
             channel_credentials,
             insecure,

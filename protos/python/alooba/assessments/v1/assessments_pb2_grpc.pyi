@@ -289,6 +289,12 @@ class WebhookServiceStub:
     grace period), in constant time. UNAUTHENTICATED for an unknown
     organization, a malformed header or a mismatch.
     """
+    LookupWebhookOrganization: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.LookupWebhookOrganizationRequest, _assessments_pb2.LookupWebhookOrganizationResponse]
+    """Whether webhooks may name this organization (X-Organisation, matched
+    exactly), so the gateway can refuse an unknown one before reading the body.
+    Known and unknown names are looked up and cached alike: the answer costs the
+    same either way and tells nothing by its timing.
+    """
     RecordWebhookPing: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.RecordWebhookPingRequest, _assessments_pb2.RecordWebhookPingResponse]
     """Records a webhook's ping (Greenhouse sends one when a webhook is saved)."""
     CancelCandidateInvitations: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.CancelCandidateInvitationsRequest, _assessments_pb2.CancelCandidateInvitationsResponse]
@@ -308,6 +314,12 @@ class WebhookServiceAsyncStub(WebhookServiceStub):
     organization's partner keys (the active one and any still in a rotation's
     grace period), in constant time. UNAUTHENTICATED for an unknown
     organization, a malformed header or a mismatch.
+    """
+    LookupWebhookOrganization: _aio.UnaryUnaryMultiCallable[_assessments_pb2.LookupWebhookOrganizationRequest, _assessments_pb2.LookupWebhookOrganizationResponse]  # type: ignore[assignment]
+    """Whether webhooks may name this organization (X-Organisation, matched
+    exactly), so the gateway can refuse an unknown one before reading the body.
+    Known and unknown names are looked up and cached alike: the answer costs the
+    same either way and tells nothing by its timing.
     """
     RecordWebhookPing: _aio.UnaryUnaryMultiCallable[_assessments_pb2.RecordWebhookPingRequest, _assessments_pb2.RecordWebhookPingResponse]  # type: ignore[assignment]
     """Records a webhook's ping (Greenhouse sends one when a webhook is saved)."""
@@ -331,6 +343,18 @@ class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
         organization's partner keys (the active one and any still in a rotation's
         grace period), in constant time. UNAUTHENTICATED for an unknown
         organization, a malformed header or a mismatch.
+        """
+
+    @_abc_1.abstractmethod
+    def LookupWebhookOrganization(
+        self,
+        request: _assessments_pb2.LookupWebhookOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.LookupWebhookOrganizationResponse, _abc.Awaitable[_assessments_pb2.LookupWebhookOrganizationResponse]]:
+        """Whether webhooks may name this organization (X-Organisation, matched
+        exactly), so the gateway can refuse an unknown one before reading the body.
+        Known and unknown names are looked up and cached alike: the answer costs the
+        same either way and tells nothing by its timing.
         """
 
     @_abc_1.abstractmethod

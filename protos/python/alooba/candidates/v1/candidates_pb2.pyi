@@ -203,6 +203,7 @@ class Candidate(_message.Message):
     id: _builtins.str
     organization_id: _builtins.str
     greenhouse_candidate_id: _builtins.int
+    """Unset when Greenhouse's profile URL named none (see RegisterApplicationRequest)."""
     status: Global___HiringStatus.ValueType
     @_builtins.property
     def contact(self) -> Global___ContactDetails: ...
@@ -223,7 +224,7 @@ class Candidate(_message.Message):
         *,
         id: _builtins.str = ...,
         organization_id: _builtins.str = ...,
-        greenhouse_candidate_id: _builtins.int = ...,
+        greenhouse_candidate_id: _builtins.int | None = ...,
         contact: Global___ContactDetails | None = ...,
         status: Global___HiringStatus.ValueType = ...,
         applications: _abc.Iterable[Global___Application] | None = ...,
@@ -232,11 +233,13 @@ class Candidate(_message.Message):
         erase_time: _timestamp_pb2.Timestamp | None = ...,
         assessment_data: _abc.Iterable[Global___AssessmentDatum] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "create_time", b"create_time", "erase_time", b"erase_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_candidate_id", b"_greenhouse_candidate_id", "contact", b"contact", "create_time", b"create_time", "erase_time", b"erase_time", "greenhouse_candidate_id", b"greenhouse_candidate_id", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "assessment_data", b"assessment_data", "contact", b"contact", "create_time", b"create_time", "erase_time", b"erase_time", "greenhouse_candidate_id", b"greenhouse_candidate_id", "id", b"id", "organization_id", b"organization_id", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_candidate_id", b"_greenhouse_candidate_id", "applications", b"applications", "assessment_data", b"assessment_data", "contact", b"contact", "create_time", b"create_time", "erase_time", b"erase_time", "greenhouse_candidate_id", b"greenhouse_candidate_id", "id", b"id", "organization_id", b"organization_id", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__greenhouse_candidate_id: _TypeAlias = _typing.Literal["greenhouse_candidate_id"]  # noqa: Y015
+    _WhichOneofArgType__greenhouse_candidate_id: _TypeAlias = _typing.Literal["_greenhouse_candidate_id", b"_greenhouse_candidate_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__greenhouse_candidate_id) -> _WhichOneofReturnType__greenhouse_candidate_id | None: ...
 
 Global___Candidate: _TypeAlias = Candidate  # noqa: Y015
 
@@ -284,37 +287,53 @@ class RegisterApplicationRequest(_message.Message):
     RESUME_URL_FIELD_NUMBER: _builtins.int
     PROFILE_URL_FIELD_NUMBER: _builtins.int
     SENT_BY_FIELD_NUMBER: _builtins.int
+    REGISTRATION_KEY_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     greenhouse_candidate_id: _builtins.int
+    """Parsed from Greenhouse's profile URL. Unset when the URL named none (it was
+    missing, or not of the /people/<id> shape): the candidate is then found again
+    only by `registration_key`, and no Greenhouse webhook can name them.
+    """
     greenhouse_application_id: _builtins.int
     resume_url: _builtins.str
     profile_url: _builtins.str
+    """Empty when Greenhouse sent none."""
     sent_by: _builtins.str
+    registration_key: _builtins.str
+    """Required without a Greenhouse candidate id (and ignored with one): the same key
+    again registers nothing new, so a retried send_test makes one candidate. The
+    assessments service uses a hash of the send_test callback URL.
+    """
     @_builtins.property
     def contact(self) -> Global___ContactDetails: ...
     def __init__(
         self,
         *,
         organization_id: _builtins.str = ...,
-        greenhouse_candidate_id: _builtins.int = ...,
+        greenhouse_candidate_id: _builtins.int | None = ...,
         greenhouse_application_id: _builtins.int | None = ...,
         contact: Global___ContactDetails | None = ...,
         resume_url: _builtins.str | None = ...,
         profile_url: _builtins.str = ...,
         sent_by: _builtins.str | None = ...,
+        registration_key: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "contact", b"contact", "greenhouse_application_id", b"greenhouse_application_id", "resume_url", b"resume_url", "sent_by", b"sent_by"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_greenhouse_candidate_id", b"_greenhouse_candidate_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "contact", b"contact", "greenhouse_application_id", b"greenhouse_application_id", "greenhouse_candidate_id", b"greenhouse_candidate_id", "resume_url", b"resume_url", "sent_by", b"sent_by"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "contact", b"contact", "greenhouse_application_id", b"greenhouse_application_id", "greenhouse_candidate_id", b"greenhouse_candidate_id", "organization_id", b"organization_id", "profile_url", b"profile_url", "resume_url", b"resume_url", "sent_by", b"sent_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id", "_greenhouse_candidate_id", b"_greenhouse_candidate_id", "_resume_url", b"_resume_url", "_sent_by", b"_sent_by", "contact", b"contact", "greenhouse_application_id", b"greenhouse_application_id", "greenhouse_candidate_id", b"greenhouse_candidate_id", "organization_id", b"organization_id", "profile_url", b"profile_url", "registration_key", b"registration_key", "resume_url", b"resume_url", "sent_by", b"sent_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__greenhouse_application_id: _TypeAlias = _typing.Literal["greenhouse_application_id"]  # noqa: Y015
     _WhichOneofArgType__greenhouse_application_id: _TypeAlias = _typing.Literal["_greenhouse_application_id", b"_greenhouse_application_id"]  # noqa: Y015
+    _WhichOneofReturnType__greenhouse_candidate_id: _TypeAlias = _typing.Literal["greenhouse_candidate_id"]  # noqa: Y015
+    _WhichOneofArgType__greenhouse_candidate_id: _TypeAlias = _typing.Literal["_greenhouse_candidate_id", b"_greenhouse_candidate_id"]  # noqa: Y015
     _WhichOneofReturnType__resume_url: _TypeAlias = _typing.Literal["resume_url"]  # noqa: Y015
     _WhichOneofArgType__resume_url: _TypeAlias = _typing.Literal["_resume_url", b"_resume_url"]  # noqa: Y015
     _WhichOneofReturnType__sent_by: _TypeAlias = _typing.Literal["sent_by"]  # noqa: Y015
     _WhichOneofArgType__sent_by: _TypeAlias = _typing.Literal["_sent_by", b"_sent_by"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__greenhouse_application_id) -> _WhichOneofReturnType__greenhouse_application_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__greenhouse_candidate_id) -> _WhichOneofReturnType__greenhouse_candidate_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__resume_url) -> _WhichOneofReturnType__resume_url | None: ...
     @_typing.overload

@@ -12,6 +12,7 @@ from aiohttp import web
 from google.protobuf import json_format
 
 from alooba.assessments.v1 import assessments_pb2 as pb
+from alooba_common.validation import has_control_characters
 from gateway.auth import partner_key_from_header
 from gateway.errors import RequestError
 from gateway.keys import BACKENDS
@@ -19,7 +20,6 @@ from gateway.schemas import (
     BodyT,
     ResponseErrorBody,
     SendTestBody,
-    has_control_characters,
     parse_body,
 )
 
@@ -76,7 +76,7 @@ async def send_test(request: web.Request) -> web.Response:
                 resume_url=candidate.resume_url,
                 phone_number=candidate.phone_number,
                 email=candidate.email,
-                greenhouse_profile_url=candidate.greenhouse_profile_url,
+                greenhouse_profile_url=candidate.greenhouse_profile_url or "",
             ),
             sent_by=body.sent_by,
             url=body.url,

@@ -8,7 +8,9 @@ a 4xx would only make Greenhouse retry for 15 hours and email the customer's adm
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any
 
 import structlog
@@ -17,8 +19,18 @@ from google.protobuf import timestamp_pb2
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.candidates.v1 import candidates_pb2 as cpb
+from alooba_common.http_server import client_address
+from alooba_common.validation import has_control_characters
 from gateway.errors import RequestError
-from gateway.keys import BACKENDS, METRICS
+from gateway.keys import (
+    AUTH_THROTTLE,
+    BACKENDS,
+    METRICS,
+    SETTINGS,
+    WEBHOOK_GATE,
+    WEBHOOK_ORGANIZATIONS,
+)
+from gateway.webhook_gate import QueueFull
 from gateway.webhook_payloads import (
     AnonymizedPayload,
     ApplicationPayload,
@@ -46,44 +58,83 @@ _OUTCOMES = {
 }
 _MAX_EVENT_ID = 200
 _MAX_ACTION = 64
-_UNREADABLE = object()
+_MAX_ORGANISATION = 200
+# Greenhouse's format exactly (reference §2.3); anything else cannot verify.
+_SIGNATURE = re.compile(r"sha256 [0-9a-fA-F]{64}")
+# The action, read without parsing the body (which is not yet known to be Greenhouse's):
+# Greenhouse puts it first, and only the first kilobyte is looked at.
+_ACTION = re.compile(rb'"action"\s*:\s*"([a-z_]{1,64})"')
+_ACTION_WINDOW = 1024
+
+
+def _plausible_organisation(name: str) -> bool:
+    return 0 < len(name) <= _MAX_ORGANISATION and not has_control_characters(name)
+
+
+def claimed_action(body: bytes) -> str:
+    """The action the body says it is, for the setup check's receipts; "" if not found."""
+    match = _ACTION.search(body, 0, _ACTION_WINDOW)
+    return match.group(1).decode("ascii") if match else ""
 
 
 async def receive(request: web.Request) -> web.Response:
     backends = request.app[BACKENDS]
     metrics = request.app[METRICS]
-    body = await request.read()
+    settings = request.app[SETTINGS]
     organisation = request.headers.get("X-Organisation", "")
-    signature = request.headers.get("Signature", "")
-    if not organisation or not signature:
+    signature = request.headers.get("Signature", "").strip()
+    # Everything the headers alone can refuse is refused before the body is read.
+    if not _plausible_organisation(organisation) or not _SIGNATURE.fullmatch(signature):
         metrics.webhooks.labels("unknown", "rejected").inc()
-        raise RequestError(401, "X-Organisation and Signature headers are required")
+        raise RequestError(
+            401, 'X-Organisation and a Signature of the form "sha256 <hex digest>" are required'
+        )
+    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+        raise RequestError(413, f"the body is over {settings.max_body_bytes} bytes")
+    if not await request.app[WEBHOOK_ORGANIZATIONS].known(organisation):
+        metrics.webhooks.labels("unknown", "rejected").inc()
+        # Word for word what a wrong signature gets: nothing tells which names exist.
+        raise RequestError(401, "invalid webhook signature")
+
+    address = client_address(request, settings.trusted_proxy_hops)
+    throttled = request.app[AUTH_THROTTLE].address_throttled(address)
+    try:
+        async with request.app[WEBHOOK_GATE].admit(address, throttled=throttled):
+            body = await request.read()
+            verified = await backends.webhooks.VerifyWebhookSignature(
+                apb.VerifyWebhookSignatureRequest(
+                    organization_name=organisation,
+                    signature=signature,
+                    body=body,
+                    # Only counted by assessments for the setup check (`alooba-gh doctor`).
+                    action=claimed_action(body),
+                ),
+                timeout=backends.timeout,
+            )
+    except QueueFull:
+        metrics.webhooks.labels("unknown", "deferred").inc()
+        raise RequestError(
+            503,
+            "too many webhooks from this address are waiting to be checked; retry later",
+            headers={"Retry-After": "1"},
+        ) from None
+    organization_id = verified.organization_id
+
+    # Parsed only now: an unauthenticated body is never parsed (a megabyte of small JSON
+    # objects costs more than everything else done with it).
     try:
         document: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         # RecursionError: nesting deeper than the parser's stack, e.g. "[" * 100_000.
-        # Refused with 400 once the signature is known to be good (a bad one is 401).
-        document = _UNREADABLE
-    claimed = document.get("action") if isinstance(document, dict) else None
-    verified = await backends.webhooks.VerifyWebhookSignature(
-        apb.VerifyWebhookSignatureRequest(
-            organization_name=organisation,
-            signature=signature,
-            body=body,
-            # Only counted by assessments for the setup check (`alooba-gh doctor`).
-            action=claimed[:_MAX_ACTION] if isinstance(claimed, str) else "",
-        ),
-        timeout=backends.timeout,
-    )
-    organization_id = verified.organization_id
-
-    if document is _UNREADABLE:
-        raise RequestError(400, "the webhook body is not valid JSON")
+        raise RequestError(400, "the webhook body is not valid JSON") from None
     envelope = parse(Envelope, document, "webhook")
     action = envelope.action
     event_id = request.headers.get("Greenhouse-Event-ID", "").strip()
-    if action != "ping" and (not event_id or len(event_id) > _MAX_EVENT_ID):
-        raise RequestError(400, "a Greenhouse-Event-ID header is required")
+    if not event_id or len(event_id) > _MAX_EVENT_ID or has_control_characters(event_id):
+        # Greenhouse documents the header on every delivery. Without it (or with one we
+        # cannot keep) the event is still applied: a redelivery is the same bytes, so
+        # their hash deduplicates it. A 400 would only make Greenhouse retry for 15 hours.
+        event_id = "sha256:" + hashlib.sha256(body).hexdigest()
     structlog.contextvars.bind_contextvars(webhook_action=action, event_id=event_id)
 
     if action == "ping":

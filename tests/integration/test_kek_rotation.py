@@ -1,0 +1,181 @@
+"""Finding 4f: a key-encryption key can be rotated. Secrets sealed under the old KEK are
+re-encrypted under the new one by each service's `reencrypt` command, on real databases;
+afterwards the old KEK can be dropped and everything still works: partner keys
+authenticate (their lookup hashes survive, the lookup-hash key not being a KEK), access
+tokens and Harvest credentials decrypt."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import assessments.config
+import harvest_sync.config
+from alooba_common.config import ConfigError, DatabaseSettings, GrpcServerSettings, LoggingSettings
+from alooba_common.db import create_engine, session_factory
+from alooba_common.secrets import SecretBox, generate_kek, legacy_lookup_hash_key
+from assessments.models import ApiKey, Invitation
+from assessments.reencrypt import reencrypt_all as reencrypt_assessments
+from assessments.service import (
+    Administration,
+    ApplicationRefs,
+    CandidateContact,
+    PartnerApi,
+    SendTestCommand,
+)
+from harvest_sync.credentials import Credential
+from harvest_sync.models import Connection
+from harvest_sync.reencrypt import reencrypt_all as reencrypt_harvest_sync
+
+
+class _Candidates:
+    async def register_application(self, **_: Any) -> ApplicationRefs:
+        return ApplicationRefs(candidate_id=uuid.uuid4().hex, application_id=uuid.uuid4().hex)
+
+
+def _assessments(url: str, active: str, previous: tuple[str, ...], hash_key: str) -> Any:
+    return assessments.config.Settings(
+        server=GrpcServerSettings(port=0),
+        database=DatabaseSettings(url=url),
+        logging=LoggingSettings(),
+        key_encryption_key=active,
+        previous_key_encryption_keys=previous,
+        lookup_hash_key=hash_key,
+        candidates_addr="unused:1",
+    )
+
+
+async def _sealed_values(url: str, column: Any) -> list[str]:
+    engine = create_engine(DatabaseSettings(url=url))
+    try:
+        async with session_factory(engine).begin() as session:
+            return [value for value in (await session.execute(select(column))).scalars() if value]
+    finally:
+        await engine.dispose()
+
+
+async def test_assessments_secrets_move_to_the_new_kek_and_keys_still_authenticate(
+    new_databases: Callable[[], dict[str, str]],
+) -> None:
+    url = (await asyncio.to_thread(new_databases))["assessments"]
+    old, new = generate_kek(), generate_kek()
+    pinned = legacy_lookup_hash_key(old)  # the hashes stored so far were made with it
+    engine = create_engine(DatabaseSettings(url=url))
+    try:
+        sessions = session_factory(engine)
+        before = SecretBox.from_base64(old)  # today's configuration: one KEK, no pinning
+        admin = Administration(
+            sessions, before, default_expiry_days=7, key_rotation_grace_seconds=3600
+        )
+        organization = await admin.create_organization(f"Rotating {uuid.uuid4().hex}")
+        _, partner_key = await admin.issue_key(organization.id)
+        test = await admin.create_test(
+            organization.id, name="SQL", skills=[], needs_manual_evaluation=False, expiry_days=7
+        )
+        partner = PartnerApi(
+            sessions, before, _Candidates(), callback_host_allowlist=("*.greenhouse.io",)
+        )
+        await partner.send_test(
+            partner_key,
+            SendTestCommand(
+                partner_test_id=test.id,
+                contact=CandidateContact("Harry", "Potter", None, "h@hogwarts.edu", None),
+                resume_url=None,
+                greenhouse_profile_url="https://app.greenhouse.io/people/1?application_id=2",
+                sent_by=None,
+                url="https://app.greenhouse.io/integrations/testing_partners/take_home_tests/9",
+            ),
+        )
+
+        await reencrypt_assessments(_assessments(url, new, (old,), pinned))
+
+        after = SecretBox.from_base64(new, lookup_hash_key=pinned)  # the old KEK dropped
+        rotated = PartnerApi(
+            sessions, after, _Candidates(), callback_host_allowlist=("*.greenhouse.io",)
+        )
+        assert await rotated.authenticate(partner_key) == organization.id
+        async with sessions.begin() as session:
+            invitation = (await session.execute(select(Invitation))).scalar_one()
+        assert after.decrypt(invitation.encrypted_access_token or "", context=invitation.id)
+    finally:
+        await engine.dispose()
+
+    sealed = await _sealed_values(url, ApiKey.encrypted_secret)
+    sealed += await _sealed_values(url, Invitation.encrypted_access_token)
+    assert len(sealed) == 2
+    assert all(token.startswith(f"v2.{after.active_key_id}.") for token in sealed)
+
+
+async def test_a_second_run_changes_nothing(new_databases: Callable[[], dict[str, str]]) -> None:
+    url = (await asyncio.to_thread(new_databases))["assessments"]
+    old, new = generate_kek(), generate_kek()
+    engine = create_engine(DatabaseSettings(url=url))
+    try:
+        admin = Administration(
+            session_factory(engine),
+            SecretBox.from_base64(old),
+            default_expiry_days=7,
+            key_rotation_grace_seconds=3600,
+        )
+        organization = await admin.create_organization(f"Twice {uuid.uuid4().hex}")
+        await admin.issue_key(organization.id)
+    finally:
+        await engine.dispose()
+    settings = _assessments(url, new, (old,), legacy_lookup_hash_key(old))
+
+    await reencrypt_assessments(settings)
+    first = await _sealed_values(url, ApiKey.encrypted_secret)
+    await reencrypt_assessments(settings)
+
+    assert await _sealed_values(url, ApiKey.encrypted_secret) == first
+
+
+async def test_harvest_credentials_move_to_the_new_kek(
+    new_databases: Callable[[], dict[str, str]],
+) -> None:
+    url = (await asyncio.to_thread(new_databases))["harvest-sync"]
+    old, new = generate_kek(), generate_kek()
+    organization_id = uuid.uuid4().hex
+    engine = create_engine(DatabaseSettings(url=url))
+    try:
+        async with session_factory(engine).begin() as session:
+            session.add(
+                Connection(
+                    organization_id=organization_id,
+                    mode="v1",
+                    encrypted_credential=Credential.v1("harvest-secret-key").seal(
+                        SecretBox.from_base64(old), organization_id
+                    ),
+                    integration_user_email="integration@alooba.example",
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await reencrypt_harvest_sync(
+        harvest_sync.config.Settings(
+            server=GrpcServerSettings(port=0),
+            database=DatabaseSettings(url=url),
+            logging=LoggingSettings(),
+            key_encryption_key=new,
+            previous_key_encryption_keys=(old,),
+        )
+    )
+
+    [sealed] = await _sealed_values(url, Connection.encrypted_credential)
+    credential = Credential.unseal(SecretBox.from_base64(new), organization_id, "v1", sealed)
+    assert credential.api_key == "harvest-secret-key"
+
+
+def test_previous_keks_without_a_pinned_lookup_hash_key_are_a_config_error() -> None:
+    environ = {
+        "KEY_ENCRYPTION_KEY": generate_kek(),
+        "KEY_ENCRYPTION_KEYS_PREVIOUS": generate_kek(),
+    }
+    with pytest.raises(ConfigError, match="LOOKUP_HASH_KEY"):
+        assessments.config.Settings.from_env(environ)
