@@ -120,6 +120,10 @@ def test_schema_ahead_of_the_code_is_ready_but_behind_or_foreign_is_not() -> Non
 
 def test_a_key_rotation_grace_beyond_30_days_is_a_config_error() -> None:
     # Finding 4g: the service's own default is bounded like an operator's --grace.
-    environ = {"KEY_ENCRYPTION_KEY": generate_kek(), "KEY_ROTATION_GRACE_SECONDS": str(31 * 86_400)}
+    environ = {
+        "TLS_DIR": "/tls",
+        "KEY_ENCRYPTION_KEY": generate_kek(),
+        "KEY_ROTATION_GRACE_SECONDS": str(31 * 86_400),
+    }
     with pytest.raises(ConfigError, match="30 days"):
         assessments.config.Settings.from_env(environ)
