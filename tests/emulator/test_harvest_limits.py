@@ -205,6 +205,22 @@ async def test_next_statuses_are_answered_in_order(harvest: HarvestClient) -> No
     assert harvest.emulator.requests[-1].late_status == 200
 
 
+async def test_route_statuses_answer_only_that_route_and_come_first(
+    harvest: HarvestClient,
+) -> None:
+    harvest.emulator.route_statuses("POST", "/v1/custom_fields").extend([503, 0])
+    harvest.emulator.next_statuses.append(502)
+    harvest.emulator.hang_seconds = 0.05
+    assert (await harvest.v1("GET", "/users")).status == 502  # not that route
+    assert (await harvest.v1("POST", "/custom_fields", json=SCORE)).status == 503
+    assert (await harvest.v1("POST", "/custom_fields", json=SCORE)).status == 201
+    assert harvest.emulator.requests[-1].fault == "timeout"  # applied, answered late
+    assert (await harvest.v1("POST", "/users", json={})).status == 422
+    harvest.emulator.route_statuses("GET", "/v1/users").append(500)
+    harvest.emulator.clear_faults()
+    assert (await harvest.v1("GET", "/users")).status == 200
+
+
 async def test_stop_releases_a_hanging_answer() -> None:
     emulator = HarvestEmulator(tls=False)
     key = emulator.issue_v1_key()

@@ -178,7 +178,7 @@ def _api_handler(
     async def handle(request: web.Request) -> web.StreamResponse:
         now = time.monotonic()
         body = await request.read()
-        fault = service.faults.draw(service.next_statuses, now)
+        fault = service.faults.draw(service.next_statuses, now, (request.method, request.path))
         principal: Principal | None = None
         if fault is not None and fault != TIMEOUT:
             answer = _fault_answer(fault)

@@ -361,9 +361,16 @@ class HarvestEmulator:
         )
 
     def clear_faults(self) -> None:
-        """No more random faults, and no scripted ones (`next_statuses` is emptied)."""
+        """No more random faults, and no scripted ones (`next_statuses` and every
+        `route_statuses` are emptied)."""
         self._service.faults.clear()
+        self._service.faults.routes.clear()
         self._service.next_statuses.clear()
+
+    def route_statuses(self, method: str, path: str) -> deque[int]:
+        """Scripted answers for the next requests to exactly this route (say "POST",
+        "/v3/users"), FIFO, before `next_statuses`; same meanings as in inject_faults."""
+        return self._service.faults.routes.setdefault((method.upper(), path), deque())
 
     @property
     def next_statuses(self) -> deque[int]:
