@@ -368,11 +368,13 @@ def harvest_checks(
                 "harvest",
                 WARN,
                 "not connected (optional: scores are then not written to Greenhouse custom fields)",
-                f"HARVEST_API_KEY=... `alooba-gh harvest connect --org {org}` (a Harvest v1 "
-                f"key), or `alooba-gh harvest connect --org {org} --v3 --client-id ID` with "
-                "$HARVEST_CLIENT_SECRET",
+                f"HARVEST_CLIENT_SECRET=... `alooba-gh harvest connect --org {org} --v3 "
+                '--client-id ID --acting-user USER_ID` (a "Harvest V3 (OAuth)" credential and '
+                f"a Site Admin's user id), or HARVEST_API_KEY=... `alooba-gh harvest connect "
+                f"--org {org}` (a Harvest v1 key; Greenhouse retired v1 on 2026-08-31)",
             )
         ]
+    v3 = status.mode == hpb.CONNECTION_MODE_V3
     mode = enum_label(hpb.ConnectionMode.Name(status.mode), "CONNECTION_MODE_")
     connection = f"Harvest {mode}, connected {timestamp(status, 'connect_time')}"
     checks = []
@@ -406,52 +408,8 @@ def harvest_checks(
         )
 
     missing = list(status.missing_permissions)
-    if missing:
-        checks.append(
-            Check(
-                "harvest permissions",
-                FAIL,
-                "missing: " + ", ".join(missing),
-                "A Greenhouse admin who can manage ALL organization's API credentials: "
-                "Configure → Dev Center → API Credential Management → this Harvest credential "
-                "→ Manage Permissions → grant " + ", ".join(missing),
-            )
-        )
-    else:
-        checks.append(Check("harvest permissions", OK, "every needed permission granted"))
-
-    if not status.HasField("integration_user"):
-        checks.append(
-            Check(
-                "harvest integration user",
-                FAIL,
-                "not found and not created",
-                "Grant the permissions above first"
-                if missing
-                else "No active Site Admin was found to create it on behalf of: "
-                f"`alooba-gh harvest connect --org {org} --acting-user USER_ID` naming one",
-            )
-        )
-    elif not status.integration_user.site_admin:
-        user = status.integration_user
-        checks.append(
-            Check(
-                "harvest integration user",
-                FAIL,
-                f"{user.email} (user id {user.id}) is not a Site Admin: pushes wait",
-                f"A Greenhouse Site Admin must make {user.email} a Site Admin (Configure → "
-                "Users → the user → permissions: Site Admin); Harvest cannot grant it",
-            )
-        )
-    else:
-        user = status.integration_user
-        checks.append(
-            Check(
-                "harvest integration user",
-                OK,
-                f"{user.email} (user id {user.id}) is a Site Admin",
-            )
-        )
+    checks.append(_granted_check(status, missing, v3))
+    checks.append(_integration_user_check(status, org, missing, v3))
 
     if status.custom_fields:
         checks.append(
@@ -498,6 +456,65 @@ def harvest_checks(
     else:
         checks.append(Check("harvest dead letters", OK, f"none; {queue}"))
     return checks
+
+
+def _granted_check(status: Any, missing: list[str], v3: bool) -> Check:
+    """v1: endpoint permissions (Manage Permissions); v3: scopes (Manage Scopes), where a
+    403 may also mean that the acting user is not a Site Admin (the status says which)."""
+    if not missing:
+        what = "scope" if v3 else "permission"
+        return Check("harvest permissions", OK, f"every needed {what} granted")
+    if v3:
+        said = next((a for a in status.actions_needed if missing[0] in a), "")
+        return Check(
+            "harvest permissions",
+            FAIL,
+            "missing scopes: " + ", ".join(missing),
+            said
+            or "A Greenhouse admin: Configure → Dev Center → API Credential Management → the "
+            '"Harvest V3 (OAuth)" credential → Manage Scopes → grant '
+            + ", ".join(missing),
+        )
+    return Check(
+        "harvest permissions",
+        FAIL,
+        "missing: " + ", ".join(missing),
+        "A Greenhouse admin who can manage ALL organization's API credentials: "
+        "Configure → Dev Center → API Credential Management → this Harvest credential "
+        "→ Manage Permissions → grant " + ", ".join(missing),
+    )
+
+
+def _integration_user_check(status: Any, org: str, missing: list[str], v3: bool) -> Check:
+    if not status.HasField("integration_user"):
+        fix = (
+            "No active Site Admin was found to create it on behalf of: "
+            f"`alooba-gh harvest connect --org {org} --acting-user USER_ID` naming one"
+        )
+        if v3:
+            fix = (
+                "No Site Admin was found to act as (Greenhouse v3 shows nothing to a user who "
+                f"is not one): `alooba-gh harvest connect --org {org} --v3 --client-id ID "
+                "--acting-user USER_ID` naming one"
+            )
+        return Check(
+            "harvest integration user",
+            FAIL,
+            "not found and not created",
+            "Grant the permissions above first" if missing else fix,
+        )
+    user = status.integration_user
+    if not user.site_admin:
+        return Check(
+            "harvest integration user",
+            FAIL,
+            f"{user.email} (user id {user.id}) is not a Site Admin: pushes wait",
+            f"A Greenhouse Site Admin must make {user.email} a Site Admin (Configure → "
+            "Users → the user → permissions: Site Admin); Harvest cannot grant it",
+        )
+    return Check(
+        "harvest integration user", OK, f"{user.email} (user id {user.id}) is a Site Admin"
+    )
 
 
 async def _harvest(ctx: Context, organization_id: str, org: str) -> list[Check]:
