@@ -3,8 +3,10 @@
 An operator sets up an organization; Greenhouse (the emulator) lists tests and sends one;
 the invitation email reaches a real SMTP server; the candidate takes the test; the result
 reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
-the scores are written into the application's custom fields through Harvest; then
-Greenhouse rejects the candidate and anonymizes them, through signed webhooks.
+the scores are written into the application's custom fields through Harvest (v3, the
+emulator playing the worst reading of what is unconfirmed about it; `--harvest v1` for the
+retired v1); then Greenhouse rejects the candidate and anonymizes them, through signed
+webhooks.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def say(text: str) -> None:
     print(f"   {text}", flush=True)
 
 
-async def play(var_dir: Path) -> None:
+async def play(var_dir: Path, harvest_mode: str = "v3") -> None:
     stack = Stack(var_dir=var_dir, ports=free_ports())
     smtp = SmtpSink().start()
     greenhouse = GreenhouseEmulator(f"{stack.gateway_url}/v1/greenhouse", "not-issued-yet")
@@ -108,14 +110,36 @@ async def play(var_dir: Path) -> None:
             greenhouse.api_key = issued.secret
             say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
 
-            step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
-            harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
+            site_admin = harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
+            if harvest_mode == "v3":
+                step(
+                    3,
+                    'Operator: connect Harvest with the customer\'s "Harvest V3 (OAuth)" '
+                    f"client, naming Site Admin {site_admin} to act as "
+                    "(alooba-gh harvest connect --v3 --client-id ID --acting-user USER_ID)",
+                )
+                say(f"Greenhouse plays: {harvest.v3_behaviour.describe()}")
+            else:
+                step(
+                    3,
+                    "Operator: connect Harvest with the customer's v1 API key (alooba-gh harvest)",
+                )
             candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
+            # Someone else's field on the same application: it must survive our writes.
+            notes = harvest.add_custom_field("Recruiter Notes", value_type="short_text")
+            harvest.set_application_custom_field(
+                candidate.application_id, notes["name_key"], "strong SQL"
+            )
             connected, checked = await connect_and_promote(
-                harvest, stack.address("harvest-sync"), org.id
+                harvest,
+                stack.address("harvest-sync"),
+                org.id,
+                mode=harvest_mode,
+                acting_user_id=site_admin if harvest_mode == "v3" else None,
             )
             user = connected.integration_user
-            say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
+            granted = "scopes" if harvest_mode == "v3" else "permissions"
+            say(f"missing {granted}: {', '.join(connected.missing_permissions) or 'none'}")
             say(f"integration user {user.email} created (id {user.id}); Site Admin: no")
             for action in connected.actions_needed:
                 say(f"to do: {action}")
@@ -190,11 +214,10 @@ async def play(var_dir: Path) -> None:
                 raise TimeoutError("the scores did not reach Greenhouse's custom fields")
 
             for field_name, value in sorted((await written()).items()):
-                say(f"{field_name}: {value}")
-            say(
-                f"Harvest requests made: {harvest.stats().total}, 429s: "
-                f"{harvest.stats().rate_limited}"
-            )
+                note = "  (someone else's: untouched)" if field_name == notes["name"] else ""
+                say(f"{field_name}: {value}{note}")
+            stats = harvest.stats()
+            say(f"Harvest {harvest_mode} requests made: {stats.total}, 429s: {stats.rate_limited}")
 
             candidates = cpb_grpc.CandidatesServiceStub(candidates_channel)
             invitation = (
@@ -251,10 +274,16 @@ async def play(var_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--keep", action="store_true", help="keep the demo's state folder")
+    parser.add_argument(
+        "--harvest",
+        choices=("v3", "v1"),
+        default="v3",
+        help="the Harvest API version to connect with (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     var_dir = Path(tempfile.mkdtemp(prefix="alooba-demo-"))
     try:
-        asyncio.run(play(var_dir))
+        asyncio.run(play(var_dir, args.harvest))
     except Exception as error:
         print(f"\ndemo failed: {error!r}; logs in {var_dir}/log", file=sys.stderr)
         return 1

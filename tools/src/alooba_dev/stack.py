@@ -79,6 +79,8 @@ class Stack:
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     python: str = sys.executable
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Replicas started by start_replica: name -> (gRPC port, metrics port).
+    replica_ports: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -187,6 +189,7 @@ class Stack:
         env = self.env(service)
         env.update({"GRPC_PORT": str(grpc_port), "METRICS_PORT": str(metrics_port)})
         name = f"{service}-{replica}"
+        self.replica_ports[name] = (grpc_port, metrics_port)
         log = self.log_path(name).open("ab")
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [self.python, "-m", module_name(service)],
