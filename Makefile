@@ -68,7 +68,7 @@ run: install ## Start all four services on the embedded defaults (SQLite under v
 	$(BIN)/alooba-devstack --var var
 
 .PHONY: demo
-demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step
+demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest v3), step by step
 	$(BIN)/alooba-demo
 
 # `make bench` / `make faults`: figures and fault injection on the real processes and a
@@ -78,7 +78,7 @@ BENCH_ARGS ?=
 FAULTS_ARGS ?=
 
 .PHONY: bench
-bench: install ## Benchmark the real services on PostgreSQL; prints a table, writes bench/results/latest.json
+bench: install ## Benchmark the real services on PostgreSQL (BENCH_ARGS="--only harvest": the Harvest section alone); prints a table, writes bench/results/latest.json
 	$(BIN)/python -m alooba_dev.bench --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
 
 .PHONY: faults
