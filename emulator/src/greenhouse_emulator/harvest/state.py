@@ -308,8 +308,9 @@ class Organisation:
             raise HarvestError(404, {"message": f"Application {application_id} has been deleted."})
         return application
 
-    def application_json(self, application: Application) -> dict[str, Any]:
-        """The application object of `GET/PATCH /v1/applications/{id}`."""
+    @staticmethod
+    def application_basics(application: Application) -> dict[str, Any]:
+        """What v1 and v3 show of every application alike."""
         return {
             "id": application.id,
             "candidate_id": application.candidate_id,
@@ -317,6 +318,13 @@ class Organisation:
             "applied_at": application.applied_at,
             "rejected_at": application.rejected_at,
             "last_activity_at": application.last_activity_at,
+            "status": application.status,
+        }
+
+    def application_json(self, application: Application) -> dict[str, Any]:
+        """The application object of `GET/PATCH /v1/applications/{id}`."""
+        return {
+            **self.application_basics(application),
             "location": None,
             "source": None,
             "credited_to": None,
@@ -324,7 +332,6 @@ class Organisation:
             "rejection_details": None,
             "jobs": [],
             "job_post_id": None,
-            "status": application.status,
             "current_stage": None,
             "answers": [],
             "prospective_office": None,

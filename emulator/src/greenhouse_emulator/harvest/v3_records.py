@@ -161,13 +161,7 @@ def application_json(organisation: Organisation, application: Application) -> di
     name_key, null when unset (E8)."""
     active = organisation.fields_of("application", include_inactive=False)
     return {
-        "id": application.id,
-        "candidate_id": application.candidate_id,
-        "prospect": False,
-        "applied_at": application.applied_at,
-        "rejected_at": application.rejected_at,
-        "last_activity_at": application.last_activity_at,
-        "status": application.status,
+        **organisation.application_basics(application),
         "custom_fields": {
             f.name_key: {
                 "name": f.name,

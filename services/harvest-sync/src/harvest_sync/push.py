@@ -268,21 +268,16 @@ class PushHandler:
         refused_at = utcnow()
         PUSHES.labels("waiting").inc()
         await self._connections.record_error(organization_id, refused.message)
-        if connection.mode == V1:
-            # Concurrent pushes that hit the same refusal need only one new check.
-            with contextlib.suppress(RateLimited, HarvestUnavailable, BudgetExhausted):
-                await self._connections.recheck(
-                    organization_id, unless_checked_within=_JUST_CHECKED
-                )
-            raise RetryLater(
-                refused.message, after=self._recheck.total_seconds(), spend_attempt=False
-            ) from None
         checked = None
         with contextlib.suppress(RateLimited, HarvestUnavailable, BudgetExhausted):
+            # Concurrent pushes that met the same refusal need only one new check between
+            # them (v1: one in the last few seconds; v3: one made after the refusal).
             checked = await self._connections.recheck(
-                organization_id, unless_checked_since=refused_at
+                organization_id,
+                unless_checked_within=_JUST_CHECKED if connection.mode == V1 else None,
+                unless_checked_since=None if connection.mode == V1 else refused_at,
             )
-        if checked is not None and is_ready(checked):
+        if connection.mode != V1 and checked is not None and is_ready(checked):
             # Every scope is granted and the integration user is a Site Admin, yet this one
             # was refused (say, an application of a confidential job, E10): retried with
             # backoff like a failure, then a dead letter.

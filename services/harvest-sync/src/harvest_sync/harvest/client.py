@@ -21,6 +21,18 @@ from harvest_sync.harvest.transport import Answer, Transport, rejected
 _MAX_PAGES = 1000
 
 
+def number_field(name: str, description: str) -> dict[str, Any]:
+    """The body that creates one of our fields: an application field of type number, so
+    that recruiters can filter on it (v1 and v3 alike, row 23)."""
+    return {
+        "name": name,
+        "description": description,
+        "field_type": "application",
+        "value_type": "number",
+        "private": False,
+    }
+
+
 class HarvestClient(abc.ABC):
     mode: str
 

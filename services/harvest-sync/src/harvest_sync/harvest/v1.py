@@ -14,7 +14,7 @@ from yarl import URL
 
 from harvest_sync.harvest import contract, unconfirmed
 from harvest_sync.harvest.api import FieldValue, HarvestField, HarvestUser, Missing, Visibility
-from harvest_sync.harvest.client import HarvestClient
+from harvest_sync.harvest.client import HarvestClient, number_field
 from harvest_sync.harvest.errors import CredentialRefused, PermissionMissing
 from harvest_sync.harvest.transport import Answer, Transport, rejected
 
@@ -146,13 +146,7 @@ class HarvestV1(HarvestClient):
             self._url("/v1/custom_fields"),
             permission=contract.CREATE_CUSTOM_FIELD,
             acting_user_id=acting_user_id,
-            json_body={
-                "name": name,
-                "description": description,
-                "field_type": "application",
-                "value_type": "number",
-                "private": False,
-            },
+            json_body=number_field(name, description),
         )
         body = answer.body
         # The docs' example answer is a one-element array (reference §3.9): take either.

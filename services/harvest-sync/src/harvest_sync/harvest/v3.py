@@ -12,14 +12,14 @@ Site Admin (rows 34-35): unless Greenhouse named the scope, both are said.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from yarl import URL
 
 from harvest_sync.harvest import contract, unconfirmed
 from harvest_sync.harvest.api import FieldValue, HarvestField, HarvestUser, Missing, Visibility
-from harvest_sync.harvest.client import HarvestClient
+from harvest_sync.harvest.client import HarvestClient, number_field
 from harvest_sync.harvest.errors import (
     CredentialRefused,
     HarvestUnavailable,
@@ -29,6 +29,8 @@ from harvest_sync.harvest.errors import (
 )
 from harvest_sync.harvest.tokens import TokenStore
 from harvest_sync.harvest.transport import Answer, Transport, rejected
+
+T = TypeVar("T")
 
 
 class HarvestV3(HarvestClient):
@@ -142,6 +144,27 @@ class HarvestV3(HarvestClient):
             raise rejected(answer, "listing users")
         return "visible" if answer.body else "empty"
 
+    async def _create(
+        self,
+        path: str,
+        scope: str,
+        acting_user_id: int,
+        body: Mapping[str, Any],
+        look_up: Callable[[], Awaitable[T | None]],
+    ) -> Answer | T:
+        """POSTs `body`; after a create that timed out, what `look_up` finds of it instead.
+        E5: v3 takes no idempotency key, and the create may have been applied all the same."""
+        try:
+            return await self._call(
+                "POST", self._url(path), permission=scope, acting_user_id=acting_user_id,
+                json_body=body,
+            )  # fmt: skip
+        except HarvestUnavailable:
+            found = await look_up()
+            if found is None:
+                raise
+            return found
+
     # --- users ----------------------------------------------------------------------------
 
     async def users(self, *, as_user: int | None) -> list[HarvestUser]:
@@ -161,26 +184,21 @@ class HarvestV3(HarvestClient):
     async def create_user(
         self, *, first_name: str, last_name: str, email: str, acting_user_id: int
     ) -> HarvestUser:
-        try:
-            answer = await self._call(
-                "POST",
-                self._url(contract.V3_USERS_PATH),
-                permission=contract.USERS_CREATE,
-                acting_user_id=acting_user_id,
-                json_body={
-                    "first_name": first_name,
-                    "last_name": last_name,
-                    "primary_email": email,  # row 19
-                    # The integration user never logs in; it only stands behind our writes.
-                    "send_email_invite": False,
-                },
-            )
-        except HarvestUnavailable:
-            # E5: no idempotency key; the create may have been applied all the same.
-            found = await self.user_by_email(email, as_user=acting_user_id)
-            if found is None:
-                raise
-            return found
+        answer = await self._create(
+            contract.V3_USERS_PATH,
+            contract.USERS_CREATE,
+            acting_user_id,
+            {
+                "first_name": first_name,
+                "last_name": last_name,
+                "primary_email": email,  # row 19
+                # The integration user never logs in; it only stands behind our writes.
+                "send_email_invite": False,
+            },
+            lambda: self.user_by_email(email, as_user=acting_user_id),
+        )
+        if isinstance(answer, HarvestUser):
+            return answer
         body = answer.body
         if answer.status not in contract.CREATED_STATUSES or not _has_id(body):
             raise rejected(answer, "creating the integration user")
@@ -214,26 +232,15 @@ class HarvestV3(HarvestClient):
     async def create_number_field(
         self, name: str, *, description: str, acting_user_id: int
     ) -> HarvestField:
-        try:
-            answer = await self._call(
-                "POST",
-                self._url(contract.V3_CUSTOM_FIELDS_PATH),
-                permission=contract.CUSTOM_FIELDS_CREATE,
-                acting_user_id=acting_user_id,
-                json_body={
-                    "name": name,
-                    "description": description,
-                    "field_type": "application",
-                    "value_type": "number",
-                    "private": False,
-                },
-            )
-        except HarvestUnavailable:
-            # E5: as for users.
-            found = await self._field_named(name, as_user=acting_user_id)
-            if found is None:
-                raise
-            return found
+        answer = await self._create(
+            contract.V3_CUSTOM_FIELDS_PATH,
+            contract.CUSTOM_FIELDS_CREATE,
+            acting_user_id,
+            number_field(name, description),
+            lambda: self._field_named(name, as_user=acting_user_id),
+        )
+        if isinstance(answer, HarvestField):
+            return answer
         body = answer.body
         if answer.status not in contract.CREATED_STATUSES or not _has_id(body):
             raise rejected(answer, f"creating the custom field {name!r}")
