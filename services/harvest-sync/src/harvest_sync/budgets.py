@@ -47,6 +47,10 @@ class SharedBudget:
         # replica's answer is noticed a poll later.
         self._poll = max(window_seconds / 20, 0.05)
         self._turn = asyncio.Lock()
+        # Whether the database already knows the limit (then an answer that names the same
+        # one need not take the credential's row lock, which every acquire takes).
+        self._learnt = False
+        self._tries = 0
 
     @property
     def limit(self) -> int:
@@ -68,17 +72,20 @@ class SharedBudget:
             budget = await self._budget(session)
             now = self._clock()
             mine = RateSlot.budget_key == self._key
-            await session.execute(delete(RateSlot).where(mine, RateSlot.free_at <= now))
+            self._tries += 1
+            if self._tries % 50 == 1:  # what has expired is not counted; cleared now and then
+                await session.execute(delete(RateSlot).where(mine, RateSlot.free_at <= now))
             held, answered, first_answered = (
                 await session.execute(
                     select(
                         func.count(),
                         func.count().filter(RateSlot.answered.is_(True)),
                         func.min(RateSlot.free_at).filter(RateSlot.answered.is_(True)),
-                    ).where(mine)
+                    ).where(mine, RateSlot.free_at > now)
                 )
             ).one()
             self._limit = budget.rate_limit or self._default_limit
+            self._learnt = budget.learnt
             most = allowed(self._limit, learnt=budget.learnt, answered=answered)
             if now >= budget.paused_until and held < most:
                 slot = await session.scalar(
@@ -117,22 +124,28 @@ class SharedBudget:
         remaining: int | None = None,
         reset_in: float | None = None,
     ) -> None:
+        now = self._clock()
+        learning = not self._learnt or (limit is not None and 0 < limit != self._limit)
         async with self._sessions.begin() as session:
-            budget = await self._budget(session)
-            now = self._clock()
+            if learning:
+                budget = await self._budget(session)
+                if limit is not None and limit > 0:
+                    budget.rate_limit = limit
+                    self._limit = limit
+                budget.learnt = self._learnt = True
             if slot is not None:
                 await session.execute(
                     update(RateSlot)
                     .where(RateSlot.id == slot)
                     .values(free_at=now + self.window_seconds, answered=True)
                 )
-            if limit is not None and limit > 0:
-                budget.rate_limit = limit
-                self._limit = limit
-            budget.learnt = True
+            if remaining is None:
+                return
             held = await session.scalar(
                 select(func.count()).where(RateSlot.budget_key == self._key, RateSlot.free_at > now)
             )
+            # Not under the row lock: two replicas may both hold the same phantoms, which
+            # errs on the side of sending less.
             unseen = phantoms(self._limit, held or 0, remaining)
             if unseen:
                 free_at = now + (reset_in if reset_in is not None else self.window_seconds)

@@ -45,6 +45,7 @@ from harvest_sync.push_kinds import PUSH_KIND, organization_prefix
 log = structlog.get_logger("harvest_sync.connections")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SUCCESS_EVERY = dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class Connections:
         self._clients = clients
         self._settings = settings
         self._recheck_locks: dict[str, asyncio.Lock] = {}
+        self._successes: dict[str, dt.datetime] = {}
 
     def credential(self, connection: Connection) -> Credential:
         return Credential.unseal(
@@ -296,6 +298,13 @@ class Connections:
         return True
 
     async def record_success(self, organization_id: str, rate_limit: int | None) -> None:
+        """Notes a push written. Once a second at most per process: the status need not be
+        more exact, and every replica's pushes would otherwise queue on this one row."""
+        now = utcnow()
+        last = self._successes.get(organization_id)
+        if last is not None and now - last < _SUCCESS_EVERY:
+            return
+        self._successes[organization_id] = now
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id)
             if connection is not None:
