@@ -89,7 +89,7 @@ run: install ## Start the services and the console on the embedded defaults (SQL
 	$(BIN)/alooba-devstack --var var
 
 .PHONY: demo
-demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest), step by step; print the console pages
+demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest v3), step by step; print the console pages
 	$(BIN)/alooba-demo
 
 # `make bench` / `make faults`: figures and fault injection on the real processes and a
@@ -99,7 +99,7 @@ BENCH_ARGS ?=
 FAULTS_ARGS ?=
 
 .PHONY: bench
-bench: install ## Benchmark the real services on PostgreSQL; prints a table, writes bench/results/latest.json
+bench: install ## Benchmark the real services on PostgreSQL (BENCH_ARGS="--only harvest": the Harvest section alone); prints a table, writes bench/results/latest.json
 	$(BIN)/python -m alooba_dev.bench --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
 
 .PHONY: faults

@@ -39,7 +39,12 @@ from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_cli.main import main
 from alooba_common.db import utcnow
 from greenhouse_emulator import webhooks
-from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD
+from greenhouse_emulator.harvest import (
+    ALL_PERMISSIONS,
+    ALL_SCOPES,
+    CREATE_CUSTOM_FIELD,
+    CUSTOM_FIELDS_CREATE,
+)
 from greenhouse_emulator.signing import encode_webhook_body, sign
 
 # The "When" label of each webhook the integration acts on, as a ping carries it.
@@ -160,7 +165,7 @@ async def test_a_healthy_setup_is_all_ok_and_exits_0(
     world: HarvestWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenant = await in_use(world)
-    await connect(world, tenant.organization.id, "v1")
+    await connect(world, tenant.organization.id, mode="v1")
     application_id = world.greenhouse.add_application()
     await final_result(world, tenant, application_id, score=81, skills={"SQL": 90})
     await fields_written(world.greenhouse, application_id, {"Alooba Score": 81})
@@ -347,7 +352,7 @@ async def test_a_missing_harvest_permission_is_named(
 ) -> None:
     tenant = await in_use(world)
     permissions = [p for p in ALL_PERMISSIONS if p != CREATE_CUSTOM_FIELD]
-    await connect(world, tenant.organization.id, "v1", permissions)
+    await connect(world, tenant.organization.id, permissions, mode="v1")
 
     code, items = await checks(world, capsys, tenant.organization)
 
@@ -358,11 +363,43 @@ async def test_a_missing_harvest_permission_is_named(
     assert CREATE_CUSTOM_FIELD in items["harvest permissions"]["fix"]
 
 
+async def test_a_missing_harvest_v3_scope_is_named_with_where_to_grant_it(
+    world: HarvestWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = await in_use(world)
+    scopes = [s for s in ALL_SCOPES if s != CUSTOM_FIELDS_CREATE]
+    await connect(world, tenant.organization.id, scopes, mode="v3")
+
+    code, items = await checks(world, capsys, tenant.organization)
+
+    assert code == 1
+    assert failed(items) == {"harvest permissions"}
+    check = items["harvest permissions"]
+    assert check["detail"] == f"missing scopes: {CUSTOM_FIELDS_CREATE}"
+    assert 'the "Harvest V3 (OAuth)" credential → Manage Scopes' in check["fix"]
+    assert CUSTOM_FIELDS_CREATE in check["fix"]
+    # Greenhouse's 403 does not say which (harvest-v3-facts.md rows 34-35).
+    assert "is not a Site Admin" in check["fix"]
+
+
+async def test_a_v3_connection_without_a_site_admin_to_act_as_says_to_name_one(
+    world: HarvestWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = await in_use(world)
+    await connect(world, tenant.organization.id, mode="v3", acting_user_id=0, promote=False)
+
+    code, items = await checks(world, capsys, tenant.organization)
+
+    assert code == 1
+    assert failed(items) == {"harvest integration user"}
+    assert "--v3 --client-id ID --acting-user USER_ID" in items["harvest integration user"]["fix"]
+
+
 async def test_an_integration_user_not_site_admin_fails(
     world: HarvestWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenant = await in_use(world)
-    await connect(world, tenant.organization.id, "v3", promote=False)
+    await connect(world, tenant.organization.id, mode="v3", promote=False)
 
     code, items = await checks(world, capsys, tenant.organization)
 
@@ -379,7 +416,7 @@ async def test_a_harvest_sync_dead_letter_fails(
     world: HarvestWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenant = await in_use(world)
-    await connect(world, tenant.organization.id, "v1")
+    await connect(world, tenant.organization.id, mode="v1")
     application_id = world.greenhouse.add_application()
     world.greenhouse.delete_application(application_id)
     assert await queue_scores(world, tenant.organization.id, application_id, uuid.uuid4().hex, 5)

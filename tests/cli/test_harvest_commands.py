@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +20,12 @@ from integration.helpers import Tenant, new_tenant
 from integration.lifecycle_helpers import eventually
 
 from alooba_cli.main import main
-from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD
+from greenhouse_emulator.harvest import (
+    ALL_PERMISSIONS,
+    ALL_SCOPES,
+    APPLICATIONS_LIST,
+    CREATE_CUSTOM_FIELD,
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ async def test_connect_with_a_v1_key_from_the_environment_reports_what_is_missin
     result = await run(world, capsys, "harvest", "connect", "--org", org.organization.name)
 
     assert result.code == 0, result.err
-    assert "missing permissions: POST: Create Custom Field" in result.out
+    assert f"missing permissions: {CREATE_CUSTOM_FIELD}" in result.out
     assert "Site Admin: no" in result.out
     assert "To do:" in result.out
     assert key not in result.out + result.err
@@ -104,6 +110,7 @@ async def test_connect_v3_reads_the_secret_from_stdin_and_status_refresh_sees_th
         capsys,
         *("harvest", "connect", "--org", org.organization.name, "--v3"),
         *("--client-id", client_id, "--secret-stdin", "--json"),
+        *("--acting-user", str(world.admin_id)),
         stdin=secret + "\n",
     )
     assert connected.code == 0, connected.err
@@ -116,8 +123,48 @@ async def test_connect_v3_reads_the_secret_from_stdin_and_status_refresh_sees_th
     )
     assert status.code == 0, status.err
     assert "Harvest v3" in status.out
+    assert re.search(r"missing scopes: +none", status.out)
     assert "Site Admin: yes" in status.out
     assert "To do:" not in status.out
+
+
+async def test_a_v3_status_names_the_missing_scope_and_where_to_grant_it(
+    world: HarvestWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await tenant(world)
+    client_id, secret = world.greenhouse.issue_v3_client(
+        [s for s in ALL_SCOPES if s != APPLICATIONS_LIST]
+    )
+    monkeypatch.setenv("HARVEST_CLIENT_SECRET", secret)
+
+    result = await run(
+        world,
+        capsys,
+        *("harvest", "connect", "--org", org.organization.name, "--v3"),
+        *("--client-id", client_id, "--acting-user", str(world.admin_id)),
+    )
+
+    assert result.code == 0, result.err
+    assert re.search(f"missing scopes: +{APPLICATIONS_LIST}", result.out)
+    assert 'the "Harvest V3 (OAuth)" credential → Manage Scopes' in result.out
+    assert "or the acting user (user " in result.out
+    assert secret not in result.out + result.err
+
+
+async def test_a_v3_connection_without_a_site_admin_named_says_to_name_one(
+    world: HarvestWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await tenant(world)
+    client_id, secret = world.greenhouse.issue_v3_client()
+    monkeypatch.setenv("HARVEST_CLIENT_SECRET", secret)
+    result = await run(
+        world,
+        capsys,
+        *("harvest", "connect", "--org", org.organization.name, "--v3", "--client-id", client_id),
+    )
+    assert result.code == 0, result.err
+    assert re.search(r"integration user: +-", result.out)
+    assert "--acting-user USER_ID" in result.out
 
 
 async def test_a_refused_key_fails_and_usage_errors_are_status_2(

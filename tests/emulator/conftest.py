@@ -121,19 +121,23 @@ class HarvestClient:
             params=params,
         )
 
+    @staticmethod
+    def token_headers(client_id: str, client_secret: str) -> dict[str, str]:
+        auth = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        return {"Authorization": f"Basic {auth}"}
+
     async def token(self, client_id: str, client_secret: str, **form: str) -> Reply:
         form.setdefault("grant_type", "client_credentials")
-        auth = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         return await self.request(
-            "POST", "/token", headers={"Authorization": f"Basic {auth}"}, data=form
+            "POST", "/token", headers=self.token_headers(client_id, client_secret), data=form
         )
 
-    async def bearer(self, permissions: Any = None, sub: int | None = _DEFAULT) -> str:
-        """A fresh token of a new client (default: all permissions, sub the admin)."""
+    async def bearer(self, scopes: Any = None, sub: int | None = _DEFAULT) -> str:
+        """A fresh token of a new client (default: every scope, sub the admin)."""
         client_id, secret = (
             self.emulator.issue_v3_client()
-            if permissions is None
-            else self.emulator.issue_v3_client(permissions)
+            if scopes is None
+            else self.emulator.issue_v3_client(scopes)
         )
         form = {} if sub is None else {"sub": str(self.admin if sub is _DEFAULT else sub)}
         reply = await self.token(client_id, secret, **form)

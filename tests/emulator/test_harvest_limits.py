@@ -72,12 +72,57 @@ async def test_the_limit_is_per_credential(harvest: HarvestClient) -> None:
 
 
 async def test_v3_tokens_of_one_client_share_its_limit(harvest: HarvestClient) -> None:
-    harvest.emulator.rate_limit, harvest.emulator.rate_window_seconds = 2, 5.0
+    harvest.emulator.rate_limit, harvest.emulator.v3_rate_window_seconds = 2, 30.0
     client_id, secret = harvest.emulator.issue_v3_client()
-    tokens = [(await harvest.token(client_id, secret)).body["access_token"] for _ in range(3)]
-    statuses = [(await harvest.v3("GET", "/users", token=t)).status for t in tokens]
+    basic = harvest.emulator.add_user("Bo", "Basic", "bo@example.com")
+    subs = [str(harvest.admin), str(basic), str(harvest.admin)]
+    statuses = []
+    for sub in subs:
+        token = (await harvest.token(client_id, secret, sub=sub)).body["access_token"]
+        statuses.append((await harvest.v3("GET", "/users", token=token)).status)
     assert statuses == [200, 200, 429]
     assert {r.credential for r in harvest.emulator.requests} == {client_id}
+
+
+async def test_v3_answers_carry_limit_remaining_and_reset_even_errors(
+    harvest: HarvestClient,
+) -> None:
+    # Rows 39-40: a fixed window; the three headers "on every response including errors".
+    harvest.emulator.rate_limit, harvest.emulator.v3_rate_window_seconds = 3, 30.0
+    token = await harvest.bearer()
+    answers = [
+        await harvest.v3("GET", "/users", token=token),
+        await harvest.v3("PATCH", "/applications/999999", token=token, json={}),
+        await harvest.v3("GET", "/users", token=token, params={"per_page": "0"}),
+    ]
+    assert [a.status for a in answers] == [200, 404, 422]
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+    for answer in answers:
+        assert answer.headers["X-RateLimit-Limit"] == "3"
+        reset = int(answer.headers["X-RateLimit-Reset"])
+        assert time.time() <= reset <= time.time() + 31
+    refused = await harvest.v3("GET", "/users", token=token)
+    assert (refused.status, refused.body) == (429, RATE_LIMITED)
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert int(refused.headers["Retry-After"]) <= 30
+    assert int(refused.headers["X-RateLimit-Reset"]) == int(answers[0].headers["X-RateLimit-Reset"])
+
+
+async def test_a_v3_window_is_fixed_and_every_window_is_counted(harvest: HarvestClient) -> None:
+    emulator = harvest.emulator
+    emulator.rate_limit, emulator.v3_rate_window_seconds = 2, 1.0
+    token = await harvest.bearer()
+    # Start at the beginning of a window, so that the three requests fall in one.
+    await asyncio.sleep(1.0 - time.monotonic() % 1.0)
+    statuses = [(await harvest.v3("GET", "/users", token=token)).status for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    # Fixed, not sliding: the next window starts afresh, whatever the last one did.
+    await asyncio.sleep(1.0 - time.monotonic() % 1.0)
+    assert (await harvest.v3("GET", "/users", token=token)).status == 200
+    windows = emulator.window_counts()
+    assert [(w.counted, w.refused) for w in windows] == [(2, 1), (1, 0)]
+    assert windows[1].index == windows[0].index + 1
+    assert emulator.stats().max_in_window == 2
 
 
 async def test_permission_refusals_count_against_the_limit(harvest: HarvestClient) -> None:
@@ -160,6 +205,22 @@ async def test_next_statuses_are_answered_in_order(harvest: HarvestClient) -> No
     assert harvest.emulator.requests[-1].late_status == 200
 
 
+async def test_route_statuses_answer_only_that_route_and_come_first(
+    harvest: HarvestClient,
+) -> None:
+    harvest.emulator.route_statuses("POST", "/v1/custom_fields").extend([503, 0])
+    harvest.emulator.next_statuses.append(502)
+    harvest.emulator.hang_seconds = 0.05
+    assert (await harvest.v1("GET", "/users")).status == 502  # not that route
+    assert (await harvest.v1("POST", "/custom_fields", json=SCORE)).status == 503
+    assert (await harvest.v1("POST", "/custom_fields", json=SCORE)).status == 201
+    assert harvest.emulator.requests[-1].fault == "timeout"  # applied, answered late
+    assert (await harvest.v1("POST", "/users", json={})).status == 422
+    harvest.emulator.route_statuses("GET", "/v1/users").append(500)
+    harvest.emulator.clear_faults()
+    assert (await harvest.v1("GET", "/users")).status == 200
+
+
 async def test_stop_releases_a_hanging_answer() -> None:
     emulator = HarvestEmulator(tls=False)
     key = emulator.issue_v1_key()
@@ -209,6 +270,10 @@ async def test_the_harvest_command_serves_until_sigterm() -> None:
         "harvest",
         "--rate-limit",
         "7",
+        "--v3-behaviour",
+        "other",
+        "--patch-custom-fields",
+        "replace",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -216,12 +281,15 @@ async def test_the_harvest_command_serves_until_sigterm() -> None:
         assert process.stdout is not None
         values: dict[str, str] = {}
         async with asyncio.timeout(10):
-            while "v3_client_secret" not in values:
+            while "v3_behaviour" not in values:
                 line = (await process.stdout.readline()).decode()
                 assert line, "the program ended early"
-                if match := re.match(r"^(\w+)=(\S*)$", line.strip()):
+                if match := re.match(r"^(\w+)=(.*)$", line.strip()):
                     values[match[1]] = match[2]
         assert values["token_url"] == values["base_url"] + "/token"
+        # The other reading of every unconfirmed behaviour, but the one overridden.
+        assert "patch_custom_fields=replace" in values["v3_behaviour"]
+        assert "token_scope=True" in values["v3_behaviour"]
         connector = aiohttp.TCPConnector(ssl=client_ssl_context(values["ca_cert"]))
         async with aiohttp.ClientSession(connector=connector) as http:
             async with http.get(
@@ -241,6 +309,7 @@ async def test_the_harvest_command_serves_until_sigterm() -> None:
                 },
             ) as response:
                 assert response.status == 200
+                assert "scope" in await response.json()
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(10):
             assert await process.wait() == 0

@@ -1,12 +1,15 @@
 """Helpers for the Harvest tests: an emulated Greenhouse Harvest API, the system pointed at
-it, an organization connected with a v1 key or a v3 OAuth client, and final results."""
+it, an organization connected with a v1 key or a v3 OAuth client, and final results.
+
+The tests run in three modes: "v1", "v3" (the emulator playing the worst reading of every
+unconfirmed v3 behaviour, its default) and "v3-other" (the other reading of each)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from integration.helpers import Tenant, new_tenant, send_test
 from integration.lifecycle_helpers import callback_receiver, callbacks, eventually, start, submit
@@ -15,10 +18,61 @@ from support.inprocess import System, running_system
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba_common.outbox import RelaySettings
-from greenhouse_emulator.harvest import ALL_PERMISSIONS, HarvestEmulator
+from greenhouse_emulator.harvest import (
+    ADD_USER,
+    ALL_PERMISSIONS,
+    ALL_SCOPES,
+    APPLICATIONS_LIST,
+    APPLICATIONS_UPDATE,
+    CREATE_CUSTOM_FIELD,
+    CUSTOM_FIELDS_CREATE,
+    CUSTOM_FIELDS_LIST,
+    GET_CUSTOM_FIELDS,
+    LIST_USERS,
+    UPDATE_APPLICATION,
+    USERS_CREATE,
+    USERS_LIST,
+    HarvestEmulator,
+    V3Behaviour,
+)
 from harvest_sync.config import HarvestSettings
 
 INTEGRATION_EMAIL = "greenhouse-integration@alooba.com"
+MODES: Final = ("v1", "v3", "v3-other")
+
+# What the integration needs, in each version's terms (v3 also reads applications).
+GRANTS: Final = {
+    "read application": ("", APPLICATIONS_LIST),
+    "list users": (LIST_USERS, USERS_LIST),
+    "add user": (ADD_USER, USERS_CREATE),
+    "update application": (UPDATE_APPLICATION, APPLICATIONS_UPDATE),
+    "create field": (CREATE_CUSTOM_FIELD, CUSTOM_FIELDS_CREATE),
+    "list fields": (GET_CUSTOM_FIELDS, CUSTOM_FIELDS_LIST),
+}
+
+
+def version(mode: str) -> str:
+    return "v1" if mode == "v1" else "v3"
+
+
+def behaviour(mode: str) -> V3Behaviour:
+    return V3Behaviour.other() if mode == "v3-other" else V3Behaviour()
+
+
+def grant(mode: str, need: str) -> str:
+    """The v1 permission label or v3 scope of a need ("update application", ...)."""
+    label, scope = GRANTS[need]
+    return label if mode == "v1" else scope
+
+
+def all_grants(mode: str) -> tuple[str, ...]:
+    return ALL_PERMISSIONS if mode == "v1" else ALL_SCOPES
+
+
+def all_but(mode: str, need: str) -> list[str]:
+    """Every permission or scope but that of `need`."""
+    return [g for g in all_grants(mode) if g != grant(mode, need)]
+
 
 # Fast retries: the tests' faults last seconds, not minutes.
 FAST_RELAY = RelaySettings(
@@ -35,19 +89,26 @@ class HarvestWorld:
     system: System
     greenhouse: HarvestEmulator
     admin_id: int
+    mode: str = "v1"
 
 
 @asynccontextmanager
 async def harvest_world(
     databases: dict[str, str],
     *,
+    mode: str = "v1",
     rate_limit: int = 1000,
     rate_window_seconds: float = 10.0,
     timeout_seconds: float = 2.0,
     **system_options: Any,
 ) -> AsyncIterator[HarvestWorld]:
+    """The system pointed at a Harvest emulator playing `mode`'s v3 behaviour; one rate
+    window for both versions."""
     async with HarvestEmulator(
-        rate_limit=rate_limit, rate_window_seconds=rate_window_seconds
+        rate_limit=rate_limit,
+        rate_window_seconds=rate_window_seconds,
+        v3_rate_window_seconds=rate_window_seconds,
+        v3_behaviour=behaviour(mode),
     ) as greenhouse:
         admin_id = greenhouse.add_user("Ada", "Admin", "ada@customer.example", site_admin=True)
         settings = HarvestSettings(
@@ -55,38 +116,49 @@ async def harvest_world(
             token_url=greenhouse.token_url,
             ca_file=str(greenhouse.ca_cert_path),
             rate_window_seconds=rate_window_seconds,
+            v3_rate_window_seconds=rate_window_seconds,
             recheck_seconds=0.3,
             timeout_seconds=timeout_seconds,
         )
         async with running_system(
             databases, harvest=settings, harvest_relay=FAST_RELAY, **callbacks(), **system_options
         ) as system:
-            yield HarvestWorld(system, greenhouse, admin_id)
+            yield HarvestWorld(system, greenhouse, admin_id, mode)
 
 
 def credential_for(
-    greenhouse: HarvestEmulator, mode: str, permissions: Iterable[str] = ALL_PERMISSIONS
+    greenhouse: HarvestEmulator, mode: str, grants: Iterable[str] | None = None
 ) -> dict[str, Any]:
-    if mode == "v1":
-        return {"v1": hpb.V1Credential(api_key=greenhouse.issue_v1_key(permissions))}
-    client_id, secret = greenhouse.issue_v3_client(permissions)
+    """A credential with these permissions (v1) or scopes (v3); all by default."""
+    if version(mode) == "v1":
+        key = greenhouse.issue_v1_key(ALL_PERMISSIONS if grants is None else grants)
+        return {"v1": hpb.V1Credential(api_key=key)}
+    client_id, secret = greenhouse.issue_v3_client(ALL_SCOPES if grants is None else grants)
     return {"v3": hpb.V3Credential(client_id=client_id, client_secret=secret)}
 
 
 async def connect(
     world: HarvestWorld,
     organization_id: str,
-    mode: str,
-    permissions: Iterable[str] = ALL_PERMISSIONS,
+    grants: Iterable[str] | None = None,
     *,
+    mode: str | None = None,
     promote: bool = True,
+    acting_user_id: int | None = None,
+    credential: dict[str, Any] | None = None,
 ) -> hpb.HarvestStatus:
-    """Connects the organization; with `promote`, the Greenhouse admin then makes the
-    integration user a Site Admin (as the seed's setup asks) and the status is refreshed."""
+    """Connects the organization in `mode` (default: the world's); v3 names the Site Admin
+    to act as (Greenhouse may show nothing to the service account, harvest-v3-facts.md E6).
+    With `promote`, the Greenhouse admin then makes the integration user a Site Admin (as
+    the seed's setup asks) and the status is refreshed."""
+    mode = mode or world.mode
+    if acting_user_id is None and version(mode) == "v3":
+        acting_user_id = world.admin_id
     status = await world.system.harvest.Connect(
         hpb.ConnectRequest(
             organization_id=organization_id,
-            **credential_for(world.greenhouse, mode, permissions),
+            acting_user_id=acting_user_id or 0,
+            **(credential or credential_for(world.greenhouse, mode, grants)),
         )
     )
     if promote and status.HasField("integration_user"):
@@ -97,9 +169,9 @@ async def connect(
     return status
 
 
-async def connected_tenant(world: HarvestWorld, mode: str) -> Tenant:
+async def connected_tenant(world: HarvestWorld) -> Tenant:
     tenant = await new_tenant(world.system)
-    status = await connect(world, tenant.organization.id, mode)
+    status = await connect(world, tenant.organization.id)
     assert not status.actions_needed, status
     return tenant
 

@@ -29,8 +29,9 @@ from assessments.service import (
     SendTestCommand,
 )
 from harvest_sync.credentials import Credential
-from harvest_sync.models import Connection
+from harvest_sync.models import Connection, TokenRecord
 from harvest_sync.reencrypt import reencrypt_all as reencrypt_harvest_sync
+from harvest_sync.token_store import token_context
 
 
 class _Candidates:
@@ -135,7 +136,7 @@ async def test_a_second_run_changes_nothing(new_databases: Callable[[], dict[str
     assert await _sealed_values(url, ApiKey.encrypted_secret) == first
 
 
-async def test_harvest_credentials_move_to_the_new_kek(
+async def test_harvest_credentials_and_tokens_move_to_the_new_kek(
     new_databases: Callable[[], dict[str, str]],
 ) -> None:
     url = (await asyncio.to_thread(new_databases))["harvest-sync"]
@@ -154,6 +155,19 @@ async def test_harvest_credentials_move_to_the_new_kek(
                     integration_user_email="integration@alooba.example",
                 )
             )
+            token_key = f"client-fingerprint:{organization_id}"
+            session.add(
+                TokenRecord(
+                    key=token_key,
+                    encrypted_token=SecretBox.from_base64(old).encrypt(
+                        "v3-access-token", context=token_context(token_key, 3)
+                    ),
+                    generation=3,
+                    expires_at=0.0,
+                    renew_at=0.0,
+                    scopes=None,
+                )
+            )
     finally:
         await engine.dispose()
 
@@ -170,6 +184,10 @@ async def test_harvest_credentials_move_to_the_new_kek(
     [sealed] = await _sealed_values(url, Connection.encrypted_credential)
     credential = Credential.unseal(SecretBox.from_base64(new), organization_id, "v1", sealed)
     assert credential.api_key == "harvest-secret-key"
+    [token] = await _sealed_values(url, TokenRecord.encrypted_token)
+    only_new = SecretBox.from_base64(new)
+    assert only_new.sealed_with_active_key(token)
+    assert only_new.decrypt(token, context=token_context(token_key, 3)) == "v3-access-token"
 
 
 def test_previous_keks_without_a_pinned_lookup_hash_key_are_a_config_error() -> None:

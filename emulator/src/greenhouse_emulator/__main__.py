@@ -7,6 +7,9 @@
                                     [--email E ...] [--wait SECONDS]
     greenhouse-emulator test-status --partner-url URL --api-key KEY --interview-id ID
     greenhouse-emulator harvest [--host H] [--port P] [--rate-limit N] [--rate-window S]
+                                [--v3-rate-window S] [--token-lifetime S]
+                                [--v3-behaviour worst-case|other] [--patch-custom-fields ...]
+                                [...one option per unconfirmed v3 behaviour]
                                 [--no-tls] [--cert-dir DIR]
 
 `serve` runs until Ctrl-C or SIGTERM; it prints its callback base URL and CA certificate
@@ -35,7 +38,7 @@ import aiohttp
 
 from greenhouse_emulator.emulator import GreenhouseEmulator
 from greenhouse_emulator.errors import ContractViolationError, PartnerError
-from greenhouse_emulator.harvest import HarvestEmulator
+from greenhouse_emulator.harvest import HarvestEmulator, behaviour
 from greenhouse_emulator.models import Candidate
 
 COMMANDS = ("serve", "list-tests", "send-test", "test-status", "harvest")
@@ -137,7 +140,14 @@ def build_parser(environ: dict[str, str]) -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="the rate limit's sliding window (default: %(default)s)",
+        help="v1's sliding rate-limit window (default: %(default)s)",
+    )
+    harvest.add_argument(
+        "--v3-rate-window",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="v3's fixed rate-limit window (default: %(default)s)",
     )
     harvest.add_argument(
         "--token-lifetime",
@@ -151,6 +161,7 @@ def build_parser(environ: dict[str, str]) -> argparse.ArgumentParser:
     )
     harvest.add_argument("--no-tls", action="store_true", help="serve plain HTTP")
     harvest.add_argument("-v", "--verbose", action="store_true", help="log more")
+    behaviour.add_arguments(harvest)
     return parser
 
 
@@ -205,7 +216,9 @@ async def _harvest(args: argparse.Namespace) -> int:
         tls=not args.no_tls,
         rate_limit=args.rate_limit,
         rate_window_seconds=args.rate_window,
+        v3_rate_window_seconds=args.v3_rate_window,
         token_lifetime_seconds=args.token_lifetime,
+        v3_behaviour=behaviour.from_arguments(args),
         cert_dir=args.cert_dir,
     )
     admin = harvest.add_user("Site", "Admin", "site.admin@example.com", site_admin=True)
@@ -224,6 +237,7 @@ async def _harvest(args: argparse.Namespace) -> int:
             ("v1_api_key", api_key),
             ("v3_client_id", client_id),
             ("v3_client_secret", client_secret),
+            ("v3_behaviour", harvest.v3_behaviour.describe()),
         ):
             print(f"{name}={value}", flush=True)
         await stop.wait()

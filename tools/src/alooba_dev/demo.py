@@ -3,8 +3,10 @@
 An operator sets up an organization; Greenhouse (the emulator) lists tests and sends one;
 the invitation email reaches a real SMTP server; the candidate takes the test; the result
 reaches Greenhouse through the callback, and Greenhouse shows the score and report link;
-the scores are written into the application's custom fields through Harvest; then
-Greenhouse rejects the candidate and anonymizes them, through signed webhooks. It ends by
+the scores are written into the application's custom fields through Harvest (v3, the
+emulator playing the worst reading of what is unconfirmed about it; `--harvest v1` for the
+retired v1); then Greenhouse rejects the candidate and anonymizes them, through signed
+webhooks. It ends by
 inviting the first Owner to the console and printing the console's pages for that
 organization (and keeps the system up until Ctrl-C when run from a terminal).
 
@@ -110,7 +112,7 @@ class Played:
     report_url: str
 
 
-async def play(var_dir: Path, *, wait: bool) -> None:
+async def play(var_dir: Path, *, wait: bool, harvest_mode: str = "v3") -> None:
     stack = Stack(var_dir=var_dir, ports=free_ports(), services=WITH_CONSOLE)
     world = await World.start(stack.gateway_url)
     stack.service_env = world.service_env()
@@ -125,7 +127,7 @@ async def play(var_dir: Path, *, wait: bool) -> None:
         await asyncio.to_thread(stack.wait_ready)
         say(f"gateway   {stack.gateway_url}/v1/greenhouse/")
         say(f"console   {stack.console_url}/")
-        played = await flow(stack, world)
+        played = await flow(stack, world, harvest_mode=harvest_mode)
         await show_console(stack, played, wait=wait)
     finally:
         print("\nStopping ...", flush=True)
@@ -171,7 +173,7 @@ async def _until_interrupted() -> None:
     await stop.wait()
 
 
-async def flow(channels: ChannelSource, world: World) -> Played:
+async def flow(channels: ChannelSource, world: World, *, harvest_mode: str = "v3") -> Played:
     """Steps 2-11 against running services (gRPC through `channels`, the gateway where
     `world.greenhouse` calls it). Fails on the first step whose outcome is wrong."""
     smtp, greenhouse, harvest = world.smtp, world.greenhouse, world.harvest
@@ -202,12 +204,33 @@ async def flow(channels: ChannelSource, world: World) -> Played:
         greenhouse.api_key = issued.secret
         say(f"organization {name!r}; key {issued.api_key.prefix}... (given to Greenhouse)")
 
-        step(3, "Operator: connect Harvest with the customer's API key (alooba-gh harvest)")
-        harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
+        site_admin = harvest.add_user("Ada", "Admin", "ada@acme.example", site_admin=True)
+        if harvest_mode == "v3":
+            step(
+                3,
+                'Operator: connect Harvest with the customer\'s "Harvest V3 (OAuth)" '
+                f"client, naming Site Admin {site_admin} to act as "
+                "(alooba-gh harvest connect --v3 --client-id ID --acting-user USER_ID)",
+            )
+            say(f"Greenhouse plays: {harvest.v3_behaviour.describe()}")
+        else:
+            step(3, "Operator: connect Harvest with the customer's v1 API key (alooba-gh harvest)")
         candidate = Candidate(application_id=harvest.add_application(candidate_id=17681532))
-        connected, checked = await connect_and_promote(harvest, channels, org.id)
+        # Someone else's field on the same application: it must survive our writes.
+        notes = harvest.add_custom_field("Recruiter Notes", value_type="short_text")
+        harvest.set_application_custom_field(
+            candidate.application_id, notes["name_key"], "strong SQL"
+        )
+        connected, checked = await connect_and_promote(
+            harvest,
+            channels,
+            org.id,
+            mode=harvest_mode,
+            acting_user_id=site_admin if harvest_mode == "v3" else None,
+        )
         user = connected.integration_user
-        say(f"missing permissions: {', '.join(connected.missing_permissions) or 'none'}")
+        granted = "scopes" if harvest_mode == "v3" else "permissions"
+        say(f"missing {granted}: {', '.join(connected.missing_permissions) or 'none'}")
         say(f"integration user {user.email} created (id {user.id}); Site Admin: no")
         for action in connected.actions_needed:
             say(f"to do: {action}")
@@ -289,9 +312,12 @@ async def flow(channels: ChannelSource, world: World) -> Played:
 
         values = await written()
         assert values["Alooba Score"] == 81, values
+        assert values[notes["name"]] == "strong SQL", values
         for field_name, value in sorted(values.items()):
-            say(f"{field_name}: {value}")
-        say(f"Harvest requests made: {harvest.stats().total}, 429s: {harvest.stats().rate_limited}")
+            note = "  (someone else's: untouched)" if field_name == notes["name"] else ""
+            say(f"{field_name}: {value}{note}")
+        stats = harvest.stats()
+        say(f"Harvest {harvest_mode} requests made: {stats.total}, 429s: {stats.rate_limited}")
 
         candidates = cpb_grpc.CandidatesServiceStub(candidates_channel)
         invitation = (
@@ -353,10 +379,18 @@ def main(argv: list[str] | None = None) -> int:
         help="stop at once after printing the console pages (default: when standard input "
         "is a terminal, keep the system up until Ctrl-C so they can be opened)",
     )
+    parser.add_argument(
+        "--harvest",
+        choices=("v3", "v1"),
+        default="v3",
+        help="the Harvest API version to connect with (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     var_dir = Path(tempfile.mkdtemp(prefix="alooba-demo-"))
     try:
-        asyncio.run(play(var_dir, wait=not args.no_wait and sys.stdin.isatty()))
+        asyncio.run(
+            play(var_dir, wait=not args.no_wait and sys.stdin.isatty(), harvest_mode=args.harvest)
+        )
     except Exception as error:
         print(f"\ndemo failed: {error!r}; logs in {var_dir}/log", file=sys.stderr)
         return 1

@@ -120,6 +120,8 @@ class Stack:
     _pki: DevPki | None = field(default=None, init=False, repr=False)
     # What start_all() starts, in order: START_ORDER, or WITH_CONSOLE.
     services: tuple[str, ...] = START_ORDER
+    # Replicas started by start_replica: name -> (gRPC, metrics, plaintext health port).
+    replica_ports: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -329,6 +331,7 @@ class Stack:
             }
         )
         name = f"{service}-{replica}"
+        self.replica_ports[name] = (grpc_port, metrics_port, health_port)
         log = self._open_log(name)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [self.python, "-m", module_name(service)],

@@ -87,7 +87,8 @@ def register(
         type=positive_int,
         metavar="USER_ID",
         help="the Greenhouse Site Admin the integration user is created on behalf of "
-        "(default: the first active Site Admin)",
+        "(default: the first active Site Admin); with --v3 also whom Greenhouse is read as "
+        "until the integration user is a Site Admin (v3 shows nothing to other users)",
     )
     connect.add_argument(
         "--integration-email",
@@ -180,6 +181,9 @@ def _print_status(status: pb.HarvestStatus, ctx: Context) -> None:
     if status.mode == pb.CONNECTION_MODE_NONE:
         print("Harvest is not connected for this organization (`harvest connect`).")
         return
+    v3 = status.mode == pb.CONNECTION_MODE_V3
+    # Greenhouse's windows: v1 "per 10 seconds"; v3 a fixed 30 s (harvest-v3-facts.md row 39).
+    window = "30 s" if v3 else "10 s"
     user = status.integration_user
     print_fields(
         [
@@ -187,7 +191,7 @@ def _print_status(status: pb.HarvestStatus, ctx: Context) -> None:
             ("connected", timestamp(status, "connect_time")),
             ("checked", timestamp(status, "check_time")),
             (
-                "missing permissions",
+                "missing scopes" if v3 else "missing permissions",
                 ", ".join(status.missing_permissions) or "none",
             ),
             (
@@ -210,7 +214,7 @@ def _print_status(status: pb.HarvestStatus, ctx: Context) -> None:
                 else MISSING,
             ),
             ("429s seen", str(status.rate_limited_count)),
-            ("rate limit", f"{status.rate_limit} per 10 s" if status.rate_limit else MISSING),
+            ("rate limit", f"{status.rate_limit} per {window}" if status.rate_limit else MISSING),
         ]
     )
     if status.custom_fields:

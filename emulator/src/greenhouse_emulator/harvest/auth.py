@@ -1,10 +1,13 @@
 """Harvest credentials: v1 API keys (HTTP Basic, the token as username, a blank
 password; reference §3.2) and v3 OAuth clients with the bearer tokens they obtain
-(client credentials grant; reference §3.1).
+(client credentials grant; harvest-v3-facts.md rows 10-12).
 
 A credential is identified in records and rate limiting by a public id, never by its
 secret: `harvest-key-N` for a v1 key, the client id for a v3 client (every token of a
-client shares its rate limit).
+client shares its rate limit). A v3 client id carries a `-<n>` suffix (E11).
+
+Scopes (E16): "removed scopes are enforced in real time ... added scopes need a new
+token", so a token's scopes are those it was issued with that its client still has.
 """
 
 from __future__ import annotations
@@ -27,25 +30,28 @@ class V1Key:
     permissions: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass
 class V3Client:
-    """A Harvest v3 (OAuth) client; `permissions` become the scopes of its tokens."""
+    """A Harvest v3 (OAuth) client and the scopes it is granted now (Manage Scopes)."""
 
     client_id: str
     client_secret: str
-    permissions: frozenset[str]
+    scopes: frozenset[str]
 
 
 @dataclass(frozen=True)
 class AccessToken:
     """A bearer token: whose, acting as which user (`sub`; None is the service account),
-    with which scopes, until when (time.monotonic())."""
+    with which scopes when issued, until when (time.monotonic()). `number` counts the
+    tokens the emulator issued (1, 2, ...): records name a token by it, never by its
+    secret."""
 
     token: str
     client_id: str
     sub: int | None
     scopes: frozenset[str]
     expires_at: float
+    number: int
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -78,6 +84,7 @@ class Credentials:
         self._keys: dict[str, V1Key] = {}
         self._clients: dict[str, V3Client] = {}
         self._tokens: dict[str, AccessToken] = {}
+        self._issued = 0
 
     def issue_v1_key(self, permissions: frozenset[str]) -> V1Key:
         """A new v1 key; its token is 32 hex digits, like Greenhouse's."""
@@ -85,11 +92,10 @@ class Credentials:
         self._keys[key.token] = key
         return key
 
-    def issue_v3_client(self, permissions: frozenset[str]) -> V3Client:
-        """A new v3 client."""
-        client = V3Client(
-            f"harvest-client-{secrets.token_hex(6)}", secrets.token_urlsafe(32), permissions
-        )
+    def issue_v3_client(self, scopes: frozenset[str]) -> V3Client:
+        """A new v3 client; its id ends in `-<n>` (E11)."""
+        client_id = f"{secrets.token_hex(8)}-{len(self._clients) + 1}"
+        client = V3Client(client_id, secrets.token_urlsafe(32), scopes)
         self._clients[client.client_id] = client
         return client
 
@@ -97,6 +103,10 @@ class Credentials:
         """Ticks more endpoint permissions for a v1 key; they apply to its next request."""
         key = self._keys[token]
         self._keys[token] = dataclasses.replace(key, permissions=key.permissions | permissions)
+
+    def client(self, client_id: str) -> V3Client:
+        """The v3 client with this id; KeyError if unknown."""
+        return self._clients[client_id]
 
     def key_id(self, token: str) -> str | None:
         """The public id of the v1 key with this token."""
@@ -130,10 +140,19 @@ class Credentials:
         scopes: frozenset[str],
         lifetime: float,
         now: float,
+        *,
+        revoke_previous: bool,
     ) -> AccessToken:
-        """A new bearer token valid for `lifetime` seconds from `now` (monotonic)."""
+        """A new bearer token valid for `lifetime` seconds from `now` (monotonic); with
+        `revoke_previous`, the client's earlier tokens for the same `sub` stop working
+        (E12's single-active-token reading)."""
+        if revoke_previous:
+            for value, earlier in list(self._tokens.items()):
+                if earlier.client_id == client.client_id and earlier.sub == sub:
+                    del self._tokens[value]
+        self._issued += 1
         token = AccessToken(
-            secrets.token_urlsafe(32), client.client_id, sub, scopes, now + lifetime
+            secrets.token_urlsafe(32), client.client_id, sub, scopes, now + lifetime, self._issued
         )
         self._tokens[token.token] = token
         return token
@@ -146,6 +165,11 @@ class Credentials:
         if token is None or now >= token.expires_at:
             return None
         return token
+
+    def live_scopes(self, token: AccessToken) -> frozenset[str]:
+        """What `token` may do now: its scopes that its client still has (E16)."""
+        client = self._clients.get(token.client_id)
+        return token.scopes & client.scopes if client is not None else frozenset()
 
     def revoke_tokens(self) -> None:
         """Forget every token issued so far (they answer 401 from now on)."""

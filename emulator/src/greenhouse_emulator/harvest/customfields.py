@@ -236,15 +236,38 @@ def _option_name(options: list[dict[str, Any]], raw: Any) -> str:
     raise BadValue(f"has no option {raw!r}")
 
 
+def _as_read(custom_field: CustomField, element: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A v3 element whose value is in the shape a v3 read shows it (BM sends "current
+    values ... back exactly as v3 returned them"), as a v1 element: a currency's
+    `{"value", "unit"}`, a currency range's unit inside it, a user's `{"user_id", ...}`."""
+    raw = element.get("value")
+    if not isinstance(raw, dict):
+        return element
+    value_type = custom_field.value_type
+    if value_type == "currency" and "value" in raw:
+        return {**element, "value": raw["value"], "unit": raw.get("unit", element.get("unit"))}
+    if value_type == "currency_range" and "unit" in raw:
+        inner = {k: v for k, v in raw.items() if k != "unit"}
+        return {**element, "value": inner, "unit": raw["unit"]}
+    if value_type == "user" and "user_id" in raw:
+        return {**element, "value": raw["user_id"]}
+    return element
+
+
 def coerce_value(
     custom_field: CustomField,
     element: Mapping[str, Any],
     user_value: Callable[[Any], dict[str, Any] | None],
+    *,
+    v3: bool = False,
 ) -> Any:
     """The value to store for a custom-field element of a PATCH (reference §3.11), or
     BadValue. Numbers accept a JSON number or a numeric string; selects an option id (or,
     for single_select, an option's exact name) and store the option's name; `user` a user
-    id (`user_value` renders it, or None when there is no such user)."""
+    id (`user_value` renders it, or None when there is no such user). With `v3`, a value
+    may also be given as a v3 read shows it."""
+    if v3:
+        element = _as_read(custom_field, element)
     raw = element.get("value")
     if raw is None or raw == "":
         raise BadValue('cannot be set to null or blank; use "delete_value": "true"')

@@ -1,8 +1,9 @@
 """HarvestEmulator: one Greenhouse organisation's Harvest API (v1 and v3) and OAuth
 token endpoint, served in-process over HTTPS, for testing a Harvest client against a
 faithful peer: it enforces authentication, per-key permissions (v1) and scopes (v3),
-On-Behalf-Of and `sub`, validation, pagination and the rate limit, and can be made to
-fail (faults) and observed (requests, stats).
+On-Behalf-Of and `sub`, validation, pagination and the rate limits, and can be made to
+fail (faults) and observed (requests, stats). Where Harvest v3's behaviour is still
+unconfirmed it plays the reading `v3_behaviour` chooses, the worst one by default.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from typing import Any, Final, Self
 
 from greenhouse_emulator.harvest.answers import HarvestError
 from greenhouse_emulator.harvest.app import create_app
+from greenhouse_emulator.harvest.behaviour import V3Behaviour
 from greenhouse_emulator.harvest.customfields import FIELD_TYPES, SELECT_TYPES
-from greenhouse_emulator.harvest.permissions import ALL_PERMISSIONS, checked_permissions
+from greenhouse_emulator.harvest.permissions import (
+    ALL_PERMISSIONS,
+    ALL_SCOPES,
+    checked_permissions,
+    checked_scopes,
+)
+from greenhouse_emulator.harvest.ratelimit import WindowCount
 from greenhouse_emulator.harvest.records import HarvestRequest, HarvestStats, TokenRequest
 from greenhouse_emulator.harvest.service import Service, Settings
 from greenhouse_emulator.harvest.v3 import TOKEN_PATH
@@ -37,8 +45,9 @@ class HarvestEmulator:
     Set up the organisation (`add_user`, `add_application`, `add_custom_field`, ...),
     hand the client a credential (`issue_v1_key`, `issue_v3_client`) and a Site Admin's
     id for On-Behalf-Of/`sub`, then look at `requests`, `stats()` and the records.
-    `rate_limit`, `rate_window_seconds` and `token_lifetime_seconds` may be changed at
-    any time; they apply from the next request.
+    `rate_limit`, `rate_window_seconds`, `v3_rate_window_seconds`,
+    `token_lifetime_seconds` and `v3_behaviour` may be changed at any time; they apply
+    from the next request.
     """
 
     def __init__(
@@ -47,17 +56,26 @@ class HarvestEmulator:
         tls: bool = True,
         rate_limit: int = 50,
         rate_window_seconds: float = 10.0,
+        v3_rate_window_seconds: float = 30.0,
         token_lifetime_seconds: float = 3600.0,
+        v3_behaviour: V3Behaviour | None = None,
         first_id: int | None = None,
         cert_dir: str | Path | None = None,
     ) -> None:
         """`first_id` is the first id handed out (to users, applications, fields and
         options alike; default: a random large one). `cert_dir` keeps the generated
-        certificates there instead of in a temporary directory."""
+        certificates there instead of in a temporary directory. `v3_behaviour` chooses
+        among the plausible readings of what is unconfirmed about v3 (default: the worst
+        case for a client, `V3Behaviour()`)."""
         self.tls = tls
-        self._service = Service(
-            Settings(rate_limit, rate_window_seconds, token_lifetime_seconds), first_id
+        settings = Settings(
+            rate_limit,
+            rate_window_seconds,
+            token_lifetime_seconds,
+            v3_rate_window_seconds,
+            v3_behaviour or V3Behaviour(),
         )
+        self._service = Service(settings, first_id)
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None
         self._tls_files: TlsFiles | None = None
         self._served: Served | None = None
@@ -143,12 +161,30 @@ class HarvestEmulator:
 
     @property
     def rate_window_seconds(self) -> float:
-        """The sliding window of the rate limit (Harvest: 10 s)."""
+        """v1's sliding window (Harvest v1: 10 s)."""
         return self._service.settings.rate_window_seconds
 
     @rate_window_seconds.setter
     def rate_window_seconds(self, value: float) -> None:
         self._service.settings.rate_window_seconds = value
+
+    @property
+    def v3_rate_window_seconds(self) -> float:
+        """v3's fixed window (harvest-v3-facts.md row 39: 30 s)."""
+        return self._service.settings.v3_rate_window_seconds
+
+    @v3_rate_window_seconds.setter
+    def v3_rate_window_seconds(self, value: float) -> None:
+        self._service.settings.v3_rate_window_seconds = value
+
+    @property
+    def v3_behaviour(self) -> V3Behaviour:
+        """The reading played of each unconfirmed v3 behaviour (behaviour.py)."""
+        return self._service.settings.v3
+
+    @v3_behaviour.setter
+    def v3_behaviour(self, value: V3Behaviour) -> None:
+        self._service.settings.v3 = value
 
     @property
     def token_lifetime_seconds(self) -> float:
@@ -257,8 +293,9 @@ class HarvestEmulator:
 
     def set_application_custom_field(self, application_id: int, name_key: str, value: Any) -> None:
         """Write an application field's value as someone in Greenhouse would (None removes
-        it); KeyError for an unknown application or field, ValueError for a value that
-        does not fit the field."""
+        it), given as a PATCH takes it or as a v3 read shows it (a currency as `{"value",
+        "unit"}`); KeyError for an unknown application or field, ValueError for a value
+        that does not fit the field."""
         self._service.organisation.set_value(self._application(application_id), name_key, value)
 
     def custom_fields(
@@ -289,11 +326,17 @@ class HarvestEmulator:
             raise KeyError("no such API key")
         return key_id
 
-    def issue_v3_client(self, permissions: Iterable[str] = ALL_PERMISSIONS) -> tuple[str, str]:
-        """A new Harvest v3 (OAuth) client whose tokens get the scopes of these
-        permissions; returns (client_id, client_secret)."""
-        client = self._service.credentials.issue_v3_client(checked_permissions(permissions))
+    def issue_v3_client(self, scopes: Iterable[str] = ALL_SCOPES) -> tuple[str, str]:
+        """A new Harvest v3 (OAuth) client granted these scopes (`ALL_SCOPES`, or names
+        such as "harvest:users:list"); returns (client_id, client_secret)."""
+        client = self._service.credentials.issue_v3_client(checked_scopes(scopes))
         return client.client_id, client.client_secret
+
+    def set_v3_scopes(self, client_id: str, scopes: Iterable[str]) -> None:
+        """Change a client's scopes, as an admin does under Manage Scopes: a scope taken
+        away stops working at once, a scope added only reaches tokens issued from now on
+        (harvest-v3-facts.md E16). KeyError for an unknown client."""
+        self._service.credentials.client(client_id).scopes = checked_scopes(scopes)
 
     def revoke_tokens(self) -> None:
         """Every bearer token issued so far answers 401 from now on (an early expiry)."""
@@ -323,9 +366,16 @@ class HarvestEmulator:
         )
 
     def clear_faults(self) -> None:
-        """No more random faults, and no scripted ones (`next_statuses` is emptied)."""
+        """No more random faults, and no scripted ones (`next_statuses` and every
+        `route_statuses` are emptied)."""
         self._service.faults.clear()
+        self._service.faults.routes.clear()
         self._service.next_statuses.clear()
+
+    def route_statuses(self, method: str, path: str) -> deque[int]:
+        """Scripted answers for the next requests to exactly this route (say "POST",
+        "/v3/users"), FIFO, before `next_statuses`; same meanings as in inject_faults."""
+        return self._service.faults.routes.setdefault((method.upper(), path), deque())
 
     @property
     def next_statuses(self) -> deque[int]:
@@ -360,8 +410,18 @@ class HarvestEmulator:
         return self._service.token_requests
 
     def stats(self) -> HarvestStats:
-        """A summary of `requests`."""
-        return HarvestStats.of(self._service.requests, self._service.limiter.max_in_window)
+        """A summary of `requests`. `max_in_window` is the most requests one credential
+        had counted in one window: v1's sliding or v3's fixed ones."""
+        service = self._service
+        most = max(service.limiter.max_in_window, service.v3_limiter.max_in_window)
+        return HarvestStats.of(service.requests, most)
+
+    def window_counts(self, credential: str | None = None) -> list[WindowCount]:
+        """v3's fixed windows that saw a request, in time order: per credential (a client
+        id; None: every one) the requests counted and the 429s answered in each."""
+        windows = self._service.v3_limiter.windows.values()
+        chosen = [w for w in windows if credential is None or w.credential == credential]
+        return sorted(chosen, key=lambda w: (w.index, w.credential))
 
     # --- internals -------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Injected faults: answers Greenhouse (or the load balancer in front of it) gives
-regardless of the request, scripted (`next_statuses`, FIFO) or drawn at random.
+regardless of the request, scripted (for one route, `route_statuses`; for any request,
+`next_statuses`; both FIFO) or drawn at random.
 
 Status meanings: 0 is a timeout (the request is applied as usual but answered only after
 `hang_seconds`); a status below 400 means "behave normally"; any other status is answered
@@ -26,6 +27,8 @@ class Faults:
         self._statuses: tuple[int, ...] = ()
         self._until: float | None = None
         self._random = random.Random()  # noqa: S311 - test faults, not secrets
+        # (method, path) -> the next statuses of requests to exactly that route.
+        self.routes: dict[tuple[str, str], deque[int]] = {}
 
     def inject(
         self,
@@ -52,10 +55,15 @@ class Faults:
         self._probability = 0.0
         self._until = None
 
-    def draw(self, scripted: deque[int], now: float) -> int | None:
+    def draw(
+        self, scripted: deque[int], now: float, route: tuple[str, str] = ("", "")
+    ) -> int | None:
         """The fault status for the next request (TIMEOUT for a timeout), or None."""
         status: int | None = None
-        if scripted:
+        for_route = self.routes.get(route)
+        if for_route:
+            status = for_route.popleft()
+        elif scripted:
             status = scripted.popleft()
         else:
             if self._until is not None and now >= self._until:

@@ -4,8 +4,9 @@
   `next`, `prev` and `last`, left out when there is only one page;
 - next-only (v1 "new-style" endpoints such as List Custom Fields): `page`/`per_page` with
   only a `next` link;
-- cursor (v3): `per_page` on the first request only, then an opaque `cursor` that must be
-  the only query parameter; only a `next` link.
+- cursor (v3, harvest-v3-facts.md row 13 and E18): `per_page` on the first request only,
+  then an opaque `cursor` that "must be the only query parameter"; "only a next link";
+  pages "in descending id order".
 
 Links are absolute URLs on the emulator's base URL and keep the request's other query
 parameters (filters), with `page` and `per_page` first as in the docs' example.
@@ -90,16 +91,21 @@ def next_only(items: Sequence[T], query: MultiMapping[str], base: URL) -> Page:
     return Page(chunk, link("next", _page_url(base, query, number + 1, size)) if more else None)
 
 
+# Row 13: breaking the rule "returns 422 {"errors":["When passing a cursor, do not include
+# other query params."]}".
+CURSOR_NOT_ALONE: Final = {"errors": ["When passing a cursor, do not include other query params."]}
+
+
 @dataclass(frozen=True)
 class CursorState:
     """What a cursor stands for: the list (path and filters), the page size, and the id
-    of the last item already answered (keyset paging: records created meanwhile are
-    neither skipped nor repeated)."""
+    of the last item already answered (keyset paging, ids descending: records created
+    meanwhile are neither skipped nor repeated)."""
 
     path: str
     query: tuple[tuple[str, str], ...]
     per_page: int
-    after_id: int
+    before_id: int
 
 
 class CursorStore:
@@ -120,13 +126,14 @@ class CursorStore:
         if "cursor" not in query:
             return None
         if len(query) != 1:
-            raise HarvestError(422, {"message": "cursor must be the only query parameter"})
+            raise HarvestError(422, dict(CURSOR_NOT_ALONE))
         state = self._cursors.get(query["cursor"])
         if state is None or state.path != path:
             raise HarvestError(422, {"message": "Invalid cursor"})
         return state
 
 
-def after_id(items: Sequence[dict[str, Any]], last_id: int) -> list[dict[str, Any]]:
-    """The items (in id order) that come after `last_id`."""
-    return [item for item in items if item["id"] > last_id]
+def before_id(items: Sequence[dict[str, Any]], last_id: int | None) -> list[dict[str, Any]]:
+    """The items in descending id order that come after `last_id` (all for None)."""
+    ordered = sorted(items, key=lambda item: item["id"], reverse=True)
+    return [item for item in ordered if last_id is None or item["id"] < last_id]

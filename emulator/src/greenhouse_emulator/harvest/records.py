@@ -15,7 +15,7 @@ class HarvestRequest:
     v3: the token's sub). `fault` is "injected" for an injected failure answered without
     touching Greenhouse, "timeout" for a request that was applied but answered only after
     the hang: its `status` is 0 (the client, having timed out, got no answer) and
-    `late_status` is what was sent after the hang."""
+    `late_status` is what was sent after the hang. `token` is the v3 token's number."""
 
     at: float
     credential: str | None
@@ -27,6 +27,8 @@ class HarvestRequest:
     query: str = ""
     fault: str | None = None
     late_status: int | None = None
+    # v3: the number of the bearer token used (TokenRequest.token_number), never the token.
+    token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class TokenRequest:
     grant_type: str | None
     sub: str | None
     status: int
+    # The number of the token issued (1, 2, ... in the emulator's order), None if refused.
+    token_number: int | None = None
 
 
 @dataclass(frozen=True)

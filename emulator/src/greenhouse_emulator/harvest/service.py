@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from greenhouse_emulator.harvest.answers import Answer
 from greenhouse_emulator.harvest.auth import Credentials
+from greenhouse_emulator.harvest.behaviour import V3Behaviour
 from greenhouse_emulator.harvest.faults import Faults
 from greenhouse_emulator.harvest.pagination import CursorStore
-from greenhouse_emulator.harvest.ratelimit import RateLimiter
+from greenhouse_emulator.harvest.ratelimit import FixedWindowLimiter, RateLimiter
 from greenhouse_emulator.harvest.records import HarvestRequest, TokenRequest
 from greenhouse_emulator.harvest.state import Organisation
 
@@ -23,8 +25,12 @@ class Settings:
     """The knobs a test may turn at any time."""
 
     rate_limit: int
+    # v1's sliding window (reference §3.4: "per 10 seconds").
     rate_window_seconds: float
     token_lifetime_seconds: float
+    # v3's fixed window (harvest-v3-facts.md row 39: 30 s).
+    v3_rate_window_seconds: float = 30.0
+    v3: V3Behaviour = field(default_factory=V3Behaviour)
 
 
 class Service:
@@ -35,6 +41,9 @@ class Service:
         self.organisation = Organisation(first_id)
         self.credentials = Credentials()
         self.limiter = RateLimiter()
+        self.v3_limiter = FixedWindowLimiter()
+        # With V3Behaviour.idempotency_keys: (client id, key) -> the first answer.
+        self.idempotent: dict[tuple[str, str], Answer] = {}
         self.faults = Faults()
         self.next_statuses: deque[int] = deque()
         self.cursors = CursorStore()

@@ -308,8 +308,9 @@ class Organisation:
             raise HarvestError(404, {"message": f"Application {application_id} has been deleted."})
         return application
 
-    def application_json(self, application: Application) -> dict[str, Any]:
-        """The application object of `GET/PATCH /v1/applications/{id}`."""
+    @staticmethod
+    def application_basics(application: Application) -> dict[str, Any]:
+        """What v1 and v3 show of every application alike."""
         return {
             "id": application.id,
             "candidate_id": application.candidate_id,
@@ -317,6 +318,13 @@ class Organisation:
             "applied_at": application.applied_at,
             "rejected_at": application.rejected_at,
             "last_activity_at": application.last_activity_at,
+            "status": application.status,
+        }
+
+    def application_json(self, application: Application) -> dict[str, Any]:
+        """The application object of `GET/PATCH /v1/applications/{id}`."""
+        return {
+            **self.application_basics(application),
             "location": None,
             "source": None,
             "credited_to": None,
@@ -324,7 +332,6 @@ class Organisation:
             "rejection_details": None,
             "jobs": [],
             "job_post_id": None,
-            "status": application.status,
             "current_stage": None,
             "answers": [],
             "prospective_office": None,
@@ -343,6 +350,14 @@ class Organisation:
         values named in the body and nothing else; every element is checked before any
         is written, so a 422 changes nothing. Other documented parameters (source_id,
         referrer, recruiter_id, ...) are accepted and ignored."""
+        self.apply_changes(application, self.changes(application, body))
+
+    def changes(
+        self, application: Application, body: Any, *, id_key: str = "id", v3: bool = False
+    ) -> list[tuple[int, Any]]:
+        """(field id, value or _DELETE) for each custom_fields element of a PATCH body,
+        every one checked (HarvestError 422 if any is wrong). Elements name their field
+        by `id_key` (v1 "id", v3 "custom_field_id") or by `name_key`."""
         if application.status not in UPDATABLE_STATUSES:
             raise validation_error(
                 [
@@ -362,11 +377,23 @@ class Organisation:
         errors: list[dict[str, str]] = []
         for element in elements:
             try:
-                changes.append(self._change(element))
+                changes.append(self._change(element, id_key, v3))
             except BadValue as problem:
                 errors.append(field_error(str(problem), "custom_fields"))
         if errors:
             raise validation_error(errors)
+        return changes
+
+    def apply_changes(
+        self, application: Application, changes: list[tuple[int, Any]], *, replace: bool = False
+    ) -> None:
+        """Writes checked changes; with `replace`, every active application field not among
+        them loses its value (a v3 PATCH that replaces the collection, row 27)."""
+        if replace:
+            written = {field_id for field_id, _ in changes}
+            for custom_field in self.fields_of("application", include_inactive=False):
+                if custom_field.id not in written:
+                    application.values.pop(custom_field.id, None)
         for field_id, value in changes:
             if value is _DELETE:
                 application.values.pop(field_id, None)
@@ -384,19 +411,24 @@ class Organisation:
             application.values.pop(custom_field.id, None)
             return
         try:
+            # As a v3 read shows it: a currency is {"value", "unit"}, a user its id.
             application.values[custom_field.id] = coerce_value(
-                custom_field, {"value": value}, self._user_value
+                custom_field, {"value": value}, self._user_value, v3=True
             )
         except BadValue as problem:
             raise ValueError(f"custom field {name_key} {problem}") from problem
 
-    def _change(self, element: Any) -> tuple[int, Any]:
+    def _change(self, element: Any, id_key: str, v3: bool) -> tuple[int, Any]:
         """(field id, new value or _DELETE) for one custom_fields element, or BadValue."""
         if not isinstance(element, dict):
             raise BadValue("Each custom_fields element must be an object")
-        field_id, name_key = element.get("id"), element.get("name_key")
+        if v3 and "id" in element:
+            # Row 26: v3 names a field by custom_field_id or name_key; "{"id": …} is likely
+            # a 422" (inference, the worst reading).
+            raise BadValue("Unknown key id: name the field by custom_field_id or name_key")
+        field_id, name_key = element.get(id_key), element.get("name_key")
         if field_id is None and name_key is None:
-            raise BadValue("Each custom_fields element needs an id or a name_key")
+            raise BadValue(f"Each custom_fields element needs an {id_key} or a name_key")
         if field_id is not None:
             label = str(field_id)
             found = self.fields.get(_id(field_id)) if isinstance(field_id, int | str) else None
@@ -420,7 +452,7 @@ class Organisation:
                 raise BadValue(f'Custom field {label}: delete_value must be the string "true"')
             return found.id, _DELETE
         try:
-            return found.id, coerce_value(found, element, self._user_value)
+            return found.id, coerce_value(found, element, self._user_value, v3=v3)
         except BadValue as problem:
             raise BadValue(f"Custom field {label} {problem}") from problem
 

@@ -11,7 +11,14 @@ from multidict import MultiMapping
 from yarl import URL
 
 from greenhouse_emulator.harvest import pagination
-from greenhouse_emulator.harvest.answers import Answer, field_error, validation_error
+from greenhouse_emulator.harvest.answers import (
+    NO_ACCESS_BODY,
+    Answer,
+    field_error,
+    validation_error,
+)
+from greenhouse_emulator.harvest.endpoints import V1_ENDPOINTS
+from greenhouse_emulator.harvest.ratelimit import RateLimiter
 from greenhouse_emulator.harvest.routing import (
     Endpoint,
     Headers,
@@ -53,9 +60,8 @@ class V1:
     """The v1 rules (ApiVersion)."""
 
     name = "v1"
-
-    def path(self, endpoint: Endpoint) -> str:
-        return "/v1" + endpoint.v1_path
+    prefix = "/v1"
+    endpoints: tuple[Endpoint, ...] = V1_ENDPOINTS
 
     def authenticate(self, service: Service, headers: Headers, now: float) -> Principal | Answer:
         key = service.credentials.v1_key(headers.get("Authorization"))
@@ -67,10 +73,21 @@ class V1:
         key = service.credentials.v1_key(headers.get("Authorization"))
         return key.key_id if key is not None else None
 
-    def refusal(self, endpoint: Endpoint, principal: Principal) -> Answer | None:
-        if endpoint.permission in principal.grants:
+    def limiter(self, service: Service) -> tuple[RateLimiter, float]:
+        return service.limiter, service.settings.rate_window_seconds
+
+    def refusal(self, service: Service, endpoint: Endpoint, principal: Principal) -> Answer | None:
+        if endpoint.grant in principal.grants:
             return None
         return Answer(401, dict(MISSING_PERMISSION))
+
+    def read_refusal(
+        self, service: Service, endpoint: Endpoint, principal: Principal, query: MultiMapping[str]
+    ) -> Answer | None:
+        return None  # a v1 key reads everything its permissions allow, unknown filters ignored
+
+    def shaped(self, answer: Answer) -> Answer:
+        return answer
 
     def acting_user(self, service: Service, principal: Principal, headers: Headers) -> int:
         user_id = self.on_behalf_of(principal, headers)
@@ -83,7 +100,7 @@ class V1:
                     )
                 ]
             )
-        return acting_site_admin(service.organisation, user_id)
+        return acting_site_admin(service.organisation, user_id, Answer(403, dict(NO_ACCESS_BODY)))
 
     def on_behalf_of(self, principal: Principal | None, headers: Headers) -> int | None:
         raw = headers.get(ON_BEHALF_OF, "").strip()
@@ -92,4 +109,4 @@ class V1:
     def pager(
         self, service: Service, endpoint: Endpoint, path: str, query: MultiMapping[str]
     ) -> Pager:
-        return _V1Pager(endpoint.v1_paging or "next", URL(service.base_url + path), query)
+        return _V1Pager(endpoint.paging or "next", URL(service.base_url + path), query)

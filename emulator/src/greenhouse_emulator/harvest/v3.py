@@ -1,40 +1,59 @@
-"""Harvest v3 and its OAuth token endpoint. Almost all of this is UNCONFIRMED: the
-reference (§3.1) confirms the client credentials grant at https://auth.greenhouse.io/token
-(HTTP Basic client_id:client_secret, `grant_type=client_credentials&sub=<user id>`),
-Bearer tokens living an hour, `sub` standing in for On-Behalf-Of (a service account
-without it), cursor pagination with only a `next` link and `cursor` as the only query
-parameter, and `PATCH /v3/applications/{id}`. The other routes, the scope names, the
-error bodies and the status codes are the emulator's assumptions, chosen to mirror v1
-and RFC 6749/6750; they are kept in this one module so they are easy to correct.
+"""Harvest v3 and its OAuth token endpoint, following `../shared/reference/
+harvest-v3-facts.md` row by row (rows and E-numbers are named where they apply). Where a
+fact is still unconfirmed, `V3Behaviour` (behaviour.py) says which reading the emulator
+plays; its defaults are the worst ones for a client.
 
-Assumptions made here:
-- scopes are one per v1 permission (`V3_SCOPES`); a token gets every scope of its
-  client's permissions, or, with a `scope` form field, the requested subset (a scope
-  the client lacks is a 400 `invalid_scope`);
-- the token response is RFC 6749's: access_token, token_type "Bearer", expires_in
-  (whole seconds, rounded up), scope (space separated);
-- a token whose `sub` user has been disabled since it was issued is invalid (401);
-- a missing scope is a 403 `insufficient_scope` naming the scope, as RFC 6750 says;
-- a service-account token (no `sub`) may read but every write is a 403 with v1's body;
-- bodies, validation and errors of the API routes are v1's;
-- `GET /v3/custom_fields` takes `field_type` as an optional query filter (422 when
-  unknown) instead of v1's path segment;
-- an unknown cursor, or one of another list, is a 422 `{"message": "Invalid cursor"}`.
+- Token endpoint (row 10): `POST /token`, HTTP Basic client_id:client_secret, form
+  `grant_type=client_credentials` (E11: also accepted in the query) and `sub` (row 11: the
+  acting user; without it, the service account). The client id carries a `-<n>` suffix
+  and a malformed one is a 400 (E11). Errors (E4): 401 `{"error": "invalid_client"}`,
+  400 `{"message", "errorId"}`. No refresh token (E11). Tokens live an hour (row 37) and
+  carry `expires_in` and/or `expires_at`, and `scope` or not (row 36); minting may revoke
+  the client's earlier token for the same `sub` (E12).
+- Bearer tokens (row 12); a bad one is a 401 `{"message": "Unauthorized", ...}` (E4).
+- Routes before authentication (E15): an unknown path is a 404 `{"message": "Resource
+  not found"}` even without a token.
+- Scopes (rows 29-34): each endpoint needs one; lacking it is a 403 (row 34) whose body is
+  unconfirmed (row 35). Scopes removed are enforced at once, added ones need a new token
+  (E16).
+- Reads (E6): "GET endpoints are only accessible by site admin users. All other user
+  types will not return results." Writes act as `sub`, who must be a Site Admin (the
+  service account cannot write).
+- Unknown query parameters are refused with 422 (E3), or ignored.
+- Cursor pagination (row 13, E18): `per_page` 1-500 on the first request, then the cursor
+  alone; only a `next` link; ids descending.
+- Rate limit (rows 39-40): a fixed window (30 s) per client, all three headers on every
+  answer.
+- No idempotency key (E5), or an `Idempotency-Key` header honoured.
 """
 
 from __future__ import annotations
 
+import datetime
+import math
 import re
 import time
+import uuid
 from typing import Any, Final
 
 from aiohttp import web
 from multidict import MultiDict, MultiMapping
 from yarl import URL
 
-from greenhouse_emulator.harvest import pagination, permissions
-from greenhouse_emulator.harvest.answers import Answer, no_access
-from greenhouse_emulator.harvest.auth import V3Client, expires_in
+from greenhouse_emulator.harvest import pagination
+from greenhouse_emulator.harvest.answers import (
+    NO_ACCESS_BODY,
+    V3_FORBIDDEN,
+    V3_UNAUTHORIZED,
+    Answer,
+    HarvestError,
+    in_v3_shape,
+    v3_unprocessable,
+)
+from greenhouse_emulator.harvest.auth import V3Client, basic_credentials
+from greenhouse_emulator.harvest.endpoints import V3_ENDPOINTS
+from greenhouse_emulator.harvest.permissions import ALL_SCOPES
+from greenhouse_emulator.harvest.ratelimit import FixedWindowLimiter
 from greenhouse_emulator.harvest.records import TokenRequest
 from greenhouse_emulator.harvest.routing import (
     Endpoint,
@@ -45,22 +64,10 @@ from greenhouse_emulator.harvest.routing import (
 )
 from greenhouse_emulator.harvest.service import Service
 
-V3_SCOPES: Final = {
-    permissions.LIST_USERS: "harvest:users:list",
-    permissions.RETRIEVE_USER: "harvest:users:read",
-    permissions.ADD_USER: "harvest:users:create",
-    permissions.UPDATE_APPLICATION: "harvest:applications:update",
-    permissions.CREATE_CUSTOM_FIELD: "harvest:custom_fields:create",
-    permissions.GET_CUSTOM_FIELDS: "harvest:custom_fields:list",
-}
 TOKEN_PATH: Final = "/token"  # noqa: S105 - a path, not a secret
-INVALID_TOKEN: Final = {"error": "invalid_token"}
+IDEMPOTENCY_KEY: Final = "Idempotency-Key"
 _INTEGER: Final = re.compile(r"[0-9]+")
-
-
-def scopes_of(granted: frozenset[str]) -> list[str]:
-    """The scopes of these v1 permissions, in a stable order."""
-    return [V3_SCOPES[label] for label in permissions.ALL_PERMISSIONS if label in granted]
+_CLIENT_ID: Final = re.compile(r".+-[0-9]+")
 
 
 class _CursorPager:
@@ -70,11 +77,11 @@ class _CursorPager:
         state = service.cursors.resolve(query, path)
         if state is None:
             self._size = pagination.per_page(query)
-            self._after = 0
+            self._before: int | None = None
             self._query: MultiMapping[str] = query
         else:
             self._size = state.per_page
-            self._after = state.after_id
+            self._before = state.before_id
             self._query = MultiDict(state.query)
 
     @property
@@ -82,7 +89,7 @@ class _CursorPager:
         return self._query
 
     def answer(self, items: list[dict[str, Any]]) -> Answer:
-        remaining = pagination.after_id(sorted(items, key=lambda item: item["id"]), self._after)
+        remaining = pagination.before_id(items, self._before)
         chunk = remaining[: self._size]
         if len(remaining) <= self._size:
             return Answer(200, chunk)
@@ -91,53 +98,83 @@ class _CursorPager:
                 path=self._path,
                 query=tuple((k, v) for k, v in self._query.items() if k != "per_page"),
                 per_page=self._size,
-                after_id=chunk[-1]["id"],
+                before_id=chunk[-1]["id"],
             )
         )
         url = URL(self._service.base_url + self._path).with_query({"cursor": cursor})
         return Answer(200, chunk, {"Link": pagination.link("next", url)})
 
 
-def _invalid_token() -> Answer:
-    return Answer(401, dict(INVALID_TOKEN), {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+def _forbidden(service: Service, scope: str | None) -> Answer:
+    """A v3 403: for a missing scope or for an acting user who is not a Site Admin."""
+    if service.settings.v3.forbidden_body == "opaque":
+        return Answer(403, dict(V3_FORBIDDEN))
+    if scope is None:
+        return Answer(403, dict(NO_ACCESS_BODY))
+    return Answer(
+        403,
+        {"error": "insufficient_scope", "scope": scope},
+        {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+    )
+
+
+def _is_site_admin(service: Service, sub: int | None) -> bool:
+    if sub is None:
+        return service.settings.v3.service_account_reads
+    user = service.organisation.users.get(sub)
+    return user is not None and user.site_admin and not user.disabled
 
 
 class V3:
     """The v3 rules (ApiVersion)."""
 
     name = "v3"
-
-    def path(self, endpoint: Endpoint) -> str:
-        return "/v3" + endpoint.v3_path
+    prefix = "/v3"
+    endpoints: tuple[Endpoint, ...] = V3_ENDPOINTS
 
     def authenticate(self, service: Service, headers: Headers, now: float) -> Principal | Answer:
         token = service.credentials.access_token(headers.get("Authorization"), now)
         if token is None:
-            return _invalid_token()
+            return Answer(401, dict(V3_UNAUTHORIZED))
         if token.sub is not None:
             user = service.organisation.users.get(token.sub)
             if user is None or user.disabled:
-                return _invalid_token()
-        return Principal(token.client_id, token.scopes, token.sub)
+                return Answer(401, dict(V3_UNAUTHORIZED))
+        return Principal(
+            token.client_id, service.credentials.live_scopes(token), token.sub, token.number
+        )
 
     def identify(self, service: Service, headers: Headers, now: float) -> str | None:
         token = service.credentials.access_token(headers.get("Authorization"), now)
         return token.client_id if token is not None else None
 
-    def refusal(self, endpoint: Endpoint, principal: Principal) -> Answer | None:
-        scope = V3_SCOPES[endpoint.permission]
-        if scope in principal.grants:
+    def limiter(self, service: Service) -> tuple[FixedWindowLimiter, float]:
+        return service.v3_limiter, service.settings.v3_rate_window_seconds
+
+    def refusal(self, service: Service, endpoint: Endpoint, principal: Principal) -> Answer | None:
+        if endpoint.grant in principal.grants:
             return None
-        return Answer(
-            403,
-            {"error": "insufficient_scope", "scope": scope},
-            {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
-        )
+        return _forbidden(service, endpoint.grant)
+
+    def read_refusal(
+        self, service: Service, endpoint: Endpoint, principal: Principal, query: MultiMapping[str]
+    ) -> Answer | None:
+        behaviour = service.settings.v3
+        known = endpoint.parameters
+        unknown = sorted(name for name in query if name not in known)
+        if unknown and behaviour.unknown_query_parameters == "reject":
+            raise v3_unprocessable([{name: "is not a supported parameter"} for name in unknown])
+        if _is_site_admin(service, principal.sub):
+            return None
+        if behaviour.non_admin_reads == "empty":
+            return Answer(200, [])
+        return _forbidden(service, None)
 
     def acting_user(self, service: Service, principal: Principal, headers: Headers) -> int:
-        if principal.sub is None:  # the service account
-            raise no_access()
-        return acting_site_admin(service.organisation, principal.sub)
+        refused = _forbidden(service, None)
+        if principal.sub is None:  # the service account: writes act as a user (row 11)
+            raise HarvestError(refused.status, refused.body, refused.headers)
+        return acting_site_admin(service.organisation, principal.sub, refused)
 
     def on_behalf_of(self, principal: Principal | None, headers: Headers) -> int | None:
         return principal.sub if principal is not None else None
@@ -147,10 +184,22 @@ class V3:
     ) -> Pager:
         return _CursorPager(service, path, query)
 
+    def shaped(self, answer: Answer) -> Answer:
+        return in_v3_shape(answer)
 
-def _token_error(status: int, error: str, headers: dict[str, str] | None = None) -> web.Response:
+
+# --- the token endpoint -----------------------------------------------------------------
+
+
+def _token_error(status: int, message: str) -> web.Response:
+    """E4: the token endpoint's 400s are `{"message": …, "errorId": …}`."""
+    body = {"message": message, "errorId": str(uuid.uuid4())}
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+def _invalid_client() -> web.Response:
     return web.json_response(
-        {"error": error}, status=status, headers={"Cache-Control": "no-store", **(headers or {})}
+        {"error": "invalid_client"}, status=401, headers={"Cache-Control": "no-store"}
     )
 
 
@@ -158,59 +207,71 @@ async def token_endpoint(service: Service, request: web.Request) -> web.Response
     """`POST /token`, the client credentials grant. Never rate limited or faulted."""
     now = time.monotonic()
     form = await request.post()
-    client = service.credentials.v3_client(request.headers.get("Authorization"))
-    grant_type = form.get("grant_type")
+    grant_type = form.get("grant_type", request.query.get("grant_type"))
     raw_sub = form.get("sub")
     grant = grant_type if isinstance(grant_type, str) else None
     sub_text = raw_sub if isinstance(raw_sub, str) else None
-    response = _token_answer(service, client, grant, sub_text, form.get("scope"), now)
+    client_id, response, number = _token_answer(service, request.headers, grant, sub_text, now)
     service.token_requests.append(
         TokenRequest(
             at=now,
-            client_id=client.client_id if client is not None else None,
+            client_id=client_id,
             grant_type=grant,
             sub=sub_text,
             status=response.status,
+            token_number=number,
         )
     )
     return response
 
 
 def _token_answer(
-    service: Service,
-    client: V3Client | None,
-    grant_type: str | None,
-    raw_sub: str | None,
-    raw_scope: Any,
-    now: float,
-) -> web.Response:
+    service: Service, headers: Headers, grant_type: str | None, raw_sub: str | None, now: float
+) -> tuple[str | None, web.Response, int | None]:
+    """(the client id, the answer, the number of the token issued)."""
+    credentials = basic_credentials(headers.get("Authorization"))
+    if credentials is not None and not _CLIENT_ID.fullmatch(credentials[0]):
+        return None, _token_error(400, "The client id is malformed"), None
+    client = service.credentials.v3_client(headers.get("Authorization"))
     if client is None:
-        return _token_error(401, "invalid_client", {"WWW-Authenticate": 'Basic realm="Greenhouse"'})
-    if grant_type is None:
-        return _token_error(400, "invalid_request")
+        return None, _invalid_client(), None
     if grant_type != "client_credentials":
-        return _token_error(400, "unsupported_grant_type")
+        return client.client_id, _token_error(400, "grant_type must be client_credentials"), None
     sub: int | None = None
     if raw_sub is not None:
         user_id = int(raw_sub.strip()) if _INTEGER.fullmatch(raw_sub.strip()) else None
         user = service.organisation.users.get(user_id) if user_id is not None else None
         if user is None or user.disabled:
-            return _token_error(400, "invalid_grant")
+            return client.client_id, _token_error(400, "sub must be the id of an active user"), None
         sub = user.id
-    scopes = scopes_of(client.permissions)
-    if isinstance(raw_scope, str) and raw_scope.strip():
-        requested = raw_scope.split()
-        if not set(requested) <= set(scopes):
-            return _token_error(400, "invalid_scope")
-        scopes = [scope for scope in scopes if scope in requested]
-    lifetime = service.settings.token_lifetime_seconds
-    token = service.credentials.issue_token(client, sub, frozenset(scopes), lifetime, now)
-    return web.json_response(
-        {
-            "access_token": token.token,
-            "token_type": "Bearer",
-            "expires_in": expires_in(lifetime),
-            "scope": " ".join(scopes),
-        },
-        headers={"Cache-Control": "no-store"},
+    response, number = _issue(service, client, sub, now)
+    return client.client_id, response, number
+
+
+def _issue(
+    service: Service, client: V3Client, sub: int | None, now: float
+) -> tuple[web.Response, int]:
+    settings = service.settings
+    behaviour = settings.v3
+    lifetime = settings.token_lifetime_seconds
+    token = service.credentials.issue_token(
+        client,
+        sub,
+        client.scopes,
+        lifetime,
+        now,
+        revoke_previous=behaviour.revocation == "per_sub",
     )
+    body: dict[str, Any] = {"access_token": token.token, "token_type": "Bearer"}
+    if behaviour.expiry_field in ("expires_in", "both"):
+        body["expires_in"] = max(0, math.ceil(lifetime))
+    if behaviour.expiry_field in ("expires_at", "both"):
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=lifetime)
+        body["expires_at"] = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if behaviour.token_scope:
+        body["scope"] = " ".join(scope for scope in _ordered(token.scopes))
+    return web.json_response(body, headers={"Cache-Control": "no-store"}), token.number
+
+
+def _ordered(scopes: frozenset[str]) -> list[str]:
+    return [scope for scope in ALL_SCOPES if scope in scopes]

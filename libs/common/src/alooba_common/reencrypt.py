@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, select, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.config import DatabaseSettings
@@ -54,10 +54,15 @@ async def reencrypt(
             for row in rows:
                 values = _moved(box, sealed, row)
                 if values:
-                    await session.execute(
-                        update(table).where(key == row._mapping[key.name]).values(values)
+                    # Only if the row still holds what was read: a value written meanwhile
+                    # (a reconnect, a new token) is the service's, sealed with the active key.
+                    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+                        update(table)
+                        .where(key == row._mapping[key.name])
+                        .where(cipher == row._mapping[cipher.name])
+                        .values(values)
                     )
-                    changed += 1
+                    changed += result.rowcount
         if not rows:
             break
         after = rows[-1]._mapping[key.name]

@@ -81,7 +81,7 @@ class Fixes(Protocol):
     def create_test(self) -> str: ...
     def dead_letters(self, kind: str | None, service: str) -> str: ...
     def connect_harvest(self) -> str: ...
-    def connect_harvest_as(self) -> str: ...
+    def connect_harvest_as(self, *, v3: bool) -> str: ...
     def harvest_status(self) -> str: ...
 
 
@@ -114,13 +114,18 @@ class OperatorFixes:
 
     def connect_harvest(self) -> str:
         return (
-            f"HARVEST_API_KEY=... `alooba-gh harvest connect --org {self.org}` (a Harvest v1 "
-            f"key), or `alooba-gh harvest connect --org {self.org} --v3 --client-id ID` with "
-            "$HARVEST_CLIENT_SECRET"
+            f"HARVEST_CLIENT_SECRET=... `alooba-gh harvest connect --org {self.org} --v3 "
+            '--client-id ID --acting-user USER_ID` (a "Harvest V3 (OAuth)" credential and '
+            f"a Site Admin's user id), or HARVEST_API_KEY=... `alooba-gh harvest connect "
+            f"--org {self.org}` (a Harvest v1 key; Greenhouse retired v1 on 2026-08-31)"
         )
 
-    def connect_harvest_as(self) -> str:
-        return f"`alooba-gh harvest connect --org {self.org} --acting-user USER_ID` naming one"
+    def connect_harvest_as(self, *, v3: bool) -> str:
+        credential = " --v3 --client-id ID" if v3 else ""
+        return (
+            f"`alooba-gh harvest connect --org {self.org}{credential} --acting-user USER_ID` "
+            "naming one"
+        )
 
     def harvest_status(self) -> str:
         return f"`alooba-gh harvest status --org {self.org} --harvest-addr {self.harvest_addr}`"
@@ -150,9 +155,12 @@ class ConsoleFixes:
         )
 
     def connect_harvest(self) -> str:
-        return "Connect Harvest under Organization Settings → Harvest (optional)"
+        return (
+            'Connect Harvest under Organization Settings → Harvest with a "Harvest V3 (OAuth)" '
+            "credential and a Site Admin's user id (optional)"
+        )
 
-    def connect_harvest_as(self) -> str:
+    def connect_harvest_as(self, *, v3: bool) -> str:
         return "Connect again under Organization Settings → Harvest, naming a Site Admin's user id"
 
     def harvest_status(self) -> str:
@@ -504,50 +512,9 @@ def harvest_checks(
         checks.append(check("harvest", OK, f"{connection}, checked {stamp(status, 'check_time')}"))
 
     missing = list(status.missing_permissions)
-    if missing:
-        checks.append(
-            check(
-                "harvest permissions",
-                FAIL,
-                "missing: " + ", ".join(missing),
-                "A Greenhouse admin who can manage ALL organization's API credentials: "
-                "Configure → Dev Center → API Credential Management → this Harvest credential "
-                "→ Manage Permissions → grant " + ", ".join(missing),
-            )
-        )
-    else:
-        checks.append(check("harvest permissions", OK, "every needed permission granted"))
-
-    if not status.HasField("integration_user"):
-        checks.append(
-            check(
-                "harvest integration user",
-                FAIL,
-                "not found and not created",
-                "Grant the permissions above first"
-                if missing
-                else "No active Site Admin was found to create it on behalf of: "
-                + fixes.connect_harvest_as(),
-            )
-        )
-    elif not status.integration_user.site_admin:
-        user = status.integration_user
-        checks.append(
-            check(
-                "harvest integration user",
-                FAIL,
-                f"{user.email} (user id {user.id}) is not a Site Admin: pushes wait",
-                f"A Greenhouse Site Admin must make {user.email} a Site Admin (Configure → "
-                "Users → the user → permissions: Site Admin); Harvest cannot grant it",
-            )
-        )
-    else:
-        user = status.integration_user
-        checks.append(
-            check(
-                "harvest integration user", OK, f"{user.email} (user id {user.id}) is a Site Admin"
-            )
-        )
+    v3 = status.mode == hpb.CONNECTION_MODE_V3
+    checks.append(_granted_check(status, missing, v3=v3))
+    checks.append(_integration_user_check(status, missing, fixes, v3=v3))
 
     if status.custom_fields:
         checks.append(
@@ -588,6 +555,65 @@ def harvest_checks(
     else:
         checks.append(check("harvest dead letters", OK, f"none; {queue}"))
     return checks
+
+
+def _granted_check(status: hpb.HarvestStatus, missing: list[str], *, v3: bool) -> pb.SetupCheck:
+    """v1: endpoint permissions (Manage Permissions); v3: scopes (Manage Scopes), where a
+    403 may also mean that the acting user is not a Site Admin (the status says which)."""
+    if not missing:
+        what = "scope" if v3 else "permission"
+        return check("harvest permissions", OK, f"every needed {what} granted")
+    if v3:
+        said = next((a for a in status.actions_needed if missing[0] in a), "")
+        return check(
+            "harvest permissions",
+            FAIL,
+            "missing scopes: " + ", ".join(missing),
+            said
+            or "A Greenhouse admin: Configure → Dev Center → API Credential Management → the "
+            '"Harvest V3 (OAuth)" credential → Manage Scopes → grant '
+            + ", ".join(missing),
+        )
+    return check(
+        "harvest permissions",
+        FAIL,
+        "missing: " + ", ".join(missing),
+        "A Greenhouse admin who can manage ALL organization's API credentials: "
+        "Configure → Dev Center → API Credential Management → this Harvest credential "
+        "→ Manage Permissions → grant " + ", ".join(missing),
+    )
+
+
+def _integration_user_check(
+    status: hpb.HarvestStatus, missing: list[str], fixes: Fixes, *, v3: bool
+) -> pb.SetupCheck:
+    if not status.HasField("integration_user"):
+        found = (
+            "No Site Admin was found to act as (Greenhouse v3 shows nothing to a user who is "
+            "not one): "
+            if v3
+            else "No active Site Admin was found to create it on behalf of: "
+        )
+        return check(
+            "harvest integration user",
+            FAIL,
+            "not found and not created",
+            "Grant the permissions above first"
+            if missing
+            else found + fixes.connect_harvest_as(v3=v3),
+        )
+    user = status.integration_user
+    if not user.site_admin:
+        return check(
+            "harvest integration user",
+            FAIL,
+            f"{user.email} (user id {user.id}) is not a Site Admin: pushes wait",
+            f"A Greenhouse Site Admin must make {user.email} a Site Admin (Configure → "
+            "Users → the user → permissions: Site Admin); Harvest cannot grant it",
+        )
+    return check(
+        "harvest integration user", OK, f"{user.email} (user id {user.id}) is a Site Admin"
+    )
 
 
 class HarvestStatusSource:

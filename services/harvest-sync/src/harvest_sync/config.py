@@ -19,7 +19,11 @@ from alooba_common.config import (
 )
 from alooba_common.outbox import RelaySettings
 from alooba_common.secrets import SecretBox
-from harvest_sync.harvest import unconfirmed
+from harvest_sync.harvest import contract, unconfirmed
+
+# The push queue's relay, unless OUTBOX_* say otherwise. A push may wait a window or two for
+# the rate budget, so a claimed batch is as large as what runs at once and its lease long.
+_RELAY_DEFAULTS = {"OUTBOX_BATCH_SIZE": "10", "OUTBOX_LEASE_SECONDS": "300"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +34,14 @@ class HarvestSettings:
     # Extra CA certificates to trust (tests use the emulator's); the system's always are.
     ca_file: str | None = None
     timeout_seconds: float = 10.0
-    # Greenhouse's rate-limit window, and the limit assumed until X-RateLimit-Limit says.
-    rate_window_seconds: float = unconfirmed.RATE_WINDOW_SECONDS
+    # Greenhouse's rate-limit windows (v1: 10 s; v3: 30 s, harvest-v3-facts.md row 39),
+    # and the limit assumed until X-RateLimit-Limit says (row 38).
+    rate_window_seconds: float = contract.V1_RATE_WINDOW_SECONDS
+    v3_rate_window_seconds: float = contract.V3_RATE_WINDOW_SECONDS
     default_rate_limit: int = unconfirmed.DEFAULT_RATE_LIMIT
+    # How long one request may wait for a slot of the budget before its push is put back
+    # in the queue for later (so that it never outlives its lease waiting).
+    budget_wait_seconds: float = 60.0
     # Names the integration user ("<brand> Integration") and the custom fields
     # ("<brand> Score", "<brand> <skill> Score").
     brand: str = "Alooba"
@@ -69,8 +78,12 @@ class Settings:
             ca_file=env_optional(environ, "HARVEST_CA_FILE"),
             timeout_seconds=env_float(environ, "HARVEST_TIMEOUT_SECONDS", 10.0),
             rate_window_seconds=env_float(
-                environ, "HARVEST_RATE_WINDOW_SECONDS", unconfirmed.RATE_WINDOW_SECONDS
+                environ, "HARVEST_RATE_WINDOW_SECONDS", contract.V1_RATE_WINDOW_SECONDS
             ),
+            v3_rate_window_seconds=env_float(
+                environ, "HARVEST_V3_RATE_WINDOW_SECONDS", contract.V3_RATE_WINDOW_SECONDS
+            ),
+            budget_wait_seconds=env_float(environ, "HARVEST_BUDGET_WAIT_SECONDS", 60.0),
             default_rate_limit=env_int(
                 environ, "HARVEST_DEFAULT_RATE_LIMIT", unconfirmed.DEFAULT_RATE_LIMIT
             ),
@@ -80,9 +93,15 @@ class Settings:
             ),
             recheck_seconds=env_float(environ, "HARVEST_RECHECK_SECONDS", 60.0),
         )
-        if harvest.default_rate_limit < 1 or harvest.rate_window_seconds <= 0:
+        if (
+            harvest.default_rate_limit < 1
+            or harvest.rate_window_seconds <= 0
+            or harvest.v3_rate_window_seconds <= 0
+            or harvest.budget_wait_seconds <= 0
+        ):
             raise ConfigError(
-                "HARVEST_DEFAULT_RATE_LIMIT and HARVEST_RATE_WINDOW_SECONDS must be > 0"
+                "HARVEST_DEFAULT_RATE_LIMIT, HARVEST_RATE_WINDOW_SECONDS, "
+                "HARVEST_V3_RATE_WINDOW_SECONDS and HARVEST_BUDGET_WAIT_SECONDS must be > 0"
             )
         return cls(
             server=GrpcServerSettings.from_env(environ),
@@ -91,6 +110,6 @@ class Settings:
             key_encryption_key=env_str(environ, "KEY_ENCRYPTION_KEY"),
             previous_key_encryption_keys=env_list(environ, "KEY_ENCRYPTION_KEYS_PREVIOUS", ()),
             harvest=harvest,
-            relay=RelaySettings.from_env(environ),
+            relay=RelaySettings.from_env({**_RELAY_DEFAULTS, **environ}),
             relay_enabled=env_bool(environ, "OUTBOX_RELAY_ENABLED", True),
         )

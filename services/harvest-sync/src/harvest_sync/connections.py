@@ -1,9 +1,10 @@
 """An organization's Harvest connection: connecting, checking, status and disconnecting.
 
-Checking a connection asks Greenhouse three things: which needed permissions the credential
-lacks, whether the integration user exists (creating it when it does not and we can), and
-whether that user is a Site Admin yet. Harvest cannot grant Site Admin (reference §3.3), so
-until a Greenhouse admin does, the status says so and pushes wait.
+Checking a connection (checks.py) asks Greenhouse three things: which needed permissions
+(v1) or scopes (v3) the credential lacks, whether the integration user exists (creating it
+when it does not and we can), and whether that user is a Site Admin yet. Harvest cannot
+grant Site Admin (reference §3.3), so until a Greenhouse admin does, the status says so and
+pushes wait.
 """
 
 from __future__ import annotations
@@ -22,25 +23,29 @@ from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from alooba_common.outbox import DEAD, PENDING
 from alooba_common.secrets import SecretBox
+from harvest_sync.checks import Check, Want, check_v1, check_v3
 from harvest_sync.clients import HarvestClients
 from harvest_sync.config import HarvestSettings
-from harvest_sync.credentials import Credential
-from harvest_sync.harvest import unconfirmed
-from harvest_sync.harvest.api import HarvestApi, HarvestUser
+from harvest_sync.credentials import V1, Credential
+from harvest_sync.harvest import contract
+from harvest_sync.harvest.api import HarvestApi, Missing
 from harvest_sync.harvest.errors import (
+    BudgetExhausted,
     CredentialRefused,
     HarvestError,
     HarvestUnavailable,
     PermissionMissing,
     RateLimited,
+    SubjectRefused,
 )
-from harvest_sync.harvest.ratelimit import RateBudget
+from harvest_sync.harvest.ratelimit import Budget
 from harvest_sync.models import OUTBOX, Connection, CustomFieldRecord
 from harvest_sync.push_kinds import PUSH_KIND, organization_prefix
 
 log = structlog.get_logger("harvest_sync.connections")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SUCCESS_EVERY = dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +65,27 @@ class StatusView:
 
 def actions_needed(connection: Connection) -> list[str]:
     """What a person must still do before pushes can flow, in plain words."""
+    v1 = connection.mode == V1
     actions = []
-    if connection.missing_permissions:
+    missing = connection.missing_permissions
+    if missing and v1:
         actions.append(
             "A Greenhouse admin must grant the Harvest credential these endpoint permissions "
             "(Configure → Dev Center → API Credential Management → Manage Permissions): "
-            + ", ".join(connection.missing_permissions)
+            + ", ".join(missing)
         )
+    elif missing:
+        actions.append(_scopes_action(connection))
     if connection.integration_user_id is None:
-        if not connection.missing_permissions:
+        if not missing:
             actions.append(
                 "The integration user could not be created: no active Site Admin was found "
                 "to create it on behalf of; connect again naming one (--acting-user)"
+                if v1
+                else "The integration user could not be found or created: no Site Admin was "
+                "found to act as (Greenhouse shows nothing to a user who is not a Site Admin, "
+                "and the service account may not count as one); connect again naming a Site "
+                "Admin's user id (--acting-user USER_ID)"
             )
     elif not connection.integration_user_site_admin:
         actions.append(
@@ -79,6 +93,20 @@ def actions_needed(connection: Connection) -> list[str]:
             f" (user id {connection.integration_user_id}) a Site Admin; Harvest cannot grant it"
         )
     return actions
+
+
+def _scopes_action(connection: Connection) -> str:
+    scopes = ", ".join(connection.missing_permissions)
+    grant = f"A Greenhouse admin must grant them ({contract.V3_WHERE_TO_GRANT})"
+    if not connection.missing_ambiguous:
+        return f"Missing scopes: {scopes}. {grant}"
+    acting = connection.checked_as_user_id
+    who = "the service account" if acting is None else f"user {acting}"
+    return (
+        f"Missing scopes {scopes}, or the acting user ({who}) is not a Site Admin: Greenhouse "
+        f"answers both with 403. {grant}; if they are granted already, {who} must be made a "
+        "Site Admin (or connect naming one with --acting-user USER_ID)"
+    )
 
 
 def is_ready(connection: Connection) -> bool:
@@ -98,6 +126,7 @@ class Connections:
         self._clients = clients
         self._settings = settings
         self._recheck_locks: dict[str, asyncio.Lock] = {}
+        self._successes: dict[str, dt.datetime] = {}
 
     def credential(self, connection: Connection) -> Credential:
         return Credential.unseal(
@@ -110,7 +139,7 @@ class Connections:
     def api(self, connection: Connection) -> HarvestApi:
         return self._clients.client(self.credential(connection))
 
-    def budget(self, connection: Connection) -> RateBudget:
+    def budget(self, connection: Connection) -> Budget:
         return self._clients.budget(self.credential(connection))
 
     async def get(self, organization_id: str) -> Connection | None:
@@ -136,11 +165,11 @@ class Connections:
             raise InvalidArgument("acting_user_id must be a Greenhouse user id")
         api = self._clients.client(credential)
         try:
-            check = await self._inspect(api, acting_user_id, email)
+            check = await self._inspect(api, Want(email, self._settings.brand, acting_user_id))
         except CredentialRefused as refused:
             # Nothing is stored: there is nothing a later retry could do with it.
             raise InvalidArgument(refused.message) from None
-        except (RateLimited, HarvestUnavailable) as trouble:
+        except (RateLimited, HarvestUnavailable, BudgetExhausted) as trouble:
             raise _unavailable(trouble) from None
         now = utcnow()
         async with self._sessions.begin() as session:
@@ -175,34 +204,46 @@ class Connections:
         return await self.status(organization_id)
 
     async def recheck(
-        self, organization_id: str, *, unless_checked_within: dt.timedelta | None = None
+        self,
+        organization_id: str,
+        *,
+        unless_checked_within: dt.timedelta | None = None,
+        unless_checked_since: dt.datetime | None = None,
     ) -> Connection:
         """Asks Greenhouse again (permissions, integration user, Site Admin) and stores it.
 
         One check at a time per organization: the pushes waiting on a connection all ask
-        for one at once, and all but the first find it `unless_checked_within` fresh."""
+        for one at once, and all but the first find it fresh: checked `unless_checked_within`
+        ago, or after `unless_checked_since` (say, a refusal they met)."""
         async with self._recheck_locks.setdefault(organization_id, asyncio.Lock()):
-            return await self._recheck(organization_id, unless_checked_within)
+            async with self._sessions.begin() as session:
+                connection = await session.get(Connection, organization_id)
+                if connection is None:
+                    raise NotFound("Harvest is not connected for this organization")
+                session.expunge(connection)
+            checked = connection.checked_at
+            if (
+                unless_checked_within is not None and utcnow() - checked < unless_checked_within
+            ) or (unless_checked_since is not None and checked > unless_checked_since):
+                return connection
+            return await self._recheck(organization_id)
 
-    async def _recheck(
-        self, organization_id: str, unless_checked_within: dt.timedelta | None
-    ) -> Connection:
+    async def _recheck(self, organization_id: str) -> Connection:
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id)
             if connection is None:
                 raise NotFound("Harvest is not connected for this organization")
-            if (
-                unless_checked_within is not None
-                and utcnow() - connection.checked_at < unless_checked_within
-            ):
-                session.expunge(connection)
-                return connection
             api = self.api(connection)
-            acting, email = connection.acting_user_id, connection.integration_user_email
+            want = Want(
+                connection.integration_user_email,
+                self._settings.brand,
+                connection.acting_user_id,
+                connection.integration_user_id,
+            )
         try:
-            check = await self._inspect(api, acting, email)
+            check = await self._inspect(api, want)
         except CredentialRefused as refused:
-            check = _Check(missing=list(unconfirmed.NEEDED_PERMISSIONS), user=None, created=False)
+            check = Check(missing=Missing(api.needed), user=None, created=False)
             await self.record_error(organization_id, refused.message)
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id, with_for_update=True)
@@ -257,6 +298,13 @@ class Connections:
         return True
 
     async def record_success(self, organization_id: str, rate_limit: int | None) -> None:
+        """Notes a push written. Once a second at most per process: the status need not be
+        more exact, and every replica's pushes would otherwise queue on this one row."""
+        now = utcnow()
+        last = self._successes.get(organization_id)
+        if last is not None and now - last < _SUCCESS_EVERY:
+            return
+        self._successes[organization_id] = now
         async with self._sessions.begin() as session:
             connection = await session.get(Connection, organization_id)
             if connection is not None:
@@ -277,60 +325,21 @@ class Connections:
 
     # --- talking to Greenhouse ------------------------------------------------------
 
-    async def _inspect(self, api: HarvestApi, acting_user_id: int | None, email: str) -> _Check:
+    async def _inspect(self, api: HarvestApi, want: Want) -> Check:
         try:
-            missing = await api.missing_permissions(acting_user_id)
-            user: HarvestUser | None = None
-            created = False
-            if unconfirmed.LIST_USERS not in missing:
-                user = await api.user_by_email(email)
-                if user is None and unconfirmed.ADD_USER not in missing:
-                    acting = acting_user_id or await _first_site_admin(api)
-                    if acting is not None:
-                        user = await api.create_user(
-                            first_name=self._settings.brand,
-                            last_name="Integration",
-                            email=email,
-                            acting_user_id=acting,
-                        )
-                        created = True
-                        log.info("harvest.integration_user_created", user_id=user.id)
+            return await (check_v1(api, want) if api.mode == V1 else check_v3(api, want))
         except PermissionMissing as lacking:
             # A probe said yes but the call said no: report it rather than guess.
-            missing = [lacking.permission]
-            user, created = None, False
-        except (RateLimited, HarvestUnavailable):
+            missing = Missing((lacking.permission,), ambiguous=lacking.ambiguous)
+            return Check(missing=missing, user=None, created=False)
+        except (RateLimited, HarvestUnavailable, BudgetExhausted, CredentialRefused):
             raise
-        except CredentialRefused:
-            raise
+        except SubjectRefused as refused:
+            raise FailedPrecondition(
+                f"{refused.message}; connect naming an active Site Admin (--acting-user)"
+            ) from None
         except HarvestError as error:
             raise FailedPrecondition(f"Greenhouse refused a setup step: {error.message}") from None
-        return _Check(missing=missing, user=user, created=created)
-
-
-@dataclass(slots=True)
-class _Check:
-    missing: list[str]
-    user: HarvestUser | None
-    created: bool
-
-    def apply(self, connection: Connection, now: dt.datetime) -> None:
-        connection.missing_permissions = list(self.missing)
-        connection.checked_at = now
-        if self.user is not None:
-            if connection.integration_user_id != self.user.id:
-                connection.integration_user_created = self.created
-            connection.integration_user_id = self.user.id
-            connection.integration_user_site_admin = self.user.site_admin and not self.user.disabled
-        elif connection.integration_user_id is None:
-            connection.integration_user_site_admin = False
-
-
-async def _first_site_admin(api: HarvestApi) -> int | None:
-    for user in await api.users():
-        if user.site_admin and not user.disabled:
-            return user.id
-    return None
 
 
 async def _queue_figures(session: AsyncSession, organization_id: str) -> QueueFigures:
@@ -350,8 +359,8 @@ async def _queue_figures(session: AsyncSession, organization_id: str) -> QueueFi
 
 def _unavailable(trouble: HarvestError) -> Unavailable:
     """Greenhouse could not be asked just now: the caller may try again."""
-    if isinstance(trouble, RateLimited):
-        return Unavailable(f"Greenhouse is rate limiting: try again in {trouble.retry_after:g} s")
+    if isinstance(trouble, RateLimited | BudgetExhausted):
+        return Unavailable(f"Greenhouse is rate limiting: try again in {trouble.retry_after:.0f} s")
     return Unavailable(f"Greenhouse could not be reached: {trouble.message}")
 
 

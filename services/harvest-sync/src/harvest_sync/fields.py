@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import delete, select
@@ -24,6 +25,14 @@ log = structlog.get_logger("harvest_sync.fields")
 # Greenhouse's limit on a field name is not documented; names are cut well below the
 # column's 255.
 _MAX_NAME = 200
+
+
+@dataclass(frozen=True, slots=True)
+class KnownField:
+    """A field we write: Greenhouse's id and name_key."""
+
+    id: int
+    name_key: str
 
 
 def total_field_name(brand: str) -> str:
@@ -45,8 +54,9 @@ class FieldCatalog:
 
     async def ids(
         self, organization_id: str, names: Sequence[str], api: HarvestApi, *, acting_user_id: int
-    ) -> dict[str, int]:
-        """Greenhouse's field id for each name, finding or creating what is not cached."""
+    ) -> dict[str, KnownField]:
+        """Greenhouse's field for each name, finding or creating what is not cached. Lists
+        and creates act as `acting_user_id` (v3 reads need a Site Admin, E6)."""
         known = await self._cached(organization_id, names)
         if len(known) == len(set(names)):
             return known
@@ -55,13 +65,13 @@ class FieldCatalog:
             missing = [n for n in dict.fromkeys(names) if n not in known]
             if not missing:
                 return known
-            existing = _by_name(await api.application_fields())
+            existing = _by_name(await api.application_fields(as_user=acting_user_id))
             for name in missing:
                 field, created = existing.get(name.casefold()), False
                 if field is None:
                     field, created = await self._create(api, name, acting_user_id), True
                 await self._remember(organization_id, name, field, created=created)
-                known[name] = field.id
+                known[name] = KnownField(field.id, field.name_key)
             return known
 
     async def forget(self, organization_id: str) -> None:
@@ -81,7 +91,8 @@ class FieldCatalog:
             )
         except Rejected:
             # Someone (another replica, an admin) may have created it since we listed.
-            found = _by_name(await api.application_fields()).get(name.casefold())
+            listed = await api.application_fields(as_user=acting_user_id)
+            found = _by_name(listed).get(name.casefold())
             if found is None:
                 raise
             return found
@@ -89,15 +100,19 @@ class FieldCatalog:
             log.info("harvest.custom_field_created", field_id=field.id, name_key=field.name_key)
         return field
 
-    async def _cached(self, organization_id: str, names: Sequence[str]) -> dict[str, int]:
+    async def _cached(self, organization_id: str, names: Sequence[str]) -> dict[str, KnownField]:
         async with self._sessions.begin() as session:
             rows = await session.execute(
-                select(CustomFieldRecord.name, CustomFieldRecord.greenhouse_id).where(
+                select(
+                    CustomFieldRecord.name,
+                    CustomFieldRecord.greenhouse_id,
+                    CustomFieldRecord.name_key,
+                ).where(
                     CustomFieldRecord.organization_id == organization_id,
                     CustomFieldRecord.name.in_(list(names)),
                 )
             )
-            return {name: greenhouse_id for name, greenhouse_id in rows}
+            return {name: KnownField(greenhouse_id, key) for name, greenhouse_id, key in rows}
 
     async def _remember(
         self, organization_id: str, name: str, field: HarvestField, *, created: bool

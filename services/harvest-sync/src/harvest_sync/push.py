@@ -3,14 +3,19 @@
 `ScorePushes.queue` is what the assessments service calls (QueueScores): it puts the push in
 the durable queue, once per result. `PushHandler` is the relay's handler for one queued
 push: it waits while a person still has to act on the connection, finds or creates the
-fields, and PATCHes the application with our fields only (never clearing others).
+fields, and writes them on the application, never clearing others' (v1: a PATCH of our
+fields only; v3: the others read and written back with ours, one write per application at
+a time across replicas).
 
 What Greenhouse answers decides what happens next:
 - 2xx: done. Pushing the same result again writes the same values.
-- 429: wait its Retry-After (the whole organization's budget pauses), attempt not spent.
+- 429: wait its Retry-After (the whole credential's budget pauses), attempt not spent.
+- our own budget has no slot for long: put back for later, attempt not spent.
 - 5xx, timeouts, refused connections: retried with backoff, then dead-lettered.
-- a missing permission or refused credential: the connection is checked again and the
-  push waits for a person, attempt not spent.
+- a missing permission or refused credential (v3: a 403, "missing scope X, or the acting
+  user is not a Site Admin"): the connection is checked again and the push waits for a
+  person, attempt not spent. (v3: if the check then finds nothing missing, the 403 was
+  about this application: retried, spending attempts, then dead-lettered.)
 - any other 4xx (a deleted application, a validation error): a dead letter with
   Greenhouse's reason, replayable from the CLI.
 """
@@ -31,15 +36,20 @@ from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
 from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater, enqueue
 from harvest_sync.connections import Connections, actions_needed, is_ready
+from harvest_sync.credentials import V1
 from harvest_sync.fields import FieldCatalog, skill_field_name, total_field_name
 from harvest_sync.harvest.api import FieldValue, HarvestApi
 from harvest_sync.harvest.errors import (
+    BudgetExhausted,
     CredentialRefused,
+    HarvestError,
     HarvestUnavailable,
     PermissionMissing,
     RateLimited,
     Rejected,
+    SubjectRefused,
 )
+from harvest_sync.locks import LeaseLocks, LockBusy
 from harvest_sync.metrics import PUSHES, RATE_LIMITED
 from harvest_sync.models import OUTBOX, Connection
 from harvest_sync.push_kinds import PUSH_KIND, dedupe_key
@@ -143,14 +153,18 @@ class PushHandler:
         self,
         connections: Connections,
         fields: FieldCatalog,
+        locks: LeaseLocks,
         *,
         brand: str,
         recheck_seconds: float,
+        write_lease_seconds: float,
     ) -> None:
         self._connections = connections
         self._fields = fields
+        self._locks = locks
         self._brand = brand
         self._recheck = dt.timedelta(seconds=recheck_seconds)
+        self._write_lease = write_lease_seconds
 
     async def __call__(self, message: OutboxMessage) -> None:
         payload = message.payload
@@ -162,14 +176,7 @@ class PushHandler:
         api = self._connections.api(connection)
         named = _scores_from(payload).values(self._brand)
         try:
-            try:
-                await self._write(organization_id, application_id, named, api, acting)
-            except Rejected as rejected:
-                if rejected.status != 422:
-                    raise
-                # A cached field may have been deleted in Greenhouse: find them again, once.
-                await self._fields.forget(organization_id)
-                await self._write(organization_id, application_id, named, api, acting)
+            await self._write_once(organization_id, application_id, named, api, acting)
         except RateLimited as limited:
             RATE_LIMITED.inc()
             PUSHES.labels("rate_limited").inc()
@@ -179,22 +186,23 @@ class PushHandler:
             raise RetryLater(
                 limited.message, after=limited.retry_after, spend_attempt=False
             ) from None
+        except BudgetExhausted as exhausted:
+            PUSHES.labels("throttled").inc()
+            raise RetryLater(
+                exhausted.message, after=exhausted.retry_after, spend_attempt=False
+            ) from None
+        except LockBusy:
+            raise RetryLater(
+                f"another push is writing application {application_id}",
+                after=1.0,
+                spend_attempt=False,
+            ) from None
         except HarvestUnavailable as unavailable:
             PUSHES.labels("retry").inc()
             await self._connections.record_error(organization_id, unavailable.message)
             raise RetryLater(unavailable.message) from None
-        except (PermissionMissing, CredentialRefused) as refused:
-            PUSHES.labels("waiting").inc()
-            await self._connections.record_error(organization_id, refused.message)
-            # Greenhouse just said no, so the last check is out of date; but concurrent
-            # pushes that hit the same refusal need only one new check between them.
-            with contextlib.suppress(RateLimited, HarvestUnavailable):
-                await self._connections.recheck(
-                    organization_id, unless_checked_within=_JUST_CHECKED
-                )
-            raise RetryLater(
-                refused.message, after=self._recheck.total_seconds(), spend_attempt=False
-            ) from None
+        except (PermissionMissing, CredentialRefused, SubjectRefused) as refused:
+            await self._refused(organization_id, connection, refused)
         except Rejected as rejected:
             PUSHES.labels("rejected").inc()
             await self._connections.record_error(organization_id, rejected.message)
@@ -205,6 +213,23 @@ class PushHandler:
         )
         log.info("harvest.pushed", application_id=application_id, fields=len(named))
 
+    async def _write_once(
+        self,
+        organization_id: str,
+        application_id: int,
+        named: Sequence[tuple[str, float | int]],
+        api: HarvestApi,
+        acting: int,
+    ) -> None:
+        try:
+            await self._write(organization_id, application_id, named, api, acting)
+        except Rejected as rejected:
+            if rejected.status != 422:
+                raise
+            # A cached field may have been deleted in Greenhouse: find them again, once.
+            await self._fields.forget(organization_id)
+            await self._write(organization_id, application_id, named, api, acting)
+
     async def _write(
         self,
         organization_id: str,
@@ -213,11 +238,56 @@ class PushHandler:
         api: HarvestApi,
         acting: int,
     ) -> None:
-        ids = await self._fields.ids(
+        fields = await self._fields.ids(
             organization_id, [name for name, _ in named], api, acting_user_id=acting
         )
-        values = [FieldValue(field_id=ids[name], value=value) for name, value in named]
-        await api.update_application(application_id, values, acting_user_id=acting)
+        values = [
+            FieldValue(
+                field_id=fields[name].id, value=value, name_key=fields[name].name_key, name=name
+            )
+            for name, value in named
+        ]
+        if api.mode == V1:
+            await api.update_application(application_id, values, acting_user_id=acting)
+            return
+        # v3 reads the application's custom fields and writes them back with ours: two
+        # pushes for one application at once could each write back what the other is
+        # replacing, so they take turns, whichever replica runs them.
+        async with self._locks.held(
+            f"application:{organization_id}:{application_id}",
+            lease_seconds=self._write_lease,
+            wait_seconds=self._write_lease / 4,
+        ):
+            await api.update_application(application_id, values, acting_user_id=acting)
+
+    async def _refused(
+        self, organization_id: str, connection: Connection, refused: HarvestError
+    ) -> None:
+        """Greenhouse refused the credential or a permission: the push waits for a person
+        (the connection is checked again, so that the status says what to do)."""
+        refused_at = utcnow()
+        PUSHES.labels("waiting").inc()
+        await self._connections.record_error(organization_id, refused.message)
+        checked = None
+        with contextlib.suppress(RateLimited, HarvestUnavailable, BudgetExhausted):
+            # Concurrent pushes that met the same refusal need only one new check between
+            # them (v1: one in the last few seconds; v3: one made after the refusal).
+            checked = await self._connections.recheck(
+                organization_id,
+                unless_checked_within=_JUST_CHECKED if connection.mode == V1 else None,
+                unless_checked_since=None if connection.mode == V1 else refused_at,
+            )
+        if connection.mode != V1 and checked is not None and is_ready(checked):
+            # Every scope is granted and the integration user is a Site Admin, yet this one
+            # was refused (say, an application of a confidential job, E10): retried with
+            # backoff like a failure, then a dead letter.
+            raise RetryLater(
+                f"{refused.message}; yet the check finds every scope granted and the "
+                "integration user a Site Admin"
+            ) from None
+        raise RetryLater(
+            refused.message, after=self._recheck.total_seconds(), spend_attempt=False
+        ) from None
 
     async def _ready_connection(self, organization_id: str) -> Connection:
         connection = await self._connections.get(organization_id)
@@ -231,7 +301,7 @@ class PushHandler:
                 connection = await self._connections.recheck(
                     organization_id, unless_checked_within=self._recheck
                 )
-            except (RateLimited, HarvestUnavailable) as error:
+            except (RateLimited, HarvestUnavailable, BudgetExhausted) as error:
                 raise RetryLater(error.message, spend_attempt=False) from None
             if is_ready(connection):
                 return connection

@@ -17,6 +17,7 @@ from harvest_sync.clients import HarvestClients
 from harvest_sync.config import Settings
 from harvest_sync.connections import Connections
 from harvest_sync.fields import FieldCatalog
+from harvest_sync.locks import LeaseLocks
 from harvest_sync.models import OUTBOX
 from harvest_sync.push import PushHandler, ScorePushes
 from harvest_sync.push_kinds import PUSH_KIND
@@ -33,7 +34,8 @@ def build_service(
     box = settings.secret_box()
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
-    clients = HarvestClients(settings.harvest)
+    locks = LeaseLocks(sessions)
+    clients = HarvestClients(settings.harvest, sessions, box, locks)
     connections = Connections(sessions, box, clients, settings.harvest)
     fields = FieldCatalog(sessions, brand=settings.harvest.brand)
     relay = OutboxRelay(
@@ -43,8 +45,10 @@ def build_service(
             PUSH_KIND: PushHandler(
                 connections,
                 fields,
+                locks,
                 brand=settings.harvest.brand,
                 recheck_seconds=settings.harvest.recheck_seconds,
+                write_lease_seconds=settings.relay.lease_seconds,
             )
         },
         settings=settings.relay,

@@ -4,11 +4,13 @@ against greenhouse_emulator's Harvest API (in this process, over TLS, its rate l
 
 Before the flow starts, the organization connects Harvest with a v1 key and its
 integration user is made a Site Admin (`connect`); each trip's Greenhouse application is
-an application of the Harvest emulator. The faults (`harvest_faults`): Harvest answering
-5xx, answering 429 (`Retry-After: 1`), and timing out (the write is applied but answered
-after `HANG_SECONDS`, beyond harvest-sync's `HARVEST_TIMEOUT_SECONDS`), each from the
-start of its slice until `HOLD_SECONDS` after the slice's first result reached Greenhouse;
-and SIGKILL of harvest-sync once the slice's first push is written.
+an application of the Harvest emulator. (v1 still: the fault run's records of each write
+are v1's; the v3 client meets the same faults in tests/integration/test_harvest_sync.py.)
+The faults (`harvest_faults`): Harvest answering 5xx, answering 429 (`Retry-After: 1`),
+and timing out (the write is applied but answered after `HANG_SECONDS`, beyond
+harvest-sync's `HARVEST_TIMEOUT_SECONDS`), each from the start of its slice until
+`HOLD_SECONDS` after the slice's first result reached Greenhouse; and SIGKILL of
+harvest-sync once the slice's first push is written.
 
 `harvest_checks` waits for the pushes to settle, then counts per slice of the run (every
 slice's results are pushed, not only those of the Harvest faults): `lost`, a final result
@@ -78,7 +80,7 @@ async def connect(harvest: RecordedHarvest, stack: Stack, organization_id: str) 
     """Connects the organization (v1 key) and promotes its integration user, as a
     Greenhouse admin would; the next status check sees it and pushes may flow."""
     harvest.add_user("Ada", "Admin", "ada@faults.example", site_admin=True)
-    _, checked = await connect_and_promote(harvest, stack, organization_id)
+    _, checked = await connect_and_promote(harvest, stack, organization_id, mode="v1")
     if checked.actions_needed or checked.missing_permissions:
         raise RuntimeError(f"Harvest not ready to push: {checked}")
     harvest.flow_from = len(harvest.requests)

@@ -102,7 +102,9 @@ class ConnectRequest(_message.Message):
     organization_id: _builtins.str
     acting_user_id: _builtins.int
     """The Greenhouse user id of an existing Site Admin on whose behalf the integration
-    user is created. 0: the first active Site Admin that List Users returns.
+    user is created (v3: also whom Greenhouse is read as until the integration user is a
+    Site Admin, as v3 shows nothing to other users). 0: v1, the first active Site Admin
+    that List Users returns; v3, the service account, if Greenhouse shows it anything.
     """
     integration_user_email: _builtins.str
     """The integration user's e-mail address; empty: the service's default."""
@@ -240,8 +242,10 @@ class HarvestStatus(_message.Message):
     """The limit per window Greenhouse last announced in X-RateLimit-Limit (0: not yet)."""
     @_builtins.property
     def missing_permissions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Greenhouse's labels of the needed endpoint permissions the credential lacks,
-        e.g. "POST: Create Custom Field". Empty when all are granted.
+        """What the credential lacks: v1, Greenhouse's labels of the needed endpoint
+        permissions, e.g. "POST: Create custom field"; v3, the needed scopes, e.g.
+        "harvest:custom_fields:create" (actions_needed says where to grant them). Empty when
+        all are granted.
         """
 
     @_builtins.property

@@ -33,6 +33,8 @@ async def _render(
         {
             "status": harvest_status,
             "connected": harvest_status.mode in _MODES,
+            # v3 grants access as scopes (Manage Scopes), v1 as endpoint permissions.
+            "v3": harvest_status.mode == hpb.CONNECTION_MODE_V3,
             "mode": _MODES.get(harvest_status.mode, "not connected"),
             "notice": NOTICES.get(request.query.get("notice", "")),
             "error": error,

@@ -1,69 +1,53 @@
-"""Everything about Harvest that Greenhouse's public material does not confirm.
-
-Each value here is our best reading of ../shared/reference/greenhouse-api.md where that
-reference says UNCONFIRMED. They are kept in this one module so that correcting one,
-when Greenhouse confirms or contradicts it, is a one-line change with a test to update.
-The Greenhouse emulator (greenhouse_emulator.harvest) mirrors the same choices.
+"""What harvest-sync assumes about Harvest that nothing public confirms yet: each entry names
+its row of `../shared/reference/harvest-v3-facts.md` and says how the code copes whichever
+way Greenhouse turns out to behave. Everything confirmed is in `contract.py`. The Harvest
+emulator (greenhouse_emulator.harvest, `V3Behaviour`) plays every reading of these, the
+worst one by default, and the tests run against both.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-# --- permission labels (reference §3.3) -----------------------------------------------
-# Greenhouse labels endpoint permissions "METHOD: Endpoint name" in Dev Center → API
-# Credential Management → Manage Permissions. "GET: List Users", "PATCH: Update
-# Application" and "GET: Get custom fields" are seen in third-party lists; the labels of
-# Add User and Create Custom Field are UNCONFIRMED and follow the same pattern.
-LIST_USERS: Final = "GET: List Users"
+# Row 2: the v1 Dev Center label of Add User. Only the doc heading was found.
 ADD_USER: Final = "POST: Add User"
-UPDATE_APPLICATION: Final = "PATCH: Update Application"
-CREATE_CUSTOM_FIELD: Final = "POST: Create Custom Field"
-GET_CUSTOM_FIELDS: Final = "GET: Get custom fields"
-NEEDED_PERMISSIONS: Final = (
-    LIST_USERS,
-    ADD_USER,
-    UPDATE_APPLICATION,
-    CREATE_CUSTOM_FIELD,
-    GET_CUSTOM_FIELDS,
-)
 
-# --- v1 permission probes (reference §3.6) --------------------------------------------
-# Harvest has no endpoint that lists a key's permissions. The docs say a 401 means "invalid
-# key or missing permission", so each needed endpoint is probed with a request that cannot
-# change anything: GETs with per_page=1, and writes with an empty body (or application id
-# 0), which a permitted key sees refused later, by validation (422), lookup (404) or the
-# acting user's access (403). UNCONFIRMED: that Greenhouse checks the endpoint permission
-# before validating the body. A 401 on every probe means the key itself is refused.
-V1_PERMISSION_REFUSED_STATUS: Final = 401
+# Row 8: v1 has no endpoint that lists a key's permissions, so each needed endpoint is
+# probed with a request that cannot change anything (GETs with per_page=1, writes with an
+# empty body or application id 0), assuming Greenhouse checks the permission before the
+# body. The v3 client probes the same way when the token does not name its scopes.
 V1_PROBE_APPLICATION_ID: Final = 0
+V3_PROBE_APPLICATION_ID: Final = 0
 
-# --- POST /v1/users (reference §3.8) ----------------------------------------------------
-# The success status (201 or 200) is UNCONFIRMED: both are accepted.
-CREATED_STATUSES: Final = frozenset({200, 201})
+# Row 24: the 201 bodies of POST /v3/users and /v3/custom_fields (only `{"id": 5}` mocks
+# seen). The v3 client needs nothing but the id from them: a field is read again by
+# `ids=` when its name_key is missing, a new user is known to be a Basic, active user.
 
-# --- v3 (reference §3.1) ----------------------------------------------------------------
-# Confirmed: the token endpoint, client credentials with HTTP Basic client_id:secret and
-# `sub`, bearer tokens, cursor pagination, PATCH /v3/applications/{id}.
-# UNCONFIRMED: the routes for users and custom fields, the request and response bodies
-# (taken to be v1's), the scope names, and that a missing scope is a 403.
-V3_USERS_PATH: Final = "/v3/users"
-V3_CUSTOM_FIELDS_PATH: Final = "/v3/custom_fields"
-# v3 lists custom fields with a query parameter rather than v1's path segment.
-V3_CUSTOM_FIELDS_TYPE_PARAMETER: Final = "field_type"
-V3_APPLICATION_PATH: Final = "/v3/applications/{id}"
-V3_SCOPES: Final = {
-    LIST_USERS: "harvest:users:list",
-    ADD_USER: "harvest:users:create",
-    UPDATE_APPLICATION: "harvest:applications:update",
-    CREATE_CUSTOM_FIELD: "harvest:custom_fields:create",
-    GET_CUSTOM_FIELDS: "harvest:custom_fields:list",
-}
-V3_PERMISSION_REFUSED_STATUS: Final = 403
+# Row 27: whether PATCH /v3/applications/{id} replaces the whole custom_fields collection.
+# The v3 client always reads the application's custom fields first and writes them back
+# with ours (read-merge-write), which is right either way.
 
-# --- rate limits (reference §3.4) -----------------------------------------------------
-# The documented limit is "per 10 seconds"; 50 is the long-standing default, used until
-# Greenhouse's X-RateLimit-Limit says otherwise. v3's limits are UNCONFIRMED: the same
-# headers and window are assumed.
+# Row 35: the body of a v3 403. Only RFC 6750's would name the scope; anything else leaves
+# "a missing scope, or an acting user who is not a Site Admin" (row 34), and the status
+# says both.
+V3_INSUFFICIENT_SCOPE: Final = "insufficient_scope"
+
+# Row 36: whether the token answer carries `scope`. Without it the v3 client probes each
+# endpoint (row 8's way) instead.
+V3_GRANTED_SCOPES_FIELD: Final = "scope"
+
+# Row 38: v3 "publishes no ceiling"; 50 is used until X-RateLimit-Limit says otherwise.
 DEFAULT_RATE_LIMIT: Final = 50
-RATE_WINDOW_SECONDS: Final = 10.0
+
+# E5: v3 takes no idempotency key, so after a create that timed out the record is looked up
+# (by primary_email, or by name) before it is created again.
+
+# E6: "GET endpoints are only accessible by site admin users"; whether the service account
+# (a token without `sub`) counts as one is unknown. The v3 client reads as the integration
+# user once it is a Site Admin, else as the Site Admin named at connect, and only then as
+# the service account; a read that comes back empty proves nothing, so it never creates a
+# user on the strength of one.
+
+# E12: whether minting a token revokes the client's earlier ones ("single-active-token
+# semantics"). Every replica uses the one token per client and `sub` kept in harvest-sync's
+# database, minted under a lock, so they cannot knock each other out.
