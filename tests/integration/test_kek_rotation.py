@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support.inprocess import server_settings
 
 import assessments.config
 import harvest_sync.config
-from alooba_common.config import ConfigError, DatabaseSettings, GrpcServerSettings, LoggingSettings
+from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
 from alooba_common.db import create_engine, session_factory
 from alooba_common.secrets import SecretBox, generate_kek, legacy_lookup_hash_key
+from alooba_common.tls import Identity
 from assessments.models import ApiKey, Invitation
 from assessments.reencrypt import reencrypt_all as reencrypt_assessments
 from assessments.service import (
@@ -41,7 +43,7 @@ class _Candidates:
 
 def _assessments(url: str, active: str, previous: tuple[str, ...], hash_key: str) -> Any:
     return assessments.config.Settings(
-        server=GrpcServerSettings(port=0),
+        server=server_settings(Identity.ASSESSMENTS),
         database=DatabaseSettings(url=url),
         logging=LoggingSettings(),
         key_encryption_key=active,
@@ -173,7 +175,7 @@ async def test_harvest_credentials_and_tokens_move_to_the_new_kek(
 
     await reencrypt_harvest_sync(
         harvest_sync.config.Settings(
-            server=GrpcServerSettings(port=0),
+            server=server_settings(Identity.HARVEST_SYNC),
             database=DatabaseSettings(url=url),
             logging=LoggingSettings(),
             key_encryption_key=new,
@@ -192,6 +194,7 @@ async def test_harvest_credentials_and_tokens_move_to_the_new_kek(
 
 def test_previous_keks_without_a_pinned_lookup_hash_key_are_a_config_error() -> None:
     environ = {
+        "TLS_DIR": "/tls",
         "KEY_ENCRYPTION_KEY": generate_kek(),
         "KEY_ENCRYPTION_KEYS_PREVIOUS": generate_kek(),
     }

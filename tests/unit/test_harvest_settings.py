@@ -9,7 +9,8 @@ from alooba_common.config import ConfigError
 from alooba_common.secrets import generate_kek
 from harvest_sync.config import Settings
 
-BASE = {"KEY_ENCRYPTION_KEY": generate_kek()}
+# TLS_DIR is only named: reading settings does not open the certificate files.
+BASE = {"KEY_ENCRYPTION_KEY": generate_kek(), "TLS_DIR": "/tls"}
 
 
 def test_v1_and_v3_have_greenhouses_windows_by_default() -> None:
