@@ -15,6 +15,7 @@ from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
 from alooba_common.event_loop import run_event_loop
 from alooba_common.logging import configure_logging
 from alooba_common.migrations import upgrade_to_head
+from alooba_common.tracing import TracingSettings, start_tracing
 
 
 class ServiceSettings(Protocol):
@@ -60,10 +61,12 @@ def run_service(
         return
     try:
         settings = load_settings(os.environ)
+        tracing = TracingSettings.from_env(os.environ)
     except ConfigError as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging, service=name)
+    start_tracing(tracing, service=name)
     try:
         run_event_loop(serve(settings))
     except ConfigError as error:  # found as it starts serving: a missing or wrong certificate
