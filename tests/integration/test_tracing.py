@@ -94,12 +94,17 @@ def parent_of(span: ReadableSpan) -> int | None:
     return span.parent.span_id if span.parent is not None else None
 
 
-def log_records(output: str) -> list[dict[str, Any]]:
-    records = []
-    for line in output.splitlines():
-        if line.startswith("{"):
-            records.append(json.loads(line))
-    return records
+async def logged_send_test(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> list[dict[str, Any]]:
+    """A send_test for an organization of its own; the log lines of its request (its
+    request id), from every service."""
+    tenant = await new_tenant(system)
+    capsys.readouterr()
+    reply = await send_test(system, tenant.key, send_test_body(tenant.test.id))
+    assert reply.status == 200
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    return [r for r in records if r.get("request_id") == reply.headers["X-Request-ID"]]
 
 
 async def test_a_send_test_is_one_trace_from_the_gateway_through_assessments_to_candidates(
@@ -130,17 +135,13 @@ async def test_a_send_test_is_one_trace_from_the_gateway_through_assessments_to_
 async def test_every_log_line_of_the_request_carries_its_trace_id(
     traced_system: System, tracing_on: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tenant = await new_tenant(traced_system)
-    capsys.readouterr()
-    reply = await send_test(traced_system, tenant.key, send_test_body(tenant.test.id))
-    request_id = reply.headers["X-Request-ID"]
+    lines = await logged_send_test(traced_system, capsys)
     spans = await wait_for_spans(
         tracing_on, lambda spans: any(s.name == "POST /v1/greenhouse/send_test" for s in spans)
     )
     http = one(spans, "POST /v1/greenhouse/send_test", trace.SpanKind.SERVER)
     trace_id = trace.format_trace_id(http.context.trace_id)
 
-    lines = [r for r in log_records(capsys.readouterr().out) if r.get("request_id") == request_id]
     handled = {r.get("grpc_service") for r in lines if r["event"] == "rpc.handled"}
     assert {"alooba.assessments.v1.PartnerService", "alooba.candidates.v1.CandidatesService"} <= (
         handled
@@ -175,13 +176,7 @@ async def test_the_invitation_email_continues_the_trace_of_its_send_test(
 async def test_with_tracing_off_nothing_is_traced_carried_or_logged(
     untraced_system: System, spans: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tenant = await new_tenant(untraced_system)
-    capsys.readouterr()
-    reply = await send_test(untraced_system, tenant.key, send_test_body(tenant.test.id))
-    assert reply.status == 200
-    request_id = reply.headers["X-Request-ID"]
-
-    lines = [r for r in log_records(capsys.readouterr().out) if r.get("request_id") == request_id]
+    lines = await logged_send_test(untraced_system, capsys)
     assert any(r["event"] == "rpc.handled" for r in lines)
     assert not [r for r in lines if "trace_id" in r or "span_id" in r]
     assert TRACE_CONTEXT_KEY not in await dump_text(untraced_system.databases["assessments"])
