@@ -150,7 +150,8 @@ def wait_ready(podman: Podman, the_plan: Plan, timeout: float) -> None:
                     f"{name} is not ready (probe {manifests.readiness(deployment)})\n{logs}"
                 )
             time.sleep(0.5)
-        say(f"  {name}: ready ({' '.join(map(str, manifests.readiness(deployment)))})")
+        kind, port, target = manifests.readiness(deployment)
+        say(f"  {name}: ready ({kind} probe on :{port}{' ' + target if target else ''})")
 
 
 def keep_logs(podman: Podman, the_plan: Plan, logs: Path) -> None:
