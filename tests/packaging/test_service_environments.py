@@ -134,3 +134,28 @@ def test_migrate_reaches_head_from_the_service_environment_alone(
         [(revision,)] = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     expected = head_revision(ROOT / "services" / service / "migrations")
     assert revision == expected
+
+
+# Tracing loads OpenTelemetry's SDK, exporter and instrumentations only when it is turned on,
+# so importing the service's modules proves nothing about them: turn it on.
+_START_TRACING = """
+import sys
+from alooba_common.tracing import TracingSettings, start_tracing
+tracing = start_tracing(TracingSettings(exporters=("otlp", "console")), service=sys.argv[1])
+installed = [i for i in tracing.instrumentors if i.is_instrumented_by_opentelemetry]
+print(" ".join(sorted(type(i).__name__ for i in installed)))
+tracing.stop()
+"""
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_tracing_starts_from_the_service_environment_alone(
+    service: str, environments: dict[str, Path], tmp_path: Path
+) -> None:
+    result = run(environments[service], "-c", _START_TRACING, service, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    instrumented = set(result.stdout.split())
+    grpc = {"GrpcAioInstrumentorClient", "GrpcAioInstrumentorServer"}
+    http = {"AioHttpClientInstrumentor", "AioHttpServerInstrumentor"}
+    # aiohttp is instrumented where the service has it: all but candidates.
+    assert instrumented == (grpc if service == "candidates" else grpc | http)

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from alooba_common.config import LoggingSettings
+from alooba_common.tracing import add_trace_ids
 
 # Keys that must never reach a log line with their value. Logging any of them is a bug;
 # this processor is the safety net that keeps the bug from leaking data.
@@ -54,6 +55,7 @@ def _shared_processors(service: str) -> list[structlog.types.Processor]:
 
     return [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         add_service,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alooba_common.config import ConfigError, env_float, env_int
 from alooba_common.db import UtcDateTime, utcnow
 from alooba_common.outbox_metrics import OutboxMetrics
+from alooba_common.tracing import continued_trace, mark_error, with_trace_context
 
 log = structlog.get_logger("alooba.outbox")
 
@@ -91,7 +92,7 @@ async def enqueue(
     values = {
         "id": uuid.uuid4().hex,
         "kind": kind,
-        "payload": dict(payload),
+        "payload": dict(with_trace_context(payload)),
         "dedupe_key": dedupe_key,
         "status": PENDING,
         "attempts": 0,
@@ -282,7 +283,8 @@ class OutboxRelay:
 
         async def deliver(message: OutboxMessage) -> None:
             async with semaphore:
-                await self._deliver(message)
+                with continued_trace(message.payload, message.kind, message.id):
+                    await self._deliver(message)
 
         await asyncio.gather(*(deliver(message) for message in batch))
         return len(batch)
@@ -370,6 +372,7 @@ class OutboxRelay:
             available_at=utcnow() + dt.timedelta(seconds=delay),
         )
         self._metrics.deliveries.labels(message.kind, "retry").inc()
+        mark_error(error)
         log.warning(
             "outbox.retry", attempts=attempts, retry_in_seconds=round(delay, 2), error=error
         )
@@ -378,6 +381,7 @@ class OutboxRelay:
         await self._finish(message.id, status=DEAD, attempts=attempts, error=error)
         self._metrics.deliveries.labels(message.kind, "dead").inc()
         self._metrics.dead_letters.labels(message.kind).inc()
+        mark_error(error)
         log.error("outbox.dead_letter", attempts=attempts, error=error)
 
     async def _finish(

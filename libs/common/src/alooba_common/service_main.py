@@ -15,6 +15,7 @@ from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
 from alooba_common.event_loop import run_event_loop
 from alooba_common.logging import configure_logging
 from alooba_common.migrations import upgrade_to_head
+from alooba_common.tracing import TracingSettings, start_tracing
 
 
 class ServiceSettings(Protocol):
@@ -64,6 +65,7 @@ def run_service(
         return
     try:
         settings = load_settings(os.environ)
+        tracing = TracingSettings.from_env(os.environ)
     except ConfigError as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -71,6 +73,7 @@ def run_service(
     if args.command in commands:
         run_event_loop(commands[args.command](settings))
         return
+    start_tracing(tracing, service=name)
     try:
         run_event_loop(serve(settings))
     except ConfigError as error:  # found as it starts serving: a missing or wrong certificate

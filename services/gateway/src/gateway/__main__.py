@@ -9,6 +9,7 @@ import sys
 from alooba_common.config import ConfigError
 from alooba_common.event_loop import run_event_loop
 from alooba_common.logging import configure_logging
+from alooba_common.tracing import TracingSettings, start_tracing
 from gateway.config import Settings
 from gateway.server import serve
 
@@ -21,10 +22,12 @@ def run(argv: list[str] | None = None) -> None:
     ).parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
+        tracing = TracingSettings.from_env(os.environ)
     except ConfigError as error:
         print(f"gateway: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging, service="gateway")
+    start_tracing(tracing, service="gateway")
     try:
         run_event_loop(serve(settings))
     except ConfigError as error:  # a certificate that is missing or not the gateway's

@@ -2,15 +2,17 @@
 
 1. Render deploy/k8s/overlays/dev and adjust it for one host (manifests.py says exactly how).
 2. Create each service's Secret (a database of its own on the given PostgreSQL server, its
-   key-encryption key, the SMTP URL) as an operator would, out of band.
+   key-encryption key, the SMTP URL) as an operator would, out of band, and each identity's
+   `<name>-mtls` Secret as cert-manager would (tls.crt, tls.key, ca.crt), issued by a CA
+   made for this run (alooba_dev.pki); the smoke's own calls use certificates of that CA.
 3. Run the migration Jobs' pods to completion (`podman kube play`), each must exit 0.
 4. `podman kube play` the Deployments and ConfigMaps; wait until each pod answers its
    readiness probe as the manifest defines it.
 5. The demo's path against the containers (alooba_dev.demo.flow): list_tests, send_test,
    the email, the test taken and submitted, the callback PATCH, test_status complete, the
    Harvest custom fields, signed webhooks (reject, anonymize) applied.
-6. Tear everything down (also on failure; --keep leaves it running), pods' logs kept under
-   --var.
+6. Tear everything down (also on failure; --keep leaves it running): pods, Secrets, the
+   volumes kube play made of them, databases, the CA. Pods' logs are kept under --var.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import socket
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import grpc
 
+from alooba_common.config import CA_FILE, CERT_FILE, KEY_FILE
 from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import CertificateFiles, Identity
@@ -59,8 +63,8 @@ class Containers:
         return create_channel(self.address(service), tls=tls, wait_for_ready=True)
 
 
-def free_port_pairs(services: tuple[str, ...]) -> dict[str, ServicePorts]:
-    sockets = [socket.socket() for _ in range(2 * len(services))]
+def free_ports(services: tuple[str, ...]) -> dict[str, ServicePorts]:
+    sockets = [socket.socket() for _ in range(3 * len(services))]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
@@ -69,8 +73,7 @@ def free_port_pairs(services: tuple[str, ...]) -> dict[str, ServicePorts]:
         for sock in sockets:
             sock.close()
     return {
-        service: ServicePorts(numbers[2 * i], numbers[2 * i + 1])
-        for i, service in enumerate(services)
+        service: ServicePorts(*numbers[3 * i : 3 * i + 3]) for i, service in enumerate(services)
     }
 
 
@@ -88,6 +91,19 @@ def env_secrets(databases: Mapping[str, str], smtp_url: str) -> dict[str, dict[s
             "KEY_ENCRYPTION_KEY": generate_kek(),
         },
     }
+
+
+def create_identity_secrets(podman: Podman, the_plan: Plan, pki: DevPki) -> list[str]:
+    """Each mounted `<name>-mtls` Secret as cert-manager writes it: the identity's key and
+    certificate and the CA, in PEM. Returns the names created."""
+    created = []
+    for name, identity in sorted(the_plan.identities.items()):
+        folder = pki.folder(identity)
+        podman.create_file_secret(
+            name, {file: (folder / file).read_text() for file in (CERT_FILE, KEY_FILE, CA_FILE)}
+        )
+        created.append(name)
+    return created
 
 
 def run_migrations(podman: Podman, the_plan: Plan, path: Path, logs: Path) -> None:
@@ -134,7 +150,8 @@ def wait_ready(podman: Podman, the_plan: Plan, timeout: float) -> None:
                     f"{name} is not ready (probe {manifests.readiness(deployment)})\n{logs}"
                 )
             time.sleep(0.5)
-        say(f"  {name}: ready ({' '.join(map(str, manifests.readiness(deployment)))})")
+        kind, port, target = manifests.readiness(deployment)
+        say(f"  {name}: ready ({kind} probe on :{port}{' ' + target if target else ''})")
 
 
 def keep_logs(podman: Podman, the_plan: Plan, logs: Path) -> None:
@@ -151,7 +168,7 @@ async def smoke(args: argparse.Namespace) -> None:
     var = args.var.resolve()
     logs = var / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    ports = free_port_pairs(SERVICES)
+    ports = free_ports(SERVICES)
     address: Callable[[str], str] = lambda service: f"127.0.0.1:{ports[service].serving}"  # noqa: E731
     world = await World.start(f"http://{address('gateway')}")
     settings = world.service_env(log_level="info")
@@ -160,6 +177,9 @@ async def smoke(args: argparse.Namespace) -> None:
     system = var / "system.yaml"
     the_plan: Plan | None = None
     created: list[str] = []
+    # The run's own CA; its key is deleted with the folder when the run ends.
+    ca_folder = tempfile.TemporaryDirectory(prefix="alooba-smoke-ca-")
+    pki = ensure_dev_pki(Path(ca_folder.name) / "tls")
     try:
         with fresh_databases(args.database_url, "alooba_smoke", SERVICES[1:]) as databases:
             say(f"rendering {args.overlay} for kube play")
@@ -167,14 +187,15 @@ async def smoke(args: argparse.Namespace) -> None:
                 manifests.render(args.overlay), image=images, ports=ports, settings=settings
             )
             secrets = env_secrets(databases, smtp_url)
-            missing = the_plan.secrets - set(secrets)
+            missing = the_plan.secrets - set(secrets) - set(the_plan.identities)
             if missing:
                 raise RuntimeError(f"the manifests use Secrets the smoke does not make: {missing}")
             for name, values in secrets.items():
                 podman.create_env_secret(name, values)
                 created.append(name)
+            created += create_identity_secrets(podman, the_plan, pki)
             names = ", ".join(url.rsplit("/", 1)[-1] for url in databases.values())
-            say(f"Secrets created: {', '.join(sorted(secrets))}; databases: {names}")
+            say(f"Secrets created: {', '.join(sorted(created))}; databases: {names}")
             say("migration Jobs (their pod templates, run to completion):")
             await asyncio.to_thread(run_migrations, podman, the_plan, var / "migrations.yaml", logs)
             system.write_text(manifests.dump([*the_plan.configmaps, *the_plan.deployments]))
@@ -183,7 +204,7 @@ async def smoke(args: argparse.Namespace) -> None:
             podman.play(system)
             await asyncio.to_thread(wait_ready, podman, the_plan, args.ready_timeout)
             say("the end-to-end path against the containers:")
-            await flow(Containers(address, ensure_dev_pki(var / "tls")), world)
+            await flow(Containers(address, pki), world)
     finally:
         if the_plan is not None:
             await asyncio.to_thread(keep_logs, podman, the_plan, logs)
@@ -191,10 +212,15 @@ async def smoke(args: argparse.Namespace) -> None:
             podman.down(system)
             for name in created:
                 podman.remove_secret(name)
+            for name in the_plan.volumes if the_plan is not None else ():
+                podman.remove_volume(name)
+            ca_folder.cleanup()
         await world.stop()
     say(
         f"green in {time.monotonic() - started:.0f} s: 3 migration Jobs exited 0, "
-        f"4 pods ready, the end-to-end path passed; manifests played: {system}; logs: {logs}"
+        f"4 pods ready, the end-to-end path passed over mutual TLS "
+        f"({len(the_plan.identities) if the_plan else 0} identities issued by the run's CA); "
+        f"manifests played: {system}; logs: {logs}"
     )
 
 

@@ -12,6 +12,8 @@ entry points, Job arguments, envFrom, security contexts, volumes) is the overlay
   ConfigMap;
 - kinds kube play cannot run are left out (deploy/k8s/README.md says how each is checked),
   and each migration Job becomes the Pod its template describes, run to completion first.
+  cert-manager's Certificates are not played, but they say which identity each mounted
+  `<name>-mtls` Secret holds; the smoke issues those from its own CA (`Plan.identities`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from alooba_common.tls import Identity
+
 Doc = dict[str, Any]
 # What kube play runs; the rest is validated offline (make k8s-validate) instead.
 PLAYED_KINDS = frozenset({"Deployment", "ConfigMap"})
@@ -34,8 +38,9 @@ TRUST_DIR = "/etc/alooba/smoke-trust"
 
 @dataclass(frozen=True)
 class ServicePorts:
-    serving: int  # gRPC, or the gateway's HTTP
+    serving: int  # gRPC (mutual TLS), or the gateway's HTTP
     metrics: int
+    health: int  # gRPC services' plaintext grpc.health.v1, where their probes ask
 
 
 @dataclass
@@ -46,6 +51,11 @@ class Plan:
     configmaps: list[Doc]
     migrations: list[Doc]  # Pods, one per migration Job
     secrets: set[str] = field(default_factory=set)  # names referenced by envFrom/volumes
+    # Secret name -> the identity its cert-manager Certificate issues, for those referenced.
+    identities: dict[str, Identity] = field(default_factory=dict)
+    # What kube play makes a named volume of (the Secrets and ConfigMaps mounted), which
+    # `kube down` leaves behind in podman 4.3.
+    volumes: set[str] = field(default_factory=set)
 
 
 def render(overlay: Path) -> list[Doc]:
@@ -87,6 +97,32 @@ def secret_names(spec: Doc) -> set[str]:
     return from_env | from_volumes
 
 
+def mounted_volume_names(spec: Doc) -> set[str]:
+    """The Secrets and ConfigMaps a pod mounts: kube play keeps each in a volume so named."""
+    names = set()
+    for volume in spec.get("volumes", []):
+        if "secret" in volume:
+            names.add(str(volume["secret"]["secretName"]))
+        elif "configMap" in volume:
+            names.add(str(volume["configMap"]["name"]))
+    return names
+
+
+def certificate_identities(docs: Iterable[Doc]) -> dict[str, Identity]:
+    """Each cert-manager Certificate's Secret name -> the identity of its SPIFFE URI (the CA's
+    own Certificate names none and is left out)."""
+    identities = {}
+    for doc in docs:
+        if doc["kind"] != "Certificate" or doc["spec"].get("isCA"):
+            continue
+        [uri] = doc["spec"]["uris"]
+        identity = Identity.from_spiffe_id(uri)
+        if identity is None:
+            raise ValueError(f"Certificate {doc['metadata']['name']}: unknown identity {uri}")
+        identities[str(doc["spec"]["secretName"])] = identity
+    return identities
+
+
 def plan(
     docs: Iterable[Doc],
     *,
@@ -103,6 +139,7 @@ def plan(
     jobs = [doc for doc in docs if doc["kind"] == "Job"]
     trust: dict[str, str] = {}
     secrets: set[str] = set()
+    volumes: set[str] = set()
     for doc in [*deployments, *jobs]:
         service = service_of(doc)
         spec = pod_spec(doc)
@@ -117,6 +154,7 @@ def plan(
             data.update(mounted(settings.get(service, {}), trust, spec))
         if doc["kind"] == "Deployment":
             probes_on(spec, ports[service])
+        volumes |= mounted_volume_names(spec)
     played_configmaps = list(configmaps.values())
     if trust:
         played_configmaps.append(
@@ -132,6 +170,12 @@ def plan(
         configmaps=played_configmaps,
         migrations=[job_as_pod(job) for job in jobs],
         secrets=secrets,
+        identities={
+            name: identity
+            for name, identity in certificate_identities(docs).items()
+            if name in secrets
+        },
+        volumes=volumes,
     )
 
 
@@ -160,7 +204,11 @@ def listening_on(service: str, ports: ServicePorts) -> dict[str, str]:
     if service == "gateway":
         serving = {"HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(ports.serving)}
     else:
-        serving = {"GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(ports.serving)}
+        serving = {
+            "GRPC_HOST": "127.0.0.1",
+            "GRPC_PORT": str(ports.serving),
+            "HEALTH_PORT": str(ports.health),
+        }
     return {**serving, "METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(ports.metrics)}
 
 
@@ -203,12 +251,15 @@ def mount_trust(spec: Doc) -> None:
 
 
 def probes_on(spec: Doc, ports: ServicePorts) -> None:
+    """gRPC probes ask the plaintext health port (the serving one wants a client
+    certificate); the gateway's HTTP probes ask its serving port."""
     for container in spec["containers"]:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             action = container.get(probe, {})
-            for kind in ("grpc", "httpGet"):
-                if kind in action:
-                    action[kind]["port"] = ports.serving
+            if "grpc" in action:
+                action["grpc"]["port"] = ports.health
+            if "httpGet" in action:
+                action["httpGet"]["port"] = ports.serving
 
 
 def job_as_pod(job: Doc) -> Doc:

@@ -48,6 +48,11 @@ class Podman:
             [self.executable, "secret", "rm", name], capture_output=True, check=False
         )
 
+    def remove_volume(self, name: str) -> None:
+        subprocess.run(  # noqa: S603
+            [self.executable, "volume", "rm", name], capture_output=True, check=False
+        )
+
     def play(self, manifests: Path) -> None:
         self.run("kube", "play", str(manifests))
 
