@@ -10,13 +10,15 @@ import pytest
 from alooba_common.tls import Identity
 from alooba_dev.smoke.manifests import Plan, ServicePorts, plan, readiness
 
-SERVICES = ("gateway", "assessments", "candidates", "harvest-sync")
+SERVICES = ("gateway", "assessments", "candidates", "harvest-sync", "console")
 
 
 @pytest.fixture(scope="module")
 def played(rendered: dict[str, list[dict[str, Any]]]) -> Plan:
     ports = {
-        service: ServicePorts(serving=41000 + i, metrics=42000 + i, health=43000 + i)
+        service: ServicePorts(
+            serving=41000 + i, metrics=42000 + i, health=43000 + i, http=44000 + i
+        )
         for i, service in enumerate(SERVICES)
     }
     return plan(
@@ -35,9 +37,15 @@ def test_each_mounted_identity_secret_is_issued_for_its_certificates_identity(
         "assessments-mtls": Identity.ASSESSMENTS,
         "candidates-mtls": Identity.CANDIDATES,
         "harvest-sync-mtls": Identity.HARVEST_SYNC,
+        "console-mtls": Identity.CONSOLE,
     }
     # Nothing the pods need is left for no one to create.
-    env_secrets = {"assessments-secrets", "candidates-secrets", "harvest-sync-secrets"}
+    env_secrets = {
+        "assessments-secrets",
+        "candidates-secrets",
+        "harvest-sync-secrets",
+        "console-secrets",
+    }
     assert played.secrets == env_secrets | set(played.identities)
 
 
@@ -51,7 +59,7 @@ def test_grpc_services_are_probed_on_their_plaintext_health_port(played: Plan) -
             if c["metadata"]["name"].startswith(f"{service}-config")
         )
         kind, port, _ = readiness(deployment)
-        if service == "gateway":
+        if service in ("gateway", "console"):  # the console's probes ask its pages
             assert (kind, port) == ("http", int(config["HTTP_PORT"]))
         else:
             assert (kind, port) == ("grpc", int(config["HEALTH_PORT"]))

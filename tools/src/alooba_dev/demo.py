@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba.candidates.v1 import candidates_pb2 as cpb
@@ -139,18 +141,10 @@ async def show_console(stack: Stack, played: Played, *, wait: bool) -> None:
     """Step 12: the first Owner is invited (as alooba-gh user invite does), and the console's
     pages for the organization are printed."""
     step(12, "The console: the customer's side of all this")
-    async with stack.channel("console", Identity.OPERATOR) as channel:
-        owner = await console_grpc.UserServiceStub(channel).InviteUser(
-            console_pb.InviteUserRequest(
-                organization_id=played.organization_id,
-                email="owner@acme.example",
-                role=console_pb.ROLE_OWNER,
-            )
-        )
-    say("the first Owner is invited to the console (alooba-gh user invite)")
+    accept_url = await visit_console(stack, stack.console_url, played)
     console = f"{stack.console_url}/orgs/{played.organization_id}"
     for label, url in (
-        ("become the Owner (set a password)", owner.accept_url),
+        ("become the Owner (set a password)", accept_url),
         ("Organization Settings", f"{console}/settings"),
         ("Greenhouse: key, webhooks, setup check", f"{console}/settings/greenhouse"),
         ("Harvest", f"{console}/settings/harvest"),
@@ -163,6 +157,36 @@ async def show_console(stack: Stack, played: Played, *, wait: bool) -> None:
     if wait:
         say("Open them now; press Ctrl-C to stop the system.")
         await _until_interrupted()
+
+
+async def visit_console(channels: ChannelSource, console_url: str, played: Played) -> str:
+    """The first Owner invited as `alooba-gh user invite` does (the operator's certificate,
+    on the console's gRPC port); the invitation's page asks for a password, and the
+    organization's pages want a login. Returns the invitation's URL."""
+    async with channels.channel("console", Identity.OPERATOR) as channel:
+        owner = await console_grpc.UserServiceStub(channel).InviteUser(
+            console_pb.InviteUserRequest(
+                organization_id=played.organization_id,
+                email="owner@acme.example",
+                role=console_pb.ROLE_OWNER,
+            )
+        )
+    say("the first Owner is invited to the console (alooba-gh user invite)")
+    if not owner.accept_url.startswith(f"{console_url}/invite/"):
+        raise AssertionError(f"the invitation links elsewhere: {owner.accept_url}")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(owner.accept_url) as response:
+            page = await response.text()
+            if response.status != 200 or 'name="password"' not in page:
+                raise AssertionError(f"the invitation page: {response.status}")
+        settings = f"{console_url}/orgs/{played.organization_id}/settings"
+        async with session.get(settings, allow_redirects=False) as response:
+            if response.status not in (302, 303) or "/login" not in response.headers.get(
+                "Location", ""
+            ):
+                raise AssertionError(f"Organization Settings without a login: {response.status}")
+    say("the invitation's page asks for a password; Organization Settings want a login")
+    return owner.accept_url
 
 
 async def _until_interrupted() -> None:

@@ -35,14 +35,15 @@ from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import CertificateFiles, Identity
 from alooba_dev.bench.postgres import fresh_databases
-from alooba_dev.demo import World, flow
+from alooba_dev.demo import World, flow, visit_console
 from alooba_dev.pki import DevPki, ensure_dev_pki
 from alooba_dev.smoke import manifests
 from alooba_dev.smoke.manifests import Plan, ServicePorts
 from alooba_dev.smoke.podman import Podman
 from alooba_dev.stack import grpc_serving
 
-SERVICES = ("gateway", "assessments", "candidates", "harvest-sync")
+SERVICES = ("gateway", "assessments", "candidates", "harvest-sync", "console")
+PORTS_EACH = 4  # serving, metrics, health, and the console's pages
 ROOT = Path(__file__).resolve().parents[4]
 
 
@@ -64,7 +65,7 @@ class Containers:
 
 
 def free_ports(services: tuple[str, ...]) -> dict[str, ServicePorts]:
-    sockets = [socket.socket() for _ in range(3 * len(services))]
+    sockets = [socket.socket() for _ in range(PORTS_EACH * len(services))]
     try:
         for sock in sockets:
             sock.bind(("127.0.0.1", 0))
@@ -73,7 +74,8 @@ def free_ports(services: tuple[str, ...]) -> dict[str, ServicePorts]:
         for sock in sockets:
             sock.close()
     return {
-        service: ServicePorts(*numbers[3 * i : 3 * i + 3]) for i, service in enumerate(services)
+        service: ServicePorts(*numbers[PORTS_EACH * i : PORTS_EACH * (i + 1)])
+        for i, service in enumerate(services)
     }
 
 
@@ -89,6 +91,11 @@ def env_secrets(databases: Mapping[str, str], smtp_url: str) -> dict[str, dict[s
         "harvest-sync-secrets": {
             "DATABASE_URL": databases["harvest-sync"],
             "KEY_ENCRYPTION_KEY": generate_kek(),
+        },
+        "console-secrets": {
+            "DATABASE_URL": databases["console"],
+            "KEY_ENCRYPTION_KEY": generate_kek(),
+            "SMTP_URL": smtp_url,
         },
     }
 
@@ -173,6 +180,9 @@ async def smoke(args: argparse.Namespace) -> None:
     world = await World.start(f"http://{address('gateway')}")
     settings = world.service_env(log_level="info")
     smtp_url = settings["assessments"].pop("SMTP_URL")  # a Secret, as in production
+    # The links in the console's emails point where this machine reaches its pages.
+    console_url = f"http://127.0.0.1:{ports['console'].http}"
+    settings["console"] = {**settings["console"], "CONSOLE_URL": console_url}
     images = {service: f"{args.registry}/{service}:{args.tag}" for service in SERVICES}
     system = var / "system.yaml"
     the_plan: Plan | None = None
@@ -204,7 +214,9 @@ async def smoke(args: argparse.Namespace) -> None:
             podman.play(system)
             await asyncio.to_thread(wait_ready, podman, the_plan, args.ready_timeout)
             say("the end-to-end path against the containers:")
-            await flow(Containers(address, pki), world)
+            played = await flow(Containers(address, pki), world)
+            say("the console against its container:")
+            await visit_console(Containers(address, pki), console_url, played)
     finally:
         if the_plan is not None:
             await asyncio.to_thread(keep_logs, podman, the_plan, logs)
@@ -217,8 +229,9 @@ async def smoke(args: argparse.Namespace) -> None:
             ca_folder.cleanup()
         await world.stop()
     say(
-        f"green in {time.monotonic() - started:.0f} s: 3 migration Jobs exited 0, "
-        f"4 pods ready, the end-to-end path passed over mutual TLS "
+        f"green in {time.monotonic() - started:.0f} s: "
+        f"{len(the_plan.migrations) if the_plan else 0} migration Jobs exited 0, "
+        f"{len(SERVICES)} pods ready, the end-to-end path passed over mutual TLS "
         f"({len(the_plan.identities) if the_plan else 0} identities issued by the run's CA); "
         f"manifests played: {system}; logs: {logs}"
     )

@@ -41,6 +41,11 @@ class ServicePorts:
     serving: int  # gRPC (mutual TLS), or the gateway's HTTP
     metrics: int
     health: int  # gRPC services' plaintext grpc.health.v1, where their probes ask
+    http: int = 0  # the console's pages (its serving port is gRPC), where its probes ask
+
+    def http_of(self, service: str) -> int:
+        """Where `service` serves HTTP: the gateway on its serving port, the console apart."""
+        return self.serving if service == "gateway" else self.http
 
 
 @dataclass
@@ -153,7 +158,7 @@ def plan(
             data.update(addresses(service, ports))
             data.update(mounted(settings.get(service, {}), trust, spec))
         if doc["kind"] == "Deployment":
-            probes_on(spec, ports[service])
+            probes_on(spec, ports[service], service)
         volumes |= mounted_volume_names(spec)
     played_configmaps = list(configmaps.values())
     if trust:
@@ -209,6 +214,8 @@ def listening_on(service: str, ports: ServicePorts) -> dict[str, str]:
             "GRPC_PORT": str(ports.serving),
             "HEALTH_PORT": str(ports.health),
         }
+    if service == "console":
+        serving |= {"HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(ports.http_of(service))}
     return {**serving, "METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(ports.metrics)}
 
 
@@ -217,6 +224,7 @@ def addresses(service: str, ports: Mapping[str, ServicePorts]) -> dict[str, str]
     callees = {
         "gateway": ("assessments", "candidates"),
         "assessments": ("candidates", "harvest-sync"),
+        "console": ("assessments", "harvest-sync"),
     }.get(service, ())
     return {
         f"{callee.replace('-', '_').upper()}_ADDR": f"127.0.0.1:{ports[callee].serving}"
@@ -250,16 +258,16 @@ def mount_trust(spec: Doc) -> None:
             mounts.append({"name": "smoke-trust", "mountPath": TRUST_DIR, "readOnly": True})
 
 
-def probes_on(spec: Doc, ports: ServicePorts) -> None:
+def probes_on(spec: Doc, ports: ServicePorts, service: str) -> None:
     """gRPC probes ask the plaintext health port (the serving one wants a client
-    certificate); the gateway's HTTP probes ask its serving port."""
+    certificate); HTTP probes ask the gateway's serving port, or the console's pages."""
     for container in spec["containers"]:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             action = container.get(probe, {})
             if "grpc" in action:
                 action["grpc"]["port"] = ports.health
             if "httpGet" in action:
-                action["httpGet"]["port"] = ports.serving
+                action["httpGet"]["port"] = ports.http_of(service)
 
 
 def job_as_pod(job: Doc) -> Doc:
