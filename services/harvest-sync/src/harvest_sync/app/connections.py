@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 from sqlalchemy import delete, func, select
@@ -38,7 +39,6 @@ from harvest_sync.app.harvest_errors import (
 from harvest_sync.app.harvest_ratelimit import Budget
 from harvest_sync.app.push_kinds import PUSH_KIND, organization_prefix
 from harvest_sync.config import HarvestSettings
-from harvest_sync.outbound.clients import HarvestClients
 from harvest_sync.store.credentials import V1, Credential
 from harvest_sync.store.models import OUTBOX, Connection, CustomFieldRecord
 
@@ -113,12 +113,21 @@ def is_ready(connection: Connection) -> bool:
     return not actions_needed(connection)
 
 
+class HarvestClientSource(Protocol):
+    """The Harvest client and rate budget of a credential: the port the rules call Greenhouse
+    through (harvest_sync.outbound.clients.HarvestClients fills it; server.py wires it)."""
+
+    def client(self, credential: Credential) -> HarvestApi: ...
+
+    def budget(self, credential: Credential) -> Budget: ...
+
+
 class Connections:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         box: SecretBox,
-        clients: HarvestClients,
+        clients: HarvestClientSource,
         settings: HarvestSettings,
     ) -> None:
         self._sessions = sessions
