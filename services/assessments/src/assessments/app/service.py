@@ -14,7 +14,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import structlog
@@ -26,9 +26,9 @@ from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, 
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
 from alooba_common.validation import (
+    checked_contact,
     checked_text,
     has_control_characters,
-    normalized_email,
     optional_text,
 )
 from assessments.app import greenhouse, keys
@@ -50,7 +50,7 @@ from assessments.store.repository import OutboxFigures, Repository
 
 log = structlog.get_logger("assessments")
 
-MAX_NAME_LENGTH = 200
+MAX_NAME_LENGTH = 200  # an organization's, a test's
 MAX_PARTNER_KEY_LENGTH = 512
 
 
@@ -209,16 +209,6 @@ def _optional_text(value: str | None, field: str, max_length: int) -> str | None
     return optional_text(value, field, max_length=max_length)
 
 
-def _check_contact(contact: CandidateContact) -> CandidateContact:
-    return CandidateContact(
-        first_name=_require_text(contact.first_name, "candidate.first_name"),
-        last_name=_require_text(contact.last_name, "candidate.last_name"),
-        preferred_name=_optional_text(contact.preferred_name, "candidate.preferred_name", 200),
-        email=normalized_email(contact.email, "candidate.email"),
-        phone_number=_optional_text(contact.phone_number, "candidate.phone_number", 64),
-    )
-
-
 def _check_skills(skills: Sequence[str]) -> list[str]:
     cleaned = [_require_text(skill, "skills[]", 100) for skill in skills]
     if len(set(cleaned)) != len(cleaned):
@@ -313,7 +303,7 @@ class PartnerApi:
             profile_url = _optional_text(
                 command.greenhouse_profile_url, "candidate.greenhouse_profile_url", 2048
             )
-            contact = _check_contact(command.contact)
+            contact = replace(command.contact, **checked_contact(command.contact, "candidate."))
             resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
             sent_by = _optional_text(command.sent_by, "sent_by", 320)
             test = await repo.test(organization_id, command.partner_test_id)

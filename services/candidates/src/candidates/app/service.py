@@ -15,9 +15,9 @@ from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from alooba_common.validation import (
     check_our_id,
+    checked_contact,
     checked_text,
     has_control_characters,
-    normalized_email,
     optional_text,
 )
 from candidates.metrics import APPLICATIONS_REGISTERED
@@ -31,8 +31,6 @@ log = structlog.get_logger("candidates")
 _REGISTER_ATTEMPTS = 3
 
 # The columns' lengths (candidates.store.models).
-MAX_NAME_LENGTH = 200
-MAX_PHONE = 64
 MAX_URL = 2048
 MAX_SENT_BY = 320
 MAX_KEY = 64
@@ -87,18 +85,6 @@ def check_organization_id(organization_id: str) -> None:
     check_our_id(organization_id, "organization_id")
 
 
-def _checked_contact(contact: Contact) -> Contact:
-    return Contact(
-        first_name=checked_text(contact.first_name, "first_name", max_length=MAX_NAME_LENGTH),
-        last_name=checked_text(contact.last_name, "last_name", max_length=MAX_NAME_LENGTH),
-        preferred_name=optional_text(
-            contact.preferred_name, "preferred_name", max_length=MAX_NAME_LENGTH
-        ),
-        email=normalized_email(contact.email, "email"),
-        phone_number=optional_text(contact.phone_number, "phone_number", max_length=MAX_PHONE),
-    )
-
-
 def _checked(command: RegisterApplication) -> RegisterApplication:
     """The command with every value validated (lengths are the columns') and trimmed."""
     check_organization_id(command.organization_id)
@@ -110,7 +96,7 @@ def _checked(command: RegisterApplication) -> RegisterApplication:
         raise InvalidArgument("greenhouse_application_id must be positive")
     return dataclasses.replace(
         command,
-        contact=_checked_contact(command.contact),
+        contact=dataclasses.replace(command.contact, **checked_contact(command.contact)),
         resume_url=optional_text(command.resume_url, "resume_url", max_length=MAX_URL),
         profile_url=optional_text(command.profile_url, "profile_url", max_length=MAX_URL),
         sent_by=optional_text(command.sent_by, "sent_by", max_length=MAX_SENT_BY),
