@@ -38,16 +38,17 @@ from assessments.store.models import (
     WebhookPing,
     WebhookReceipt,
 )
+from assessments.store.states import InvitationStatus
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
-_INVITATION_STATUS = {
-    "sent": pb.INVITATION_STATUS_SENT,
-    "started": pb.INVITATION_STATUS_STARTED,
-    "awaiting_evaluation": pb.INVITATION_STATUS_AWAITING_EVALUATION,
-    "complete": pb.INVITATION_STATUS_COMPLETE,
-    "expired": pb.INVITATION_STATUS_EXPIRED,
-    "cancelled": pb.INVITATION_STATUS_CANCELLED,
+_INVITATION_STATUS: dict[InvitationStatus, pb.InvitationStatus.ValueType] = {
+    InvitationStatus.SENT: pb.INVITATION_STATUS_SENT,
+    InvitationStatus.STARTED: pb.INVITATION_STATUS_STARTED,
+    InvitationStatus.AWAITING_EVALUATION: pb.INVITATION_STATUS_AWAITING_EVALUATION,
+    InvitationStatus.COMPLETE: pb.INVITATION_STATUS_COMPLETE,
+    InvitationStatus.EXPIRED: pb.INVITATION_STATUS_EXPIRED,
+    InvitationStatus.CANCELLED: pb.INVITATION_STATUS_CANCELLED,
 }
 _KEY_STATE = {
     keys.KeyState.ACTIVE: pb.API_KEY_STATE_ACTIVE,

@@ -47,6 +47,7 @@ from assessments.store.models import (
     WebhookReceipt,
 )
 from assessments.store.repository import OutboxFigures, Repository
+from assessments.store.states import InvitationStatus
 
 log = structlog.get_logger("assessments")
 
@@ -123,7 +124,7 @@ class SendTestCommand:
 
 @dataclass(frozen=True, slots=True)
 class TestStatusView:
-    partner_status: str
+    partner_status: InvitationStatus
     partner_profile_url: str | None
     partner_score: float | None
     metadata: dict[str, Any] | None
@@ -645,7 +646,12 @@ class Administration:
     # --- invitations ---------------------------------------------------------
 
     async def invitations(
-        self, organization_id: str, *, page_size: int, page_token: str, status: str | None = None
+        self,
+        organization_id: str,
+        *,
+        page_size: int,
+        page_token: str,
+        status: InvitationStatus | None = None,
     ) -> tuple[Sequence[InvitationView], str]:
         limit = min(max(page_size or 50, 1), 500)
         after = _decode_page_token(page_token) if page_token else None

@@ -17,8 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from alooba_common.db import UtcDateTime, new_metadata, utcnow
+from alooba_common.db import EnumText, UtcDateTime, new_metadata, utcnow
 from alooba_common.outbox import outbox_table
+from assessments.store.states import InvitationStatus
 
 
 class Base(DeclarativeBase):
@@ -80,7 +81,7 @@ class Invitation(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id"))
     test_id: Mapped[str] = mapped_column(ForeignKey("test.id"))
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[InvitationStatus] = mapped_column(EnumText(InvitationStatus, 32))
     callback_url: Mapped[str] = mapped_column(String(2048))
     # Opaque references into the candidates service.
     candidate_id: Mapped[str] = mapped_column(String(32))

@@ -24,6 +24,7 @@ from assessments.store.models import (
     WebhookPing,
     WebhookReceipt,
 )
+from assessments.store.states import InvitationStatus
 
 # Outbox payloads carry ids only: a message's organization is its invitation's.
 _OUTBOX_WITH_INVITATION = OUTBOX.join(
@@ -195,7 +196,7 @@ class Repository:
         *,
         limit: int,
         after: tuple[dt.datetime, str] | None,
-        status: str | None = None,
+        status: InvitationStatus | None = None,
     ) -> Sequence[Invitation]:
         """Newest first; `after` is the (created_at, id) of the last row already seen;
         only `status`'s when given."""

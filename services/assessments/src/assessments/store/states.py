@@ -11,14 +11,30 @@ the others are shown as the status text.
 
 from __future__ import annotations
 
-SENT = "sent"
-STARTED = "started"
-AWAITING_EVALUATION = "awaiting_evaluation"
-COMPLETE = "complete"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
+from enum import StrEnum
 
-ALL = (SENT, STARTED, AWAITING_EVALUATION, COMPLETE, EXPIRED, CANCELLED)
+
+class InvitationStatus(StrEnum):
+    """The `status` column's values (store.models.Invitation), the same text in the database,
+    in Greenhouse's `partner_status` and in the protos' InvitationStatus."""
+
+    SENT = "sent"
+    STARTED = "started"
+    AWAITING_EVALUATION = "awaiting_evaluation"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+# The rules name them as `states.SENT`, ...
+SENT = InvitationStatus.SENT
+STARTED = InvitationStatus.STARTED
+AWAITING_EVALUATION = InvitationStatus.AWAITING_EVALUATION
+COMPLETE = InvitationStatus.COMPLETE
+EXPIRED = InvitationStatus.EXPIRED
+CANCELLED = InvitationStatus.CANCELLED
+
+ALL = tuple(InvitationStatus)
 # The candidate can still open or submit the test.
 OPEN = frozenset({SENT, STARTED})
 FINAL = frozenset({COMPLETE, CANCELLED})

@@ -26,12 +26,12 @@ from candidates.app.service import (
     RecordAssessmentData,
     RegisterApplication,
 )
-from candidates.store.models import Application, AssessmentDatum, ErasureReceipt
+from candidates.store.models import Application, AssessmentDatum, ErasureReceipt, HiringStatus
 
-_HIRING_STATUS = {
-    "active": pb.HIRING_STATUS_ACTIVE,
-    "rejected": pb.HIRING_STATUS_REJECTED,
-    "hired": pb.HIRING_STATUS_HIRED,
+_HIRING_STATUS: dict[HiringStatus, pb.HiringStatus.ValueType] = {
+    HiringStatus.ACTIVE: pb.HIRING_STATUS_ACTIVE,
+    HiringStatus.REJECTED: pb.HIRING_STATUS_REJECTED,
+    HiringStatus.HIRED: pb.HIRING_STATUS_HIRED,
 }
 
 _STATUS_ACTION = {
@@ -49,8 +49,8 @@ _OUTCOME = {
 }
 
 
-def _status(value: str | None) -> Any:
-    return _HIRING_STATUS.get(value or "", pb.HIRING_STATUS_UNSPECIFIED)
+def _status(value: HiringStatus | None) -> pb.HiringStatus.ValueType:
+    return pb.HIRING_STATUS_UNSPECIFIED if value is None else _HIRING_STATUS[value]
 
 
 def _application_pb(application: Application) -> pb.Application:

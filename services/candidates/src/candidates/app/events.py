@@ -23,12 +23,18 @@ from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument, Unavailable
 from candidates.app.service import check_organization_id
 from candidates.metrics import ERASURES, MERGES, STATUS_EVENTS
-from candidates.store.models import Application, Candidate, ErasureReceipt, WebhookEvent
+from candidates.store.models import (
+    Application,
+    Candidate,
+    ErasureReceipt,
+    HiringStatus,
+    WebhookEvent,
+)
 from candidates.store.repository import Repository
 
 log = structlog.get_logger("candidates.app.events")
 
-ACTIVE, REJECTED, HIRED = "active", "rejected", "hired"
+ACTIVE, REJECTED, HIRED = HiringStatus.ACTIVE, HiringStatus.REJECTED, HiringStatus.HIRED
 
 # What Greenhouse's full_name anonymization writes as the first name.
 ANONYMIZED_FIRST_NAME = "Anonymized"
@@ -74,7 +80,7 @@ class StatusAction(enum.StrEnum):
         return f"{self.value}_candidate"
 
     @property
-    def status(self) -> str:
+    def status(self) -> HiringStatus:
         """The application status this action leads to."""
         return {
             StatusAction.REJECT: REJECTED,
@@ -100,7 +106,7 @@ class StatusEventResult:
     outcome: Outcome
     candidate_id: str | None = None
     # The application's status after the event (None when there is no application).
-    status: str | None = None
+    status: HiringStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +173,7 @@ def _erase_application(application: Application, now: dt.datetime) -> None:
 
 def display_status(
     applications: Sequence[Application], preferred: Sequence[Application] = ()
-) -> str | None:
+) -> HiringStatus | None:
     """The status of the most recently changed application (on a tie, one of
     `preferred`, the ones just changed); None when there are no applications."""
     chosen = {application.id for application in preferred}

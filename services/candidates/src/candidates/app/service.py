@@ -21,7 +21,7 @@ from alooba_common.validation import (
     optional_text,
 )
 from candidates.metrics import APPLICATIONS_REGISTERED
-from candidates.store.models import Application, AssessmentDatum, Candidate
+from candidates.store.models import Application, AssessmentDatum, Candidate, HiringStatus
 from candidates.store.repository import Repository
 
 log = structlog.get_logger("candidates")
@@ -152,7 +152,7 @@ class Candidates:
                     organization_id=command.organization_id,
                     greenhouse_candidate_id=command.greenhouse_candidate_id,
                     registration_key=command.registration_key or None,
-                    hiring_status="active",
+                    hiring_status=HiringStatus.ACTIVE,
                     created_at=now,
                 )
                 repo.add(candidate)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from alooba_common.db import UtcDateTime, new_metadata, utcnow
+from alooba_common.db import EnumText, UtcDateTime, new_metadata, utcnow
+
+
+class HiringStatus(StrEnum):
+    """An application's status as Greenhouse's status webhooks last said (the same text in
+    the database and in the protos' HiringStatus)."""
+
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    HIRED = "hired"
 
 
 class Base(DeclarativeBase):
@@ -38,7 +48,9 @@ class Candidate(Base):
     phone_number: Mapped[str | None] = mapped_column(String(64))
     # The status of the candidate's most recently changed application, for display; the
     # applications' own statuses are what the webhooks keep in step.
-    hiring_status: Mapped[str] = mapped_column(String(16), default="active")
+    hiring_status: Mapped[HiringStatus] = mapped_column(
+        EnumText(HiringStatus, 16), default=HiringStatus.ACTIVE
+    )
     # Set when the PII was erased; cleared when Greenhouse registers the candidate again.
     erased_at: Mapped[dt.datetime | None]
     # Set on the row of a Greenhouse candidate merged into another: its applications and
@@ -62,7 +74,9 @@ class Application(Base):
     profile_url: Mapped[str | None] = mapped_column(String(2048))
     sent_by: Mapped[str | None] = mapped_column(String(320))
     # active, rejected or hired, as Greenhouse's status webhooks last said.
-    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    status: Mapped[HiringStatus] = mapped_column(
+        EnumText(HiringStatus, 16), default=HiringStatus.ACTIVE, server_default="active"
+    )
     # When that happened in Greenhouse: an event older than this is stale. NULL until the
     # first status event.
     status_changed_at: Mapped[dt.datetime | None]
@@ -112,7 +126,7 @@ class WebhookEvent(Base):
     # Ours, when the event matched a candidate.
     candidate_id: Mapped[str | None] = mapped_column(String(32), index=True)
     # A status event's resulting application status.
-    status: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[HiringStatus | None] = mapped_column(EnumText(HiringStatus, 16))
     # Ids only (say, a merge's merged Greenhouse candidate ids).
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
