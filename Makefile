@@ -53,10 +53,11 @@ security-doc: install ## Regenerate docs/security.md's access tables from the se
 	$(BIN)/python scripts/gen-security-doc.py
 
 .PHONY: lint
-lint: install ## ruff (lint + format check) and mypy --strict on our own code
+lint: install ## ruff (lint + format check), mypy --strict on our own code, import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/common/src services/*/src cli/src tools/src emulator/src
+	$(BIN)/lint-imports --no-cache
 
 .PHONY: fmt
 fmt: install ## Format the code and apply ruff's safe fixes

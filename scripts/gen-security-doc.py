@@ -8,20 +8,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import assessments.access
-import candidates.access
-import console.access
-import harvest_sync.access
+import assessments.api.access
+import candidates.api.access
+import console.api.access
+import harvest_sync.api.access
 from alooba_common.authz import access_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "security.md"
 BEGIN = "<!-- GENERATED from the services' access.py by `make security-doc`: do not edit -->"
 END = "<!-- END GENERATED -->"
 TABLES = {
-    "assessments": assessments.access.ACCESS,
-    "candidates": candidates.access.ACCESS,
-    "harvest-sync": harvest_sync.access.ACCESS,
-    "console": console.access.ACCESS,
+    "assessments": assessments.api.access.ACCESS,
+    "candidates": candidates.api.access.ACCESS,
+    "harvest-sync": harvest_sync.api.access.ACCESS,
+    "console": console.api.access.ACCESS,
 }
 
 

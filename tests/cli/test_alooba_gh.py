@@ -33,13 +33,13 @@ from alooba_common.outbox import DeadLetters, enqueue
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox, generate_kek
 from alooba_common.tls import Identity, server_credentials
-from assessments.access import ACCESS
-from assessments.lifecycle import PlatformApi
-from assessments.models import OUTBOX
+from assessments.api.access import ACCESS
+from assessments.api.servicer import AdminServicer, PartnerServicer, PlatformServicer
+from assessments.app.lifecycle import PlatformApi
+from assessments.app.service import Administration, ApplicationRefs, PartnerApi
+from assessments.app.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
 from assessments.server import ADMIN_SERVICE, MIGRATIONS, PARTNER_SERVICE, PLATFORM_SERVICE
-from assessments.service import Administration, ApplicationRefs, PartnerApi
-from assessments.servicer import AdminServicer, PartnerServicer, PlatformServicer
-from assessments.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
+from assessments.store.models import OUTBOX
 
 GRACE_DEFAULT_SECONDS = 7 * 24 * 3600
 add_partner = pb_grpc.add_PartnerServiceServicer_to_server
@@ -781,7 +781,7 @@ TERMINAL_CONTROLS = ("\x1b", "\x9b", "\r", "\u202e")
 
 
 async def _hostile_organization(service: Service) -> str:
-    from assessments.models import Organization
+    from assessments.store.models import Organization
 
     organization = Organization(id="f" * 32, name=HOSTILE_NAME, created_at=dt.datetime.now(dt.UTC))
     async with service.sessions.begin() as session:

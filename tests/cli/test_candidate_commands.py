@@ -26,7 +26,7 @@ from support.tls import AsAllowedCaller, Channels
 
 import assessments.config
 import assessments.server
-import candidates.access
+import candidates.api.access
 import candidates.config
 import candidates.server
 from alooba.candidates.v1 import candidates_pb2 as pb
@@ -99,7 +99,7 @@ async def services(templates: dict[str, Path], tmp_path: Path) -> AsyncIterator[
                             pb_grpc.CandidatesServiceStub,
                             candidates.server.CANDIDATES_SERVICE,
                             candidates_addr,
-                            candidates.access.ACCESS,
+                            candidates.api.access.ACCESS,
                             channels,
                         ),
                     )

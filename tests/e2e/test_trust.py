@@ -23,10 +23,10 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 from support.processes import metric_value
 
-import assessments.access
-import candidates.access
-import console.access
-import harvest_sync.access
+import assessments.api.access
+import candidates.api.access
+import console.api.access
+import harvest_sync.api.access
 from alooba_common.acting import OWNER, ActingUser, acting_metadata
 from alooba_common.authz import HEALTH_SERVICE, AccessTable
 from alooba_common.tls import CertificateFiles, Identity, channel_credentials
@@ -36,10 +36,10 @@ from alooba_dev.stack import WITH_CONSOLE, Stack, free_ports
 pytestmark = pytest.mark.e2e
 
 TABLES: dict[str, AccessTable] = {
-    "assessments": assessments.access.ACCESS,
-    "candidates": candidates.access.ACCESS,
-    "harvest-sync": harvest_sync.access.ACCESS,
-    "console": console.access.ACCESS,
+    "assessments": assessments.api.access.ACCESS,
+    "candidates": candidates.api.access.ACCESS,
+    "harvest-sync": harvest_sync.api.access.ACCESS,
+    "console": console.api.access.ACCESS,
 }
 REFUSED_AT_HANDSHAKE = grpc.StatusCode.UNAVAILABLE
 # The console calls only on behalf of a signed-in person, and says so (alooba_common.acting).

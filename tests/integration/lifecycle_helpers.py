@@ -33,9 +33,9 @@ from alooba_common.config import DatabaseSettings
 from alooba_common.db import create_engine, session_factory, utcnow
 from alooba_common.outbox import PENDING
 from alooba_dev.smtp_sink import SmtpSink
-from assessments.models import OUTBOX, Invitation
-from assessments.sweeper import Sweeper
-from candidates.models import Application, Candidate
+from assessments.jobs.sweeper import Sweeper
+from assessments.store.models import OUTBOX, Invitation
+from candidates.store.models import Application, Candidate
 from greenhouse_emulator.tls import generate_certificates, server_ssl_context
 
 T = TypeVar("T")

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.secrets import SecretBox, generate_kek
-from harvest_sync.budgets import SharedBudget
-from harvest_sync.harvest.errors import BudgetExhausted
-from harvest_sync.harvest.tokens import Token
-from harvest_sync.locks import LeaseLocks
-from harvest_sync.models import TokenRecord
-from harvest_sync.token_store import SharedTokens
+from harvest_sync.app.harvest_errors import BudgetExhausted
+from harvest_sync.outbound.harvest.tokens import Token
+from harvest_sync.store.budgets import SharedBudget
+from harvest_sync.store.locks import LeaseLocks
+from harvest_sync.store.models import TokenRecord
+from harvest_sync.store.token_store import SharedTokens
 
 Sessions = async_sessionmaker[AsyncSession]
 

@@ -37,7 +37,7 @@ from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.outbox.v1 import outbox_pb2 as opb
 from greenhouse_emulator.harvest import ALL_SCOPES
 from greenhouse_emulator.tls import client_ssl_context
-from harvest_sync.models import OUTBOX, Connection, TokenRecord
+from harvest_sync.store.models import OUTBOX, Connection, TokenRecord
 
 V3_MODES = [mode for mode in MODES if version(mode) == "v3"]
 

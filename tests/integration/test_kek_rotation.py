@@ -21,19 +21,19 @@ from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
 from alooba_common.db import create_engine, session_factory
 from alooba_common.secrets import SecretBox, generate_kek, legacy_lookup_hash_key
 from alooba_common.tls import Identity
-from assessments.models import ApiKey, Invitation
-from assessments.reencrypt import reencrypt_all as reencrypt_assessments
-from assessments.service import (
+from assessments.app.service import (
     Administration,
     ApplicationRefs,
     CandidateContact,
     PartnerApi,
     SendTestCommand,
 )
-from harvest_sync.credentials import Credential
-from harvest_sync.models import Connection, TokenRecord
-from harvest_sync.reencrypt import reencrypt_all as reencrypt_harvest_sync
-from harvest_sync.token_store import token_context
+from assessments.jobs.reencrypt import reencrypt_all as reencrypt_assessments
+from assessments.store.models import ApiKey, Invitation
+from harvest_sync.jobs.reencrypt import reencrypt_all as reencrypt_harvest_sync
+from harvest_sync.store.credentials import Credential
+from harvest_sync.store.models import Connection, TokenRecord
+from harvest_sync.store.token_store import token_context
 
 
 class _Candidates:

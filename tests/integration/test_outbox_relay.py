@@ -37,7 +37,7 @@ from alooba_common.outbox import (
     enqueue,
 )
 from alooba_common.outbox_metrics import OutboxMetrics
-from assessments.models import OUTBOX
+from assessments.store.models import OUTBOX
 
 # No backoff: a failed message is claimable again on the very next pass.
 IMMEDIATE_RETRY = RelaySettings(

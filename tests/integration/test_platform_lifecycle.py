@@ -324,7 +324,7 @@ OPERATIONS: dict[str, Operation] = {
         apb.ResendInvitationRequest(idempotency_key=idempotency_key, invitation_id=invitation_id)
     ),
 }
-# (operation, state) pairs the state machine in assessments.states does not allow.
+# (operation, state) pairs the state machine in assessments.store.states does not allow.
 IMPOSSIBLE = [
     *(("start", s) for s in ("awaiting_evaluation", "complete", "expired", "cancelled")),
     *(("submit", s) for s in ("awaiting_evaluation", "complete", "expired", "cancelled")),

@@ -21,7 +21,7 @@ from support.inprocess import System, running_system
 from support.sql import dump_text
 
 from alooba_common.tracing import TRACE_CONTEXT_KEY, instrument
-from assessments.states import EMAIL_KIND
+from assessments.store.states import EMAIL_KIND
 
 SEND_TEST = "/alooba.assessments.v1.PartnerService/SendTest"
 REGISTER = "/alooba.candidates.v1.CandidatesService/RegisterApplication"

@@ -24,7 +24,7 @@ from support.inprocess import System, running_system
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_common.db import utcnow
-from assessments.models import WebhookReceipt
+from assessments.store.models import WebhookReceipt
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.signing import encode_webhook_body, sign
 

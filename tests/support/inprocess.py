@@ -20,11 +20,11 @@ from prometheus_client import CollectorRegistry
 
 import assessments.config
 import assessments.server
-import candidates.access
+import candidates.api.access
 import candidates.config
 import candidates.server
 import gateway.config
-import harvest_sync.access
+import harvest_sync.api.access
 import harvest_sync.config
 import harvest_sync.server
 from alooba.assessments.v1 import assessments_pb2 as apb
@@ -194,7 +194,7 @@ async def running_system(
                             cgrpc.CandidatesServiceStub,
                             candidates.server.CANDIDATES_SERVICE,
                             candidates_addr,
-                            candidates.access.ACCESS,
+                            candidates.api.access.ACCESS,
                             channels,
                         ),
                         http=http,
@@ -208,7 +208,7 @@ async def running_system(
                             hgrpc.HarvestSyncServiceStub,
                             harvest_sync.server.HARVEST_SYNC_SERVICE,
                             harvest_addr,
-                            harvest_sync.access.ACCESS,
+                            harvest_sync.api.access.ACCESS,
                             channels,
                         ),
                         harvest_outbox=ogrpc.OutboxServiceStub(

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from alooba_common.errors import InvalidArgument
+from alooba_common.validation import MAX_NAME_LENGTH, MAX_PHONE_LENGTH, checked_contact
 from gateway.errors import RequestError
-from gateway.schemas import ResponseErrorBody, SendTestBody, parse_body
+from gateway.schemas import ResponseErrorBody, SendTestBody, SendTestCandidate, parse_body
 
 
 def documented_send_test() -> dict[str, Any]:
@@ -143,3 +145,31 @@ def test_error_details_never_contain_the_rejected_values() -> None:
     }
     for leaked in ("9182736455", "leaky.person", "7700 900123"):
         assert leaked not in rendered
+
+
+@pytest.mark.parametrize(
+    ("field", "longest"),
+    [
+        ("first_name", MAX_NAME_LENGTH),
+        ("last_name", MAX_NAME_LENGTH),
+        ("preferred_name", MAX_NAME_LENGTH),
+        ("phone_number", MAX_PHONE_LENGTH),
+    ],
+)
+def test_the_gateway_and_the_contact_rule_behind_it_agree_on_each_limit(
+    field: str, longest: int
+) -> None:
+    # What the gateway lets through, the services' one contact rule accepts; one character
+    # more is refused by both, naming the same field.
+    body = documented_send_test()
+    body["candidate"][field] = "x" * longest
+    contact = parse_body(SendTestBody, json.dumps(body).encode()).candidate
+    assert checked_contact(contact, "candidate.")[field] == "x" * longest
+
+    body["candidate"][field] = "x" * (longest + 1)
+    assert fields_at_fault(refusal(SendTestBody, json.dumps(body).encode())) == {
+        f"candidate.{field}"
+    }
+    unchecked = SendTestCandidate.model_construct(**body["candidate"])
+    with pytest.raises(InvalidArgument, match=f"^candidate.{field} must be at most {longest} "):
+        checked_contact(unchecked, "candidate.")

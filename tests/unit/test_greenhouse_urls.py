@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alooba_common.errors import InvalidArgument
-from assessments.greenhouse import (
+from assessments.app.greenhouse import (
     MAX_URL_LENGTH,
     ProfileIds,
     check_callback_url,

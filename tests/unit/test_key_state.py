@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from assessments.keys import KeyState, accepts, generate_secret, key_state
-from assessments.models import ApiKey
+from assessments.app.keys import KeyState, accepts, generate_secret, key_state
+from assessments.store.models import ApiKey
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 

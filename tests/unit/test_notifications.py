@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from assessments.notifications import InvitationEmail, Recipient, compose, message_id
+from assessments.app.notifications import InvitationEmail, Recipient, compose, message_id
 
 DEADLINE = dt.datetime(2026, 3, 9, 17, 30, tzinfo=dt.UTC)
 LINK = "https://app.alooba.test/take/tok_abc-123"

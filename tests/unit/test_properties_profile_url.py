@@ -1,4 +1,4 @@
-"""Properties of the Greenhouse profile URL parser (assessments.greenhouse): the ids in
+"""Properties of the Greenhouse profile URL parser (assessments.app.greenhouse): the ids in
 the documented shape come back out, and anything else is InvalidArgument (a 422), never
 another exception (which the gRPC layer turns into INTERNAL, a 500 at the gateway)."""
 
@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from alooba_common.errors import InvalidArgument
-from assessments.greenhouse import ProfileIds, parse_profile_url
+from assessments.app.greenhouse import ProfileIds, parse_profile_url
 from gateway.schemas import SendTestCandidate
 
 ids = st.integers(min_value=0, max_value=10**18 - 1)

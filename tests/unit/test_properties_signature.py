@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from alooba_common.errors import Unauthenticated
 from alooba_common.secrets import SecretBox, generate_kek
-from assessments import webhooks
+from assessments.app import webhooks
 from greenhouse_emulator.signing import sign
 
 ORGANIZATION = "Acme"

@@ -3,6 +3,6 @@
 from alembic import context
 
 from alooba_common.migrations import run_migrations
-from assessments.models import Base
+from assessments.store.models import Base
 
 run_migrations(context.config, Base.metadata, offline=context.is_offline_mode())

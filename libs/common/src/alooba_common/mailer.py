@@ -183,7 +183,7 @@ class DirectoryMailer:
         and address, which must not outlive their erasure."""
         for invitation_id in invitation_ids:
             # Message-IDs are "<purpose>-<sequence>-<invitation id>@<domain>"
-            # (assessments.notifications.message_id); invitation ids are hex.
+            # (assessments.app.notifications.message_id); invitation ids are hex.
             for path in self.directory.glob(f"*-{invitation_id}@*.eml"):
                 path.unlink(missing_ok=True)
 

@@ -9,6 +9,7 @@ only: no DNS look-up, which would make a request's fate depend on someone else's
 from __future__ import annotations
 
 import re
+from typing import Protocol, TypedDict
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -22,6 +23,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_FREE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 MAX_EMAIL_LENGTH = 320
+# A candidate's contact, as the candidates table holds it (candidates.store.models); the
+# gateway's request schema and assessments judge it by the same numbers, through here.
+MAX_NAME_LENGTH = 200
+MAX_PHONE_LENGTH = 64
 
 
 def has_control_characters(value: str, *, free_text: bool = False) -> bool:
@@ -75,6 +80,51 @@ def optional_text(value: str | None, field: str, *, max_length: int) -> str | No
     if value is None or not value.strip():
         return None
     return checked_text(value, field, max_length=max_length)
+
+
+class Contact(Protocol):
+    """A candidate's contact as every service carries it (each has its own dataclass)."""
+
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def preferred_name(self) -> str | None: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def phone_number(self) -> str | None: ...
+
+
+class ContactFields(TypedDict):
+    first_name: str
+    last_name: str
+    preferred_name: str | None
+    email: str
+    phone_number: str | None
+
+
+def checked_contact(contact: Contact, prefix: str = "") -> ContactFields:
+    """The contact's fields checked, trimmed and the email normalized, ready for
+    `dataclasses.replace`; InvalidArgument naming `prefix` + the field otherwise. The one
+    rule for a contact: the candidates service that keeps it and assessments, which checks
+    it before anything is created, cannot disagree."""
+    return {
+        "first_name": checked_text(
+            contact.first_name, f"{prefix}first_name", max_length=MAX_NAME_LENGTH
+        ),
+        "last_name": checked_text(
+            contact.last_name, f"{prefix}last_name", max_length=MAX_NAME_LENGTH
+        ),
+        "preferred_name": optional_text(
+            contact.preferred_name, f"{prefix}preferred_name", max_length=MAX_NAME_LENGTH
+        ),
+        "email": normalized_email(contact.email, f"{prefix}email"),
+        "phone_number": optional_text(
+            contact.phone_number, f"{prefix}phone_number", max_length=MAX_PHONE_LENGTH
+        ),
+    }
 
 
 # Every id this system makes is a uuid4's 32 lower-case hex digits.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alooba_common.service_main import run_service
 from assessments.config import Settings
-from assessments.reencrypt import print_lookup_hash_key, reencrypt_all
+from assessments.jobs.reencrypt import print_lookup_hash_key, reencrypt_all
 from assessments.server import MIGRATIONS, serve
 
 

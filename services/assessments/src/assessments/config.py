@@ -19,7 +19,7 @@ from alooba_common.config import (
 )
 from alooba_common.outbox import RelaySettings
 from alooba_common.secrets import SecretBox
-from assessments.keys import MAX_ROTATION_GRACE_SECONDS
+from assessments.app.keys import MAX_ROTATION_GRACE_SECONDS
 
 # The console's address in the embedded default (`make run`).
 DEFAULT_CONSOLE_URL = "http://localhost:8000"

@@ -19,27 +19,27 @@ from alooba_common.outbox import DeadLetters, Handler, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.tls import CertificateFiles, Identity
-from assessments import states
-from assessments.access import ACCESS
-from assessments.callback import GreenhouseCallback
-from assessments.clients import GrpcCandidateDirectory
-from assessments.config import Settings
-from assessments.emails import EmailSettings, InvitationEmailHandler
-from assessments.harvest import HarvestScores
-from assessments.key_cache import KeyCache
-from assessments.lifecycle import PlatformApi
-from assessments.models import OUTBOX
-from assessments.receipts import ReceiptTally
-from assessments.service import Administration, PartnerApi
-from assessments.servicer import (
+from assessments.api.access import ACCESS
+from assessments.api.servicer import (
     AdminServicer,
     PartnerServicer,
     PlatformServicer,
     WebhookServicer,
 )
-from assessments.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
-from assessments.sweeper import Sweeper
-from assessments.webhooks import Webhooks
+from assessments.app.key_cache import KeyCache
+from assessments.app.lifecycle import PlatformApi
+from assessments.app.receipts import ReceiptTally
+from assessments.app.service import Administration, PartnerApi
+from assessments.app.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
+from assessments.app.webhooks import Webhooks
+from assessments.config import Settings
+from assessments.jobs.sweeper import Sweeper
+from assessments.outbound.callback import GreenhouseCallback
+from assessments.outbound.clients import GrpcCandidateDirectory
+from assessments.outbound.emails import EmailSettings, InvitationEmailHandler
+from assessments.outbound.harvest import HarvestScores
+from assessments.store import states
+from assessments.store.models import OUTBOX
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 PARTNER_SERVICE = pb.DESCRIPTOR.services_by_name["PartnerService"].full_name

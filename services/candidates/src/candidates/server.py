@@ -14,11 +14,11 @@ from alooba_common.db import (
     session_factory,
 )
 from alooba_common.migrations import database_readiness
-from candidates.access import ACCESS
+from candidates.api.access import ACCESS
+from candidates.api.servicer import CandidatesServicer
+from candidates.app.events import WebhookEvents
+from candidates.app.service import Candidates
 from candidates.config import Settings
-from candidates.events import WebhookEvents
-from candidates.service import Candidates
-from candidates.servicer import CandidatesServicer
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 CANDIDATES_SERVICE = pb.DESCRIPTOR.services_by_name["CandidatesService"].full_name

@@ -30,8 +30,8 @@ from alooba_common.errors import (
 )
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
-from console.models import OUTBOX, AuditEntry, Link, LoginFailure, Membership, User
-from console.store import Store
+from console.store.models import OUTBOX, AuditEntry, Link, LoginFailure, Membership, User
+from console.store.repository import Store
 
 log = structlog.get_logger("console.accounts")
 

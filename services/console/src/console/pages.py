@@ -18,8 +18,8 @@ from alooba_common.acting import ActingUser
 from console.accounts import Actor
 from console.clients import ActingBackends
 from console.keys import BACKENDS, SERVICES
-from console.models import Membership
 from console.sessions import ANONYMOUS_CSRF_COOKIE, SignedIn
+from console.store.models import Membership
 
 # Set by the who_is_signed_in middleware for every request.
 SIGNED_IN: web.RequestKey[SignedIn | None] = web.RequestKey("signed_in")

@@ -26,17 +26,17 @@ from alooba_common.outbox import DeadLetters, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.tls import CertificateFiles, Identity
-from console.access import ACCESS
 from console.accounts import EMAIL_KIND, Accounts, LoginThrottle, PasswordAuthenticator
+from console.api.access import ACCESS
+from console.api.servicer import UserServicer
 from console.app import create_app
 from console.clients import Backends
 from console.config import Settings
-from console.emails import EmailSettings, LinkEmails
 from console.keys import LIFECYCLE, Services
 from console.metrics import HttpMetrics
-from console.models import OUTBOX
-from console.servicer import UserServicer
+from console.outbound.emails import EmailSettings, LinkEmails
 from console.sessions import Sessions
+from console.store.models import OUTBOX
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 USER_SERVICE = pb.DESCRIPTOR.services_by_name["UserService"].full_name

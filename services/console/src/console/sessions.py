@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
-from console.models import Session, User
-from console.store import Store
+from console.store.models import Session, User
+from console.store.repository import Store
 
 SESSION_COOKIE = "console_session"
 # For forms shown before signing in (login, reset, accepting an invitation): the double

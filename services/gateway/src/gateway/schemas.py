@@ -8,7 +8,13 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from alooba_common.validation import email_problem, has_control_characters
+from alooba_common.validation import (
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PHONE_LENGTH,
+    email_problem,
+    has_control_characters,
+)
 from gateway.errors import RequestError
 
 
@@ -61,13 +67,14 @@ class _Body(BaseModel):
 
 
 class SendTestCandidate(_Body):
-    first_name: Text = Field(min_length=1, max_length=200)
-    last_name: Text = Field(min_length=1, max_length=200)
+    # The contact's limits are alooba_common.validation's, as in the services behind.
+    first_name: Text = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    last_name: Text = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     # Documented as required, but "properties without a value use null".
-    preferred_name: Text | None = Field(default=None, max_length=200)
+    preferred_name: Text | None = Field(default=None, max_length=MAX_NAME_LENGTH)
     resume_url: Text | None = Field(default=None, max_length=2048)
-    phone_number: Text | None = Field(default=None, max_length=64)
-    email: Email = Field(min_length=3, max_length=320)
+    phone_number: Text | None = Field(default=None, max_length=MAX_PHONE_LENGTH)
+    email: Email = Field(min_length=3, max_length=MAX_EMAIL_LENGTH)
     # Documented as required, but a send_test without it (or with one of another shape)
     # still gets its candidate a test: only the Harvest push, which needs the ids in it,
     # is skipped. So it is not judged here beyond being text.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alooba_common.service_main import run_service
 from harvest_sync.config import Settings
-from harvest_sync.reencrypt import reencrypt_all
+from harvest_sync.jobs.reencrypt import reencrypt_all
 from harvest_sync.server import MIGRATIONS, serve
 
 

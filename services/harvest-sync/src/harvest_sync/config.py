@@ -19,7 +19,8 @@ from alooba_common.config import (
 )
 from alooba_common.outbox import RelaySettings
 from alooba_common.secrets import SecretBox
-from harvest_sync.harvest import contract, unconfirmed
+from harvest_sync.app import harvest_contract as contract
+from harvest_sync.app import harvest_unconfirmed as unconfirmed
 
 # The push queue's relay, unless OUTBOX_* say otherwise. A push may wait a window or two for
 # the rate budget, so a claimed batch is as large as what runs at once and its lease long.

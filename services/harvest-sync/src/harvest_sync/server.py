@@ -12,16 +12,16 @@ from alooba_common.migrations import database_readiness
 from alooba_common.outbox import DeadLetters, OutboxRelay
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.outbox_servicer import outbox_registration
-from harvest_sync.access import ACCESS
-from harvest_sync.clients import HarvestClients
+from harvest_sync.api.access import ACCESS
+from harvest_sync.api.servicer import HarvestSyncServicer
+from harvest_sync.app.connections import Connections
+from harvest_sync.app.fields import FieldCatalog
+from harvest_sync.app.push import PushHandler, ScorePushes
+from harvest_sync.app.push_kinds import PUSH_KIND
 from harvest_sync.config import Settings
-from harvest_sync.connections import Connections
-from harvest_sync.fields import FieldCatalog
-from harvest_sync.locks import LeaseLocks
-from harvest_sync.models import OUTBOX
-from harvest_sync.push import PushHandler, ScorePushes
-from harvest_sync.push_kinds import PUSH_KIND
-from harvest_sync.servicer import HarvestSyncServicer
+from harvest_sync.outbound.clients import HarvestClients
+from harvest_sync.store.locks import LeaseLocks
+from harvest_sync.store.models import OUTBOX
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 HARVEST_SYNC_SERVICE = pb.DESCRIPTOR.services_by_name["HarvestSyncService"].full_name

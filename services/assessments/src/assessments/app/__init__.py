@@ -1,0 +1,1 @@
+"""Use cases and rules: they own their transactions, hold no SQL, declare their ports."""

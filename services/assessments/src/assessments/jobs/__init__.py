@@ -1,0 +1,1 @@
+"""Sweepers, periodic and maintenance work."""

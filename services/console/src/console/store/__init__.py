@@ -1,0 +1,1 @@
+"""Models and repositories: the service's SQL."""

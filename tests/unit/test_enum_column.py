@@ -1,0 +1,58 @@
+"""alooba_common.db.EnumText: a status column is its enum in Python, plain text in the database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
+from sqlalchemy.exc import StatementError
+
+from alooba_common.db import EnumText
+
+
+class Colour(StrEnum):
+    RED = "red"
+    GREEN = "green"
+
+
+def table() -> tuple[Table, MetaData]:
+    metadata = MetaData()
+    return Table(
+        "thing",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("colour", EnumText(Colour, 16)),
+    ), metadata
+
+
+def test_a_status_reads_back_as_its_enum_member_and_is_stored_as_its_text() -> None:
+    things, metadata = table()
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(things), [{"id": 1, "colour": Colour.RED}, {"id": 2, "colour": "green"}]
+        )
+        read = connection.execute(select(things.c.colour).order_by(things.c.id)).scalars().all()
+        stored = connection.execute(text("SELECT colour FROM thing ORDER BY id")).scalars().all()
+    assert read == [Colour.RED, Colour.GREEN]
+    assert all(type(value) is Colour for value in read)
+    assert stored == ["red", "green"]
+    assert [type(value) for value in stored] == [str, str]
+
+
+def test_a_value_outside_the_enum_is_refused_before_it_is_written() -> None:
+    things, metadata = table()
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine)
+    with (
+        engine.begin() as connection,
+        pytest.raises(StatementError, match="'blue' is not a valid Colour"),
+    ):
+        connection.execute(insert(things).values(id=1, colour="blue"))
+
+
+def test_the_column_is_a_plain_varchar_of_its_length() -> None:
+    things, _ = table()
+    assert str(things.c.colour.type.impl) == "VARCHAR(16)"
