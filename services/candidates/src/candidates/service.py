@@ -23,6 +23,7 @@ from alooba_common.validation import (
 from candidates.metrics import APPLICATIONS_REGISTERED
 from candidates.models import Application, AssessmentDatum, Candidate
 from candidates.repository import Repository
+from candidates.upsert import upsert_registration
 
 log = structlog.get_logger("candidates")
 
@@ -145,6 +146,31 @@ class Candidates:
     async def _upsert(self, command: RegisterApplication) -> tuple[str, str]:
         now = utcnow()
         contact = command.contact
+        if (
+            command.greenhouse_candidate_id is not None
+            and command.greenhouse_application_id is not None
+        ):
+            async with self._sessions.begin() as session:
+                registered = await upsert_registration(
+                    session,
+                    organization_id=command.organization_id,
+                    greenhouse_candidate_id=command.greenhouse_candidate_id,
+                    greenhouse_application_id=command.greenhouse_application_id,
+                    contact=dataclasses.asdict(contact),
+                    application={
+                        "resume_url": command.resume_url,
+                        "profile_url": command.profile_url,
+                        "sent_by": command.sent_by,
+                    },
+                    now=now,
+                )
+            if registered is not None:
+                return self._registered(
+                    registered.candidate_id,
+                    registered.application_id,
+                    registered.application_created,
+                )
+        # Registration by key, an application of unknown id, or a merged candidate.
         async with self._sessions.begin() as session:
             repo = Repository(session)
             # Locked, so an erasure running at the same time finishes first and this
@@ -202,15 +228,19 @@ class Candidates:
             application.sent_by = command.sent_by
             application.updated_at = now
             await repo.flush()
+        return self._registered(candidate.id, application.id, created)
+
+    @staticmethod
+    def _registered(candidate_id: str, application_id: str, created: bool) -> tuple[str, str]:
         if created:
             APPLICATIONS_REGISTERED.inc()
         log.info(
             "application.registered",
-            candidate_id=candidate.id,
-            application_id=application.id,
+            candidate_id=candidate_id,
+            application_id=application_id,
             created=created,
         )
-        return candidate.id, application.id
+        return candidate_id, application_id
 
     async def candidate(self, organization_id: str, candidate_id: str) -> CandidateRecord:
         """One candidate with PII, applications and assessment data. A merged candidate's
