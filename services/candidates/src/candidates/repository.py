@@ -37,6 +37,10 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    @property
+    def session(self) -> AsyncSession:
+        return self._session
+
     def add(self, *rows: object) -> None:
         self._session.add_all(rows)
 

@@ -1,0 +1,133 @@
+"""A status webhook's SQL as Core statements: the candidate (locked) with its
+applications in one query, then one UPDATE of the applications that change, one of the
+candidate's display status, and the event's row; no ORM unit of work or object loading.
+
+A candidate merged into another is left to the ORM path (candidates.events), which
+follows the merge. Statements are built once, with bind parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from candidates.models import Application, Candidate, WebhookEvent
+
+_CANDIDATES = cast(Table, Candidate.__table__)
+_APPLICATIONS = cast(Table, Application.__table__)
+
+# Locked like the ORM path's candidate row (PostgreSQL; SQLite's BEGIN IMMEDIATE has
+# already serialized the writers), so erasures, merges and registrations queue.
+_CANDIDATE_WITH_APPLICATIONS = (
+    select(
+        _CANDIDATES.c.id.label("candidate_id"),
+        _CANDIDATES.c.merged_into_id,
+        _APPLICATIONS.c.id.label("application_id"),
+        _APPLICATIONS.c.greenhouse_application_id,
+        _APPLICATIONS.c.status,
+        _APPLICATIONS.c.status_changed_at,
+    )
+    .select_from(
+        _CANDIDATES.outerjoin(_APPLICATIONS, _APPLICATIONS.c.candidate_id == _CANDIDATES.c.id)
+    )
+    .where(
+        _CANDIDATES.c.organization_id == bindparam("organization_id"),
+        _CANDIDATES.c.greenhouse_candidate_id == bindparam("greenhouse_candidate_id"),
+    )
+    .order_by(_APPLICATIONS.c.created_at, _APPLICATIONS.c.id)
+    .with_for_update(of=_CANDIDATES)
+)
+
+_SET_APPLICATIONS = (
+    update(_APPLICATIONS)
+    .where(_APPLICATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=bindparam("status"),
+        status_changed_at=bindparam("occurred"),
+        updated_at=bindparam("received"),
+    )
+)
+_SET_CANDIDATE = (
+    update(_CANDIDATES)
+    .where(_CANDIDATES.c.id == bindparam("candidate_id"))
+    .values(hiring_status=bindparam("hiring_status"), updated_at=bindparam("received"))
+)
+_INSERT_EVENT = insert(cast(Table, WebhookEvent.__table__))
+
+
+@dataclass(slots=True)
+class ApplicationState:
+    """What a status event reads of an application (what display_status needs)."""
+
+    id: str
+    greenhouse_application_id: int | None
+    status: str
+    status_changed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateState:
+    id: str
+    merged_into_id: str | None
+    applications: list[ApplicationState]
+
+
+async def candidate_state(
+    session: AsyncSession, organization_id: str, greenhouse_candidate_id: int
+) -> CandidateState | None:
+    """The candidate (locked) and its applications, oldest first; None when unknown."""
+    rows = (
+        await session.execute(
+            _CANDIDATE_WITH_APPLICATIONS,
+            {
+                "organization_id": organization_id,
+                "greenhouse_candidate_id": greenhouse_candidate_id,
+            },
+        )
+    ).all()
+    if not rows:
+        return None
+    return CandidateState(
+        id=rows[0].candidate_id,
+        merged_into_id=rows[0].merged_into_id,
+        applications=[
+            ApplicationState(
+                row.application_id,
+                row.greenhouse_application_id,
+                row.status,
+                row.status_changed_at,
+            )
+            for row in rows
+            if row.application_id is not None
+        ],
+    )
+
+
+async def set_status(
+    session: AsyncSession,
+    *,
+    candidate_id: str,
+    application_ids: list[str],
+    status: str,
+    hiring_status: str,
+    occurred: dt.datetime,
+    received: dt.datetime,
+) -> None:
+    await session.execute(
+        _SET_APPLICATIONS,
+        {"ids": application_ids, "status": status, "occurred": occurred, "received": received},
+    )
+    await session.execute(
+        _SET_CANDIDATE,
+        {"candidate_id": candidate_id, "hiring_status": hiring_status, "received": received},
+    )
+
+
+async def insert_event(session: AsyncSession, event: Mapping[str, Any]) -> None:
+    """The event's row; a redelivery breaks the unique (organization, event id)."""
+    await session.execute(_INSERT_EVENT, [dict(event)])
