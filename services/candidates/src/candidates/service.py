@@ -42,6 +42,8 @@ ASSESSMENT_DATA_KINDS = frozenset({"ip_address", "user_agent", "answer", "file"}
 MAX_ASSESSMENT_VALUE_BYTES = 64 * 1024
 _MAX_KEY = 200
 _MAX_INVITATION_ID = 64
+# Candidates per BatchGetContacts call (the outbox relay's batch is smaller).
+MAX_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +255,33 @@ class Candidates:
             if candidate is None:
                 raise NotFound("no such candidate")
             return await _record(repo, candidate)
+
+    async def contacts(
+        self, refs: Sequence[tuple[str, str]]
+    ) -> list[tuple[Candidate, Sequence[Application]] | None]:
+        """Several candidates by (organization id, candidate id), in that order, with
+        their applications; None for an unknown one or another organization's. Two
+        statements for the whole batch (a merged candidate's survivor costs one more)."""
+        if len(refs) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} candidates at once")
+        for organization_id, candidate_id in refs:
+            check_organization_id(organization_id)
+            check_our_id(candidate_id, "candidate_id")
+        async with self._read_sessions.begin() as session:
+            repo = Repository(session)
+            found = {c.id: c for c in await repo.candidates_by_ids({c for _, c in refs})}
+            chosen: list[Candidate | None] = []
+            for organization_id, candidate_id in refs:
+                candidate = found.get(candidate_id)
+                if candidate is None or candidate.organization_id != organization_id:
+                    chosen.append(None)
+                else:
+                    chosen.append(await repo.resolve(candidate))
+            applications = await repo.applications_of({c.id for c in chosen if c is not None})
+        return [
+            None if candidate is None else (candidate, applications.get(candidate.id, []))
+            for candidate in chosen
+        ]
 
     async def find_candidate(
         self, organization_id: str, greenhouse_candidate_id: int
