@@ -53,3 +53,24 @@ async def test_engines_count_their_statements(tmp_path: object) -> None:
     await engine.dispose()
     # BEGIN IMMEDIATE, two SELECTs and the COMMIT.
     assert parse_statements(generate_latest().decode()) - before == 4
+
+
+def test_readme_table_marks_targets_met_and_missed() -> None:
+    from alooba_dev.bench.report import Row, readme_table
+
+    rows = [
+        Row("floor", "saturation", 4000.0, "req/s"),
+        Row("floor", "saturation (wrk)", 5000.0, "req/s"),
+        Row("send_test", "saturation", 500.0, "req/s", 0.125, ">= 0.25 x floor", False),
+        Row("send_test", "p99 @200/s", 12.5, "ms", target="< 50 ms", ok=True),
+        Row("send_test", "CPU per request: gateway", 0.5, "ms"),
+        Row("send_test", "CPU per request: assessments", 2.0, "ms"),
+        Row("send_test", "SQL statements per request: candidates", 4.0, "stmts"),
+        Row("send_test", "failed requests", 3, "req", target="0", ok=False),
+        Row("send_test", "saturation (wrk)", 600.0, "req/s", ratio=0.12),
+    ]
+    floor, send_test = readme_table(rows, 200.0).splitlines()[2:]
+    assert floor.startswith("| floor | 4,000 req/s | 1 |")
+    assert floor.endswith("| 5,000 req/s |")
+    assert "| 0.12 (0.25) ✗ | 12.50 ms ✓ | 3 ✗ |" in send_test
+    assert "| 0.500 / 2 / - / - | - / 4 | 600 req/s (0.12) |" in send_test
