@@ -1,6 +1,6 @@
-"""A status webhook's SQL as Core statements: the candidate (locked) with its
-applications in one query, then one UPDATE of the applications that change, one of the
-candidate's display status, and the event's row; no ORM unit of work or object loading.
+"""A status webhook's SQL as Core statements: the candidate (locked), its applications,
+one UPDATE of the applications that change, one of the candidate's display status, and
+the event's row; no ORM unit of work or object loading.
 
 A candidate merged into another is left to the ORM path (candidates.events), which
 follows the merge. Statements are built once, with bind parameters.
@@ -22,25 +22,29 @@ _CANDIDATES = cast(Table, Candidate.__table__)
 _APPLICATIONS = cast(Table, Application.__table__)
 
 # Locked like the ORM path's candidate row (PostgreSQL; SQLite's BEGIN IMMEDIATE has
-# already serialized the writers), so erasures, merges and registrations queue.
-_CANDIDATE_WITH_APPLICATIONS = (
-    select(
-        _CANDIDATES.c.id.label("candidate_id"),
-        _CANDIDATES.c.merged_into_id,
-        _APPLICATIONS.c.id.label("application_id"),
-        _APPLICATIONS.c.greenhouse_application_id,
-        _APPLICATIONS.c.status,
-        _APPLICATIONS.c.status_changed_at,
-    )
-    .select_from(
-        _CANDIDATES.outerjoin(_APPLICATIONS, _APPLICATIONS.c.candidate_id == _CANDIDATES.c.id)
-    )
+# already serialized the writers), so erasures, merges, registrations and other status
+# events for the candidate queue.
+_LOCK_CANDIDATE = (
+    select(_CANDIDATES.c.id, _CANDIDATES.c.merged_into_id)
     .where(
         _CANDIDATES.c.organization_id == bindparam("organization_id"),
         _CANDIDATES.c.greenhouse_candidate_id == bindparam("greenhouse_candidate_id"),
     )
+    .with_for_update()
+)
+# Read after the lock is held, in a statement of its own: joined into the locking query,
+# PostgreSQL would hand back the applications as they were before the lock was granted
+# (READ COMMITTED re-checks only the locked row), and an older event could then win over
+# the newer one that held the lock.
+_APPLICATIONS_OF = (
+    select(
+        _APPLICATIONS.c.id,
+        _APPLICATIONS.c.greenhouse_application_id,
+        _APPLICATIONS.c.status,
+        _APPLICATIONS.c.status_changed_at,
+    )
+    .where(_APPLICATIONS.c.candidate_id == bindparam("candidate_id"))
     .order_by(_APPLICATIONS.c.created_at, _APPLICATIONS.c.id)
-    .with_for_update(of=_CANDIDATES)
 )
 
 _SET_APPLICATIONS = (
@@ -81,30 +85,24 @@ async def candidate_state(
     session: AsyncSession, organization_id: str, greenhouse_candidate_id: int
 ) -> CandidateState | None:
     """The candidate (locked) and its applications, oldest first; None when unknown."""
-    rows = (
+    candidate = (
         await session.execute(
-            _CANDIDATE_WITH_APPLICATIONS,
+            _LOCK_CANDIDATE,
             {
                 "organization_id": organization_id,
                 "greenhouse_candidate_id": greenhouse_candidate_id,
             },
         )
-    ).all()
-    if not rows:
+    ).first()
+    if candidate is None:
         return None
+    if candidate.merged_into_id is not None:
+        return CandidateState(candidate.id, candidate.merged_into_id, [])
+    rows = await session.execute(_APPLICATIONS_OF, {"candidate_id": candidate.id})
     return CandidateState(
-        id=rows[0].candidate_id,
-        merged_into_id=rows[0].merged_into_id,
-        applications=[
-            ApplicationState(
-                row.application_id,
-                row.greenhouse_application_id,
-                row.status,
-                row.status_changed_at,
-            )
-            for row in rows
-            if row.application_id is not None
-        ],
+        id=candidate.id,
+        merged_into_id=None,
+        applications=[ApplicationState(*row) for row in rows],
     )
 
 
