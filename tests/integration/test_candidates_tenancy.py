@@ -154,3 +154,25 @@ async def test_erasure_receipts_are_listed_only_to_their_organization(system: Sy
         pb.ListErasureReceiptsRequest(organization_id=uuid.uuid4().hex)
     )
     assert (len(own.receipts), len(other.receipts)) == (1, 0)
+
+
+async def test_batch_get_contacts_finds_each_candidate_in_its_own_organization_only(
+    system: System,
+) -> None:
+    organization, candidate_id = await registered(system)
+    answer = await system.candidates.BatchGetContacts(
+        pb.BatchGetContactsRequest(
+            candidates=[
+                pb.GetCandidateRequest(organization_id=uuid.uuid4().hex, candidate_id=candidate_id),
+                pb.GetCandidateRequest(organization_id=organization, candidate_id=candidate_id),
+                pb.GetCandidateRequest(organization_id=organization, candidate_id=uuid.uuid4().hex),
+            ]
+        )
+    )
+    other, own, unknown = answer.contacts
+    assert not other.found
+    assert other.contact.email == ""  # nothing of it leaks to another organization
+    assert (own.found, own.candidate_id, own.contact.email) == (True, candidate_id, "a@example.org")
+    assert [a.status for a in own.applications] == [pb.HIRING_STATUS_ACTIVE]
+    assert not unknown.found
+    await unchanged(system, organization, candidate_id)

@@ -56,6 +56,7 @@ SERVICES: dict[str, tuple[str, dict[str, str]]] = {
             "mailer.py": "outbound/mailer.py",
             "models.py": "store/models.py",
             "repository.py": "store/repository.py",
+            "send_path.py": "store/send_path.py",  # send_test's and test_status's Core SQL
         },
     ),
     "candidates": (
@@ -67,6 +68,8 @@ SERVICES: dict[str, tuple[str, dict[str, str]]] = {
             "events.py": "app/events.py",
             "models.py": "store/models.py",
             "repository.py": "store/repository.py",
+            "status_path.py": "store/status_path.py",  # a status webhook's Core SQL
+            "upsert.py": "store/upsert.py",  # send_test's registration upsert
         },
     ),
     "harvest_sync": (

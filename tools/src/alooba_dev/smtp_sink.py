@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -16,12 +17,30 @@ from aiosmtpd.controller import Controller
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # The SMTP session (the client's address and port) each message came over.
+        self.sessions: list[tuple[str, int]] = []
+        # Recipients answered 550, as a server does for a mailbox it does not know.
+        self.refused: set[str] = set()
+        # Seconds the first message's DATA is held before it is accepted.
+        self.first_delay = 0.0
         self._lock = threading.Lock()
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.first_delay and not self.messages:
+            delay, self.first_delay = self.first_delay, 0.0
+            await asyncio.sleep(delay)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)
+            self.sessions.append(tuple(session.peer[:2]))
         return "250 Message accepted for delivery"
 
 
@@ -41,6 +60,22 @@ class SmtpSink:
     @property
     def messages(self) -> list[EmailMessage]:
         return list(self._collector.messages)
+
+    @property
+    def sessions(self) -> list[tuple[str, int]]:
+        """The session each of `messages` came over (the client's address and port)."""
+        return list(self._collector.sessions)
+
+    def refuse(self, *addresses: str) -> None:
+        """Answers 550 to these recipients from now on (until `accept`)."""
+        self._collector.refused = set(addresses)
+
+    def accept(self) -> None:
+        self._collector.refused = set()
+
+    def hold_first(self, seconds: float) -> None:
+        """Holds the next message received for `seconds` before accepting it."""
+        self._collector.first_delay = seconds
 
     def start(self) -> SmtpSink:
         self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import DateTime, MetaData, String, event, exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -103,10 +104,56 @@ PING_AFTER_IDLE_SECONDS = 1.0
 _LAST_USED = "alooba_last_used"
 
 
+# Every statement sent to the database by every engine of the process, by kind: the
+# driver's statements ("statement"), and the BEGIN / COMMIT / ROLLBACK that SQLAlchemy
+# has the driver send outside of them. `make bench` reads it before and after a run to
+# report statements (round trips) per request.
+DB_STATEMENTS = Counter(
+    "db_statements_total", "SQL statements sent to the database, by kind.", ["kind"]
+)
+
+
+def count_statements(engine: AsyncEngine) -> None:
+    """Counts `engine`'s statements in DB_STATEMENTS."""
+    statements = DB_STATEMENTS.labels("statement")
+    # SQLite's BEGIN IMMEDIATE is a statement of its own (see _create_sqlite_engine).
+    begins = None if is_sqlite(engine) else DB_STATEMENTS.labels("begin")
+    commits, rollbacks = DB_STATEMENTS.labels("commit"), DB_STATEMENTS.labels("rollback")
+
+    def transactional(connection: Any) -> bool:
+        # An AUTOCOMMIT connection's begin and commit are no-ops at the driver.
+        return bool(connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT")
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_execute(*_args: Any) -> None:
+        statements.inc()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if begins is not None and transactional(connection):
+            begins.inc()
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        if transactional(connection):
+            commits.inc()
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_rollback(connection: Any) -> None:
+        if transactional(connection):
+            rollbacks.inc()
+
+
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = async_url(settings.url)
-    if is_sqlite(url):
-        return _create_sqlite_engine(url)
+    engine = (
+        _create_sqlite_engine(url) if is_sqlite(url) else _create_postgresql_engine(url, settings)
+    )
+    count_statements(engine)
+    return engine
+
+
+def _create_postgresql_engine(url: URL, settings: DatabaseSettings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         # SQL parameters are candidate data; an error must never print them into a log.

@@ -5,11 +5,14 @@ invitations, password resets)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import ipaddress
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,6 +27,10 @@ from alooba_common.config import ConfigError
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None:
         """Hands the message over; raises when it was not accepted."""
+
+    def batch(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """The sends made inside (in this task and the tasks it starts) share one
+        connection, one message after another."""
 
     async def close(self) -> None:
         """Lets go of any connection kept open; called once, at shutdown."""
@@ -67,6 +74,20 @@ class _Sessions:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
+
+
+@dataclass(eq=False)
+class _Batch:
+    """One SMTP session shared by a batch's sends (SmtpMailer.batch)."""
+
+    owner: object
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    client: aiosmtplib.SMTP | None = None
+
+
+_BATCH: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar(
+    "alooba_smtp_batch", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +150,7 @@ class SmtpMailer:
             timeout=timeout,
         )
 
-    async def send(self, message: EmailMessage) -> None:
+    async def _connect(self) -> aiosmtplib.SMTP:
         client = self._sessions.take()
         if client is None:
             client = aiosmtplib.SMTP(
@@ -142,6 +163,40 @@ class SmtpMailer:
                 timeout=self.timeout,
             )
             await client.connect()  # and STARTTLS and login, as configured
+        return client
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        batch = _Batch(owner=self)
+        token = _BATCH.set(batch)
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+            if batch.client is not None:
+                self._sessions.give_back(batch.client)
+
+    async def _send_in_batch(self, batch: _Batch, message: EmailMessage) -> None:
+        async with batch.lock:
+            if batch.client is None or not batch.client.is_connected:
+                batch.client = await self._connect()
+            try:
+                await batch.client.send_message(message)
+            except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException):
+                # The server refused this message; aiosmtplib has reset the envelope, so
+                # the session carries the batch's next message (if it is still open).
+                raise
+            except BaseException:
+                batch.client.close()
+                batch.client = None
+                raise
+
+    async def send(self, message: EmailMessage) -> None:
+        batch = _BATCH.get()
+        if batch is not None and batch.owner is self:
+            await self._send_in_batch(batch, message)
+            return
+        client = await self._connect()
         try:
             await client.send_message(message)
         except BaseException:
@@ -174,6 +229,9 @@ class DirectoryMailer:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(message.as_bytes())
         os.replace(temporary, self.directory / name)
+
+    def batch(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()  # nothing to share between files
 
     async def close(self) -> None:
         return None

@@ -21,7 +21,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy import (
@@ -181,6 +181,20 @@ class OutboxMessage:
 Handler = Callable[[OutboxMessage], Awaitable[None]]
 
 
+@runtime_checkable
+class BatchHandler(Protocol):
+    """A handler that prepares for all the messages of its kind in a claimed batch before
+    each is handed to it: say, fetching what they all need in one call and sending them
+    over one connection. Preparing is an optimization only: when it fails, each message
+    must still be deliverable (or fail) on its own."""
+
+    async def __call__(self, message: OutboxMessage) -> None: ...
+
+    def batch(
+        self, messages: Sequence[OutboxMessage]
+    ) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RelaySettings:
     batch_size: int = 20
@@ -286,7 +300,20 @@ class OutboxRelay:
                 with continued_trace(message.payload, message.kind, message.id):
                     await self._deliver(message)
 
-        await asyncio.gather(*(deliver(message) for message in batch))
+        async def deliver_kind(kind: str, messages: list[OutboxMessage]) -> None:
+            handler = self._handlers.get(kind)
+            prepare = handler.batch if isinstance(handler, BatchHandler) else None
+            if prepare is None:
+                await asyncio.gather(*(deliver(message) for message in messages))
+                return
+            # Each message is still delivered, and its outcome recorded, on its own.
+            async with prepare(messages):
+                await asyncio.gather(*(deliver(message) for message in messages))
+
+        kinds: dict[str, list[OutboxMessage]] = {}
+        for message in batch:
+            kinds.setdefault(message.kind, []).append(message)
+        await asyncio.gather(*(deliver_kind(kind, messages) for kind, messages in kinds.items()))
         return len(batch)
 
     async def _claim(self) -> list[OutboxMessage]:

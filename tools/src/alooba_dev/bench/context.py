@@ -30,6 +30,7 @@ class Floor:
     rps: float
     p50_ms: float
     p99_ms: float
+    wrk_rps: float | None = None  # the same saturation measured by wrk (None: no wrk)
 
 
 @dataclass
@@ -102,6 +103,8 @@ class BenchContext:
     run: str
     emails_expected: int = 0
     notes: list[str] = field(default_factory=list)
+    # Figures beyond the table's rows (wrk's reports), written to the JSON as they are.
+    details: dict[str, Any] = field(default_factory=dict)
     # The bulk send's partner_interview_ids, for sections that read test_status.
     interview_ids: list[str] = field(default_factory=list)
 

@@ -191,3 +191,69 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# The README's figures table: one line per path, what `make bench` measured.
+README_PATHS = (
+    ("floor", "floor"),
+    ("send_test", "`send_test`"),
+    ("test_status", "`test_status`"),
+    ("webhook", "signed webhook (`reject_candidate`)"),
+)
+_TIMES = "\N{MULTIPLICATION SIGN}"
+_CPU_OF = ("gateway", "assessments", "candidates", "rest of the machine")
+_SQL_OF = ("assessments", "candidates")
+
+
+def _mark(row: Row) -> str:
+    return {True: " ✓", False: " ✗", None: ""}[row.ok]
+
+
+def readme_table(rows: Sequence[Row], rate: float) -> str:
+    """The README's figures table as Markdown, targets marked met (✓) or missed (✗)."""
+    by_metric = {(row.section, row.metric): row for row in rows}
+
+    def value(section: str, metric: str) -> Row | None:
+        return by_metric.get((section, metric))
+
+    def joined(section: str, prefix: str, names: Sequence[str]) -> str:
+        found = [value(section, f"{prefix}{name}") for name in names]
+        if not any(found):
+            return ""
+        return " / ".join(_number(row.value) if row else "-" for row in found)
+
+    rate_text = f"{rate:g}"
+    lines = [
+        f"| | saturation | {_TIMES} floor (target) | p99 at {rate_text} req/s (target) "
+        "| failed | CPU ms/request: gateway / assessments / candidates / rest "
+        "| SQL statements/request: assessments / candidates "
+        f"| wrk saturation ({_TIMES} wrk floor) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for section, label in README_PATHS:
+        saturation = value(section, "saturation")
+        if saturation is None:
+            continue
+        ratio = (
+            f"{saturation.ratio:.2f} ({saturation.target.removeprefix('>= ').split()[0]})"
+            f"{_mark(saturation)}"
+            if saturation.ratio is not None and saturation.target
+            else "1"
+        )
+        p99 = value(section, f"p99 @{rate_text}/s")
+        p99_text = f"{_number(p99.value)} ms{_mark(p99)}" if p99 else ""
+        failed = value(section, "failed requests")
+        failed_text = f"{_number(failed.value)} ✗" if failed else "0"
+        wrk_row = value(section, "saturation (wrk)")
+        wrk_text = (
+            f"{_number(wrk_row.value)} req/s"
+            + (f" ({wrk_row.ratio:.2f})" if wrk_row.ratio is not None else "")
+            if wrk_row
+            else "-"
+        )
+        lines.append(
+            f"| {label} | {_number(saturation.value)} req/s | {ratio} | {p99_text} "
+            f"| {failed_text} | {joined(section, 'CPU per request: ', _CPU_OF)} "
+            f"| {joined(section, 'SQL statements per request: ', _SQL_OF)} | {wrk_text} |"
+        )
+    return "\n".join(lines)

@@ -406,6 +406,118 @@ class GetCandidateResponse(_message.Message):
 Global___GetCandidateResponse: _TypeAlias = GetCandidateResponse  # noqa: Y015
 
 @_typing.final
+class BatchGetContactsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___GetCandidateRequest]:
+        """At most 100."""
+
+    def __init__(
+        self,
+        *,
+        candidates: _abc.Iterable[Global___GetCandidateRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetContactsRequest: _TypeAlias = BatchGetContactsRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetContactsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTACTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def contacts(self) -> _containers.RepeatedCompositeFieldContainer[Global___CandidateContact]:
+        """One per requested candidate, in the request's order."""
+
+    def __init__(
+        self,
+        *,
+        contacts: _abc.Iterable[Global___CandidateContact] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contacts", b"contacts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetContactsResponse: _TypeAlias = BatchGetContactsResponse  # noqa: Y015
+
+@_typing.final
+class CandidateContact(_message.Message):
+    """What an invitation email needs of a candidate, and nothing more."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOUND_FIELD_NUMBER: _builtins.int
+    CANDIDATE_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    APPLICATIONS_FIELD_NUMBER: _builtins.int
+    ERASE_TIME_FIELD_NUMBER: _builtins.int
+    found: _builtins.bool
+    candidate_id: _builtins.str
+    """The candidate's id (the survivor's, when the requested one was merged into it)."""
+    status: Global___HiringStatus.ValueType
+    @_builtins.property
+    def contact(self) -> Global___ContactDetails: ...
+    @_builtins.property
+    def applications(self) -> _containers.RepeatedCompositeFieldContainer[Global___ApplicationStatus]:
+        """Each application's id and status (a candidate rejected for one job may still be
+        active in another).
+        """
+
+    @_builtins.property
+    def erase_time(self) -> _timestamp_pb2.Timestamp:
+        """Set once the candidate's PII has been erased (the contact is then empty)."""
+
+    def __init__(
+        self,
+        *,
+        found: _builtins.bool = ...,
+        candidate_id: _builtins.str = ...,
+        contact: Global___ContactDetails | None = ...,
+        status: Global___HiringStatus.ValueType = ...,
+        applications: _abc.Iterable[Global___ApplicationStatus] | None = ...,
+        erase_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "erase_time", b"erase_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "candidate_id", b"candidate_id", "contact", b"contact", "erase_time", b"erase_time", "found", b"found", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CandidateContact: _TypeAlias = CandidateContact  # noqa: Y015
+
+@_typing.final
+class ApplicationStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    status: Global___HiringStatus.ValueType
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        status: Global___HiringStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplicationStatus: _TypeAlias = ApplicationStatus  # noqa: Y015
+
+@_typing.final
 class FindCandidateRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -49,6 +49,11 @@ class CandidatesServiceStub:
                 request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateRequest.SerializeToString,
                 response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateResponse.FromString,
                 _registered_method=True)
+        self.BatchGetContacts = channel.unary_unary(
+                '/alooba.candidates.v1.CandidatesService/BatchGetContacts',
+                request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.BatchGetContactsRequest.SerializeToString,
+                response_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.BatchGetContactsResponse.FromString,
+                _registered_method=True)
         self.ApplyStatusEvent = channel.unary_unary(
                 '/alooba.candidates.v1.CandidatesService/ApplyStatusEvent',
                 request_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.ApplyStatusEventRequest.SerializeToString,
@@ -97,6 +102,15 @@ class CandidatesServiceServicer:
 
     def FindCandidate(self, request, context):
         """One candidate found by Greenhouse candidate id (operators' look-up).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetContacts(self, request, context):
+        """The contact details of several candidates at once: what the outbox relay needs
+        for a batch of invitation emails, in one call. Each candidate is looked up in its
+        own organization; an unknown one, or another organization's, answers `found` false.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,6 +173,11 @@ def add_CandidatesServiceServicer_to_server(servicer, server):
                     servicer.FindCandidate,
                     request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateRequest.FromString,
                     response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateResponse.SerializeToString,
+            ),
+            'BatchGetContacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetContacts,
+                    request_deserializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.BatchGetContactsRequest.FromString,
+                    response_serializer=alooba_dot_candidates_dot_v1_dot_candidates__pb2.BatchGetContactsResponse.SerializeToString,
             ),
             'ApplyStatusEvent': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyStatusEvent,
@@ -267,6 +286,33 @@ class CandidatesService:
             '/alooba.candidates.v1.CandidatesService/FindCandidate',
             alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateRequest.SerializeToString,
             alooba_dot_candidates_dot_v1_dot_candidates__pb2.FindCandidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetContacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.candidates.v1.CandidatesService/BatchGetContacts',
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.BatchGetContactsRequest.SerializeToString,
+            alooba_dot_candidates_dot_v1_dot_candidates__pb2.BatchGetContactsResponse.FromString,
             options,
             channel_credentials,
             insecure,

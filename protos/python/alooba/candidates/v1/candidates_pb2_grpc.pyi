@@ -43,6 +43,11 @@ class CandidatesServiceStub:
     """One candidate with PII. NOT_FOUND for another organization's candidate."""
     FindCandidate: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.FindCandidateRequest, _candidates_pb2.FindCandidateResponse]
     """One candidate found by Greenhouse candidate id (operators' look-up)."""
+    BatchGetContacts: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.BatchGetContactsRequest, _candidates_pb2.BatchGetContactsResponse]
+    """The contact details of several candidates at once: what the outbox relay needs
+    for a batch of invitation emails, in one call. Each candidate is looked up in its
+    own organization; an unknown one, or another organization's, answers `found` false.
+    """
     ApplyStatusEvent: _grpc.UnaryUnaryMultiCallable[_candidates_pb2.ApplyStatusEventRequest, _candidates_pb2.ApplyStatusEventResponse]
     """Applies a reject/unreject/hire/unhire webhook. Recorded durably before it
     returns; deduplicated by Greenhouse-Event-ID; a stale redelivery (older than
@@ -74,6 +79,11 @@ class CandidatesServiceAsyncStub(CandidatesServiceStub):
     """One candidate with PII. NOT_FOUND for another organization's candidate."""
     FindCandidate: _aio.UnaryUnaryMultiCallable[_candidates_pb2.FindCandidateRequest, _candidates_pb2.FindCandidateResponse]  # type: ignore[assignment]
     """One candidate found by Greenhouse candidate id (operators' look-up)."""
+    BatchGetContacts: _aio.UnaryUnaryMultiCallable[_candidates_pb2.BatchGetContactsRequest, _candidates_pb2.BatchGetContactsResponse]  # type: ignore[assignment]
+    """The contact details of several candidates at once: what the outbox relay needs
+    for a batch of invitation emails, in one call. Each candidate is looked up in its
+    own organization; an unknown one, or another organization's, answers `found` false.
+    """
     ApplyStatusEvent: _aio.UnaryUnaryMultiCallable[_candidates_pb2.ApplyStatusEventRequest, _candidates_pb2.ApplyStatusEventResponse]  # type: ignore[assignment]
     """Applies a reject/unreject/hire/unhire webhook. Recorded durably before it
     returns; deduplicated by Greenhouse-Event-ID; a stale redelivery (older than
@@ -120,6 +130,17 @@ class CandidatesServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_candidates_pb2.FindCandidateResponse, _abc.Awaitable[_candidates_pb2.FindCandidateResponse]]:
         """One candidate found by Greenhouse candidate id (operators' look-up)."""
+
+    @_abc_1.abstractmethod
+    def BatchGetContacts(
+        self,
+        request: _candidates_pb2.BatchGetContactsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_candidates_pb2.BatchGetContactsResponse, _abc.Awaitable[_candidates_pb2.BatchGetContactsResponse]]:
+        """The contact details of several candidates at once: what the outbox relay needs
+        for a batch of invitation emails, in one call. Each candidate is looked up in its
+        own organization; an unknown one, or another organization's, answers `found` false.
+        """
 
     @_abc_1.abstractmethod
     def ApplyStatusEvent(

@@ -34,7 +34,7 @@ from alooba_common.validation import (
 from assessments.app import greenhouse, keys
 from assessments.app.key_cache import KeyCache
 from assessments.metrics import INVITATIONS_CREATED, PARTNER_AUTH_FAILURES
-from assessments.store import states
+from assessments.store import send_path, states
 from assessments.store.models import (
     OUTBOX,
     ApiKey,
@@ -175,7 +175,9 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
 
 
-def test_status_view(invitation: Invitation, report_base_url: str) -> TestStatusView:
+def test_status_view(
+    invitation: Invitation | send_path.StatusRow, report_base_url: str
+) -> TestStatusView:
     """What Greenhouse sees. Only a complete invitation has a report link and a score,
     and then its metadata is flat with primitive values, as Greenhouse requires."""
     if invitation.status != states.COMPLETE:
@@ -307,15 +309,13 @@ class PartnerApi:
             contact = replace(command.contact, **checked_contact(command.contact, "candidate."))
             resume_url = _optional_text(command.resume_url, "candidate.resume_url", 2048)
             sent_by = _optional_text(command.sent_by, "sent_by", 320)
-            test = await repo.test(organization_id, command.partner_test_id)
-            if test is None or test.archived_at is not None:
+            target = await send_path.send_target(
+                session, organization_id, command.partner_test_id, url
+            )
+            if target is None or target.archived:
                 raise NotFound("no such test")
-            existing = await repo.invitation_by_callback_url(organization_id, url)
-            if existing is not None:
-                return existing.id, False
-            expiry_days = test.expiry_days
-            test_id = test.id
-            needs_manual_evaluation = test.needs_manual_evaluation
+            if target.existing_id is not None:
+                return target.existing_id, False
 
         # PII goes to the candidates service, outside our transaction: a network call
         # must not hold a database transaction (or SQLite's write lock) open. It is
@@ -332,45 +332,38 @@ class PartnerApi:
         )
 
         now = utcnow()
-        invitation = Invitation(
-            id=new_id(),
-            organization_id=organization_id,
-            test_id=test_id,
-            status=states.SENT,
-            callback_url=url,
-            candidate_id=refs.candidate_id,
-            application_id=refs.application_id,
-            created_at=now,
-            updated_at=now,
-            expires_at=now + dt.timedelta(days=expiry_days),
-            needs_manual_evaluation=needs_manual_evaluation,
-        )
+        invitation_id = new_id()
         access_token = new_access_token()
-        invitation.access_token_hash = self._box.lookup_hash(access_token)
-        invitation.encrypted_access_token = self._box.encrypt(access_token, context=invitation.id)
+        invitation = {
+            "id": invitation_id,
+            "organization_id": organization_id,
+            "test_id": command.partner_test_id,
+            "status": states.SENT,
+            "callback_url": url,
+            "candidate_id": refs.candidate_id,
+            "application_id": refs.application_id,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": now + dt.timedelta(days=target.expiry_days),
+            "needs_manual_evaluation": target.needs_manual_evaluation,
+            "access_token_hash": self._box.lookup_hash(access_token),
+            "encrypted_access_token": self._box.encrypt(access_token, context=invitation_id),
+        }
+        events = ["sent"]
+        if profile.harvest_skip is not None:
+            # Counted by the setup check: these scores will not reach Greenhouse.
+            events.append(states.HARVEST_SKIPPED_EVENT + profile.harvest_skip)
         try:
             async with self._sessions.begin() as session:
-                repo = Repository(session)
-                repo.add(invitation)
-                await repo.flush()
-                repo.add(InvitationEvent(invitation_id=invitation.id, kind="sent", occurred_at=now))
-                if profile.harvest_skip is not None:
-                    # Counted by the setup check: these scores will not reach Greenhouse.
-                    repo.add(
-                        InvitationEvent(
-                            invitation_id=invitation.id,
-                            kind=states.HARVEST_SKIPPED_EVENT + profile.harvest_skip,
-                            occurred_at=now,
-                        )
-                    )
+                await send_path.insert_invitation(session, invitation, events, now)
                 # The email is queued in the same transaction: it exists if and only if
                 # the invitation does, and a repeated send_test queues nothing.
                 await enqueue(
                     session,
                     OUTBOX,
                     states.EMAIL_KIND,
-                    {"invitation_id": invitation.id, "purpose": "invitation", "sequence": 0},
-                    dedupe_key=f"invitation:{invitation.id}",
+                    {"invitation_id": invitation_id, "purpose": "invitation", "sequence": 0},
+                    dedupe_key=f"invitation:{invitation_id}",
                 )
         except IntegrityError:
             # A concurrent send_test for the same url won the race: answer with its id.
@@ -381,14 +374,16 @@ class PartnerApi:
             return winner.id, False
         self._outbox_committed()
         INVITATIONS_CREATED.inc()
-        log.info("invitation.created", invitation_id=invitation.id, test_id=test_id)
-        return invitation.id, True
+        log.info("invitation.created", invitation_id=invitation_id, test_id=command.partner_test_id)
+        return invitation_id, True
 
     async def test_status(self, partner_key: str, partner_interview_id: str) -> TestStatusView:
         async with self._read_sessions.begin() as session:
             repo = Repository(session)
             organization_id = await self._authenticate(repo, partner_key)
-            invitation = await repo.invitation(organization_id, partner_interview_id)
+            invitation = await send_path.invitation_status(
+                session, organization_id, partner_interview_id
+            )
             if invitation is None:
                 raise NotFound("no such partner_interview_id")
         return test_status_view(invitation, self._report_base_url)

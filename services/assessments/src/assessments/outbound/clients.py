@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 
 from alooba.candidates.v1 import candidates_pb2 as candidates_pb
@@ -75,6 +77,29 @@ class GrpcCandidateDirectory:
             hiring_status=_HIRING_STATUS.get(status, "active"),
         )
 
+    async def candidates_for_email(
+        self, refs: Sequence[tuple[str, str, str]]
+    ) -> list[CandidateForEmail | None]:
+        """One BatchGetContacts call. Failures propagate (each message then fetches its
+        own candidate, and the outbox retries what still fails)."""
+        response = await self._stub.BatchGetContacts(
+            candidates_pb.BatchGetContactsRequest(
+                candidates=[
+                    candidates_pb.GetCandidateRequest(
+                        organization_id=organization_id, candidate_id=candidate_id
+                    )
+                    for organization_id, candidate_id, _ in refs
+                ]
+            ),
+            timeout=self._timeout,
+        )
+        if len(response.contacts) != len(refs):
+            raise Unavailable("the candidates service answered a different batch")
+        return [
+            _for_email(found, application_id)
+            for found, (_, _, application_id) in zip(response.contacts, refs, strict=True)
+        ]
+
     async def greenhouse_application_id(
         self, organization_id: str, candidate_id: str, application_id: str
     ) -> int | None:
@@ -139,6 +164,21 @@ class GrpcCandidateDirectory:
             raise
         candidate = response.candidate
         return None if candidate.HasField("erase_time") else candidate
+
+
+def _for_email(
+    found: candidates_pb.CandidateContact, application_id: str
+) -> CandidateForEmail | None:
+    if not found.found or found.HasField("erase_time"):
+        return None  # unknown, or erased: there is nobody to write to
+    contact = found.contact
+    status = next((a.status for a in found.applications if a.id == application_id), found.status)
+    first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
+    return CandidateForEmail(
+        display_name=f"{first} {contact.last_name}".strip(),
+        email=contact.email,
+        hiring_status=_HIRING_STATUS.get(status, "active"),
+    )
 
 
 _HIRING_STATUS = {

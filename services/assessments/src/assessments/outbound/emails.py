@@ -6,6 +6,9 @@ stored in the outbox, so an erased candidate's address is gone from everywhere.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +42,18 @@ class CandidateLookup(Protocol):
         """None when the candidate is unknown or erased; the hiring status is the
         application's."""
 
+    async def candidates_for_email(
+        self, refs: Sequence[tuple[str, str, str]]
+    ) -> list[CandidateForEmail | None]:
+        """The same for several (organization, candidate, application) ids, in one call."""
+
+
+# The candidates of the batch being delivered (InvitationEmailHandler.batch), by
+# invitation id; None: unknown or erased.
+_PREFETCHED: contextvars.ContextVar[Mapping[str, CandidateForEmail | None] | None] = (
+    contextvars.ContextVar("alooba_email_prefetched", default=None)
+)
+
 
 @dataclass(frozen=True, slots=True)
 class EmailSettings:
@@ -66,6 +81,36 @@ class InvitationEmailHandler:
         self._mailer = mailer
         self._settings = settings
 
+    @contextlib.asynccontextmanager
+    async def batch(self, messages: Sequence[OutboxMessage]) -> AsyncIterator[None]:
+        """A claimed batch of emails: their candidates fetched in one call, and the
+        emails sent over one SMTP session. Each is still delivered (or failed) on its own;
+        when the one call fails, each message fetches its candidate itself."""
+        try:
+            prefetched = await self._prefetch(messages)
+        except Exception as error:  # the candidates service may be restarting
+            log.warning("email.prefetch_failed", error=type(error).__name__)
+            prefetched = {}
+        token = _PREFETCHED.set(prefetched)
+        try:
+            async with self._mailer.batch():
+                yield
+        finally:
+            _PREFETCHED.reset(token)
+
+    async def _prefetch(
+        self, messages: Sequence[OutboxMessage]
+    ) -> dict[str, CandidateForEmail | None]:
+        ids = [str(message.payload["invitation_id"]) for message in messages]
+        async with self._read_sessions.begin() as session:
+            invitations = await Repository(session).invitation_refs(ids)
+        if not invitations:
+            return {}
+        found = await self._candidates.candidates_for_email(
+            [(i.organization_id, i.candidate_id, i.application_id) for i in invitations]
+        )
+        return {i.id: candidate for i, candidate in zip(invitations, found, strict=True)}
+
     async def __call__(self, message: OutboxMessage) -> None:
         invitation_id = str(message.payload["invitation_id"])
         purpose = str(message.payload.get("purpose", "invitation"))
@@ -83,8 +128,13 @@ class InvitationEmailHandler:
         if invitation.encrypted_access_token is None:
             raise PermanentFailure("the invitation has no access token")
 
-        candidate = await self._candidates.candidate_for_email(
-            invitation.organization_id, invitation.candidate_id, invitation.application_id
+        prefetched = _PREFETCHED.get() or {}
+        candidate = (
+            prefetched[invitation.id]
+            if invitation.id in prefetched
+            else await self._candidates.candidate_for_email(
+                invitation.organization_id, invitation.candidate_id, invitation.application_id
+            )
         )
         if candidate is None:
             EMAILS_SKIPPED.labels(purpose, "candidate_gone").inc()

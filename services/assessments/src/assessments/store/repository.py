@@ -43,6 +43,14 @@ class OutboxFigures:
     oldest_pending_at: dt.datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationRefs:
+    id: str
+    organization_id: str
+    candidate_id: str
+    application_id: str
+
+
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -140,6 +148,18 @@ class Repository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def invitation_refs(self, invitation_ids: Sequence[str]) -> Sequence[InvitationRefs]:
+        """The candidate references of these invitations (those that exist)."""
+        result = await self._session.execute(
+            select(
+                Invitation.id,
+                Invitation.organization_id,
+                Invitation.candidate_id,
+                Invitation.application_id,
+            ).where(Invitation.id.in_(list(invitation_ids)))
+        )
+        return [InvitationRefs(*row) for row in result]
 
     async def invitation_by_id(self, invitation_id: str) -> Invitation | None:
         return await self._session.get(Invitation, invitation_id)

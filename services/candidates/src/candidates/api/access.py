@@ -21,6 +21,8 @@ ACCESS = access_table(
             # Greenhouse application ids for Harvest; operators read (alooba-gh redacts).
             "GetCandidate": [Identity.ASSESSMENTS, Identity.OPERATOR],
             "FindCandidate": [Identity.OPERATOR],
+            # The outbox relay's batch of invitation emails: contact details only.
+            "BatchGetContacts": [Identity.ASSESSMENTS],
             # Greenhouse's webhooks, through the gateway.
             "ApplyStatusEvent": [Identity.GATEWAY],
             "MergeCandidates": [Identity.GATEWAY],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -26,7 +27,13 @@ from candidates.app.service import (
     RecordAssessmentData,
     RegisterApplication,
 )
-from candidates.store.models import Application, AssessmentDatum, ErasureReceipt, HiringStatus
+from candidates.store.models import (
+    Application,
+    AssessmentDatum,
+    Candidate,
+    ErasureReceipt,
+    HiringStatus,
+)
 
 _HIRING_STATUS: dict[HiringStatus, pb.HiringStatus.ValueType] = {
     HiringStatus.ACTIVE: pb.HIRING_STATUS_ACTIVE,
@@ -113,6 +120,25 @@ def candidate_pb(record: CandidateRecord) -> pb.Candidate:
     )
 
 
+def _contact_pb(candidate: Candidate, applications: Sequence[Application]) -> pb.CandidateContact:
+    return pb.CandidateContact(
+        found=True,
+        candidate_id=candidate.id,
+        contact=pb.ContactDetails(
+            first_name=candidate.first_name,
+            last_name=candidate.last_name,
+            preferred_name=candidate.preferred_name,
+            email=candidate.email or "",
+            phone_number=candidate.phone_number,
+        ),
+        status=_status(candidate.hiring_status),
+        applications=[
+            pb.ApplicationStatus(id=a.id, status=_status(a.status)) for a in applications
+        ],
+        erase_time=timestamp(candidate.erased_at),
+    )
+
+
 class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
     def __init__(self, candidates: Candidates, events: WebhookEvents) -> None:
         self._candidates = candidates
@@ -151,6 +177,22 @@ class CandidatesServicer(pb_grpc.CandidatesServiceServicer):
         """One candidate with PII; a merged candidate's id answers with the survivor."""
         record = await self._candidates.candidate(request.organization_id, request.candidate_id)
         return pb.GetCandidateResponse(candidate=candidate_pb(record))
+
+    async def BatchGetContacts(
+        self, request: pb.BatchGetContactsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.BatchGetContactsResponse:
+        """Contact details for a batch of invitation emails, in the request's order."""
+        found = await self._candidates.contacts(
+            [(ref.organization_id, ref.candidate_id) for ref in request.candidates]
+        )
+        return pb.BatchGetContactsResponse(
+            contacts=[
+                pb.CandidateContact(found=False)
+                if entry is None
+                else _contact_pb(entry[0], entry[1])
+                for entry in found
+            ]
+        )
 
     async def FindCandidate(
         self, request: pb.FindCandidateRequest, context: grpc.aio.ServicerContext[Any, Any]

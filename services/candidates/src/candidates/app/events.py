@@ -23,6 +23,7 @@ from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument, Unavailable
 from candidates.app.service import check_organization_id
 from candidates.metrics import ERASURES, MERGES, STATUS_EVENTS
+from candidates.store import status_path
 from candidates.store.models import (
     Application,
     Candidate,
@@ -31,6 +32,7 @@ from candidates.store.models import (
     WebhookEvent,
 )
 from candidates.store.repository import Repository
+from candidates.store.status_path import ApplicationState
 
 log = structlog.get_logger("candidates.app.events")
 
@@ -172,7 +174,8 @@ def _erase_application(application: Application, now: dt.datetime) -> None:
 
 
 def display_status(
-    applications: Sequence[Application], preferred: Sequence[Application] = ()
+    applications: Sequence[Application | ApplicationState],
+    preferred: Sequence[Application | ApplicationState] = (),
 ) -> HiringStatus | None:
     """The status of the most recently changed application (on a tie, one of
     `preferred`, the ones just changed); None when there are no applications."""
@@ -254,21 +257,22 @@ class WebhookEvents:
             # event still apply it once: they queue on the candidate's row lock, and the
             # second one's INSERT breaks the unique constraint, undoing its change.
             result = await self._apply_status(repo, command, received)
-            repo.add(
-                WebhookEvent(
-                    id=uuid.uuid4().hex,
-                    organization_id=command.organization_id,
-                    event_id=command.event_id,
-                    action=command.action.greenhouse_action,
-                    greenhouse_candidate_id=command.greenhouse_candidate_id,
-                    greenhouse_application_id=command.greenhouse_application_id,
-                    occurred_at=command.occurred_at,
-                    received_at=received,
-                    outcome=result.outcome.value,
-                    candidate_id=result.candidate_id,
-                    status=result.status,
-                    detail={},
-                )
+            await status_path.insert_event(
+                repo.session,
+                {
+                    "id": uuid.uuid4().hex,
+                    "organization_id": command.organization_id,
+                    "event_id": command.event_id,
+                    "action": command.action.greenhouse_action,
+                    "greenhouse_candidate_id": command.greenhouse_candidate_id,
+                    "greenhouse_application_id": command.greenhouse_application_id,
+                    "occurred_at": command.occurred_at,
+                    "received_at": received,
+                    "outcome": result.outcome.value,
+                    "candidate_id": result.candidate_id,
+                    "status": result.status,
+                    "detail": {},
+                },
             )
             return result
 
@@ -289,6 +293,49 @@ class WebhookEvents:
         return result
 
     async def _apply_status(
+        self, repo: Repository, command: StatusEvent, received: dt.datetime
+    ) -> StatusEventResult:
+        """Core statements (candidates.store.status_path); a merged candidate's event goes the
+        ORM way, which follows the merge."""
+        state = await status_path.candidate_state(
+            repo.session, command.organization_id, command.greenhouse_candidate_id
+        )
+        if state is None:
+            return StatusEventResult(Outcome.UNKNOWN_CANDIDATE)
+        if state.merged_into_id is not None:
+            return await self._apply_status_merged(repo, command, received)
+        applications = state.applications
+        targets = [
+            a
+            for a in applications
+            if command.greenhouse_application_id is None
+            or a.greenhouse_application_id == command.greenhouse_application_id
+        ]
+        if not targets:
+            return StatusEventResult(Outcome.UNKNOWN_CANDIDATE, state.id)
+        occurred = min(command.occurred_at or received, received)
+        changed = [
+            a for a in targets if a.status_changed_at is None or occurred >= a.status_changed_at
+        ]
+        if not changed:
+            latest = max(targets, key=lambda a: a.status_changed_at or _EPOCH)
+            return StatusEventResult(Outcome.STALE, state.id, latest.status)
+        status = command.action.status
+        for application in changed:
+            application.status = status
+            application.status_changed_at = occurred
+        await status_path.set_status(
+            repo.session,
+            candidate_id=state.id,
+            application_ids=[a.id for a in changed],
+            status=status,
+            hiring_status=display_status(applications, changed) or status,
+            occurred=occurred,
+            received=received,
+        )
+        return StatusEventResult(Outcome.APPLIED, state.id, status)
+
+    async def _apply_status_merged(
         self, repo: Repository, command: StatusEvent, received: dt.datetime
     ) -> StatusEventResult:
         candidate = await repo.resolve(

@@ -23,6 +23,7 @@ from alooba_common.validation import (
 from candidates.metrics import APPLICATIONS_REGISTERED
 from candidates.store.models import Application, AssessmentDatum, Candidate, HiringStatus
 from candidates.store.repository import Repository
+from candidates.store.upsert import upsert_registration
 
 log = structlog.get_logger("candidates")
 
@@ -39,6 +40,8 @@ ASSESSMENT_DATA_KINDS = frozenset({"ip_address", "user_agent", "answer", "file"}
 MAX_ASSESSMENT_VALUE_BYTES = 64 * 1024
 _MAX_KEY = 200
 _MAX_INVITATION_ID = 64
+# Candidates per BatchGetContacts call (the outbox relay's batch is smaller).
+MAX_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,31 @@ class Candidates:
     async def _upsert(self, command: RegisterApplication) -> tuple[str, str]:
         now = utcnow()
         contact = command.contact
+        if (
+            command.greenhouse_candidate_id is not None
+            and command.greenhouse_application_id is not None
+        ):
+            async with self._sessions.begin() as session:
+                registered = await upsert_registration(
+                    session,
+                    organization_id=command.organization_id,
+                    greenhouse_candidate_id=command.greenhouse_candidate_id,
+                    greenhouse_application_id=command.greenhouse_application_id,
+                    contact=dataclasses.asdict(contact),
+                    application={
+                        "resume_url": command.resume_url,
+                        "profile_url": command.profile_url,
+                        "sent_by": command.sent_by,
+                    },
+                    now=now,
+                )
+            if registered is not None:
+                return self._registered(
+                    registered.candidate_id,
+                    registered.application_id,
+                    registered.application_created,
+                )
+        # Registration by key, an application of unknown id, or a merged candidate.
         async with self._sessions.begin() as session:
             repo = Repository(session)
             # Locked, so an erasure running at the same time finishes first and this
@@ -188,15 +216,19 @@ class Candidates:
             application.sent_by = command.sent_by
             application.updated_at = now
             await repo.flush()
+        return self._registered(candidate.id, application.id, created)
+
+    @staticmethod
+    def _registered(candidate_id: str, application_id: str, created: bool) -> tuple[str, str]:
         if created:
             APPLICATIONS_REGISTERED.inc()
         log.info(
             "application.registered",
-            candidate_id=candidate.id,
-            application_id=application.id,
+            candidate_id=candidate_id,
+            application_id=application_id,
             created=created,
         )
-        return candidate.id, application.id
+        return candidate_id, application_id
 
     async def candidate(self, organization_id: str, candidate_id: str) -> CandidateRecord:
         """One candidate with PII, applications and assessment data. A merged candidate's
@@ -209,6 +241,33 @@ class Candidates:
             if candidate is None:
                 raise NotFound("no such candidate")
             return await _record(repo, candidate)
+
+    async def contacts(
+        self, refs: Sequence[tuple[str, str]]
+    ) -> list[tuple[Candidate, Sequence[Application]] | None]:
+        """Several candidates by (organization id, candidate id), in that order, with
+        their applications; None for an unknown one or another organization's. Two
+        statements for the whole batch (a merged candidate's survivor costs one more)."""
+        if len(refs) > MAX_BATCH:
+            raise InvalidArgument(f"at most {MAX_BATCH} candidates at once")
+        for organization_id, candidate_id in refs:
+            check_organization_id(organization_id)
+            check_our_id(candidate_id, "candidate_id")
+        async with self._read_sessions.begin() as session:
+            repo = Repository(session)
+            found = {c.id: c for c in await repo.candidates_by_ids({c for _, c in refs})}
+            chosen: list[Candidate | None] = []
+            for organization_id, candidate_id in refs:
+                candidate = found.get(candidate_id)
+                if candidate is None or candidate.organization_id != organization_id:
+                    chosen.append(None)
+                else:
+                    chosen.append(await repo.resolve(candidate))
+            applications = await repo.applications_of({c.id for c in chosen if c is not None})
+        return [
+            None if candidate is None else (candidate, applications.get(candidate.id, []))
+            for candidate in chosen
+        ]
 
     async def find_candidate(
         self, organization_id: str, greenhouse_candidate_id: int

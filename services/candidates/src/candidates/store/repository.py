@@ -37,6 +37,10 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    @property
+    def session(self) -> AsyncSession:
+        return self._session
+
     def add(self, *rows: object) -> None:
         self._session.add_all(rows)
 
@@ -73,6 +77,13 @@ class Repository:
         )
         result = await self._session.execute(_locked(query, True))
         return result.scalar_one_or_none()
+
+    async def candidates_by_ids(self, candidate_ids: Iterable[str]) -> Sequence[Candidate]:
+        """Any organization's: the caller checks each one's organization."""
+        result = await self._session.execute(
+            select(Candidate).where(Candidate.id.in_(list(candidate_ids)))
+        )
+        return result.scalars().all()
 
     async def candidates_by_greenhouse_ids(
         self, organization_id: str, greenhouse_candidate_ids: Iterable[int]
@@ -126,6 +137,21 @@ class Repository:
             query.order_by(Application.created_at, Application.id).limit(1)
         )
         return result.scalars().first()
+
+    async def applications_of(self, candidate_ids: Iterable[str]) -> dict[str, list[Application]]:
+        """Several candidates' applications, oldest first, by candidate id."""
+        ids = list(candidate_ids)
+        found: dict[str, list[Application]] = {}
+        if not ids:
+            return found
+        result = await self._session.execute(
+            select(Application)
+            .where(Application.candidate_id.in_(ids))
+            .order_by(Application.created_at, Application.id)
+        )
+        for application in result.scalars():
+            found.setdefault(application.candidate_id, []).append(application)
+        return found
 
     async def applications(self, candidate_id: str) -> Sequence[Application]:
         result = await self._session.execute(
