@@ -327,3 +327,30 @@ async def test_names_with_script_are_shown_as_text(setup: Setup, browser: Browse
     assert "<script>alert(1)</script> <img src=x onerror=alert(2)>" in text
     assert "<script>alert('t')</script>" in text
     assert browser.driver.find_elements("tag name", "img") == []
+
+
+async def test_an_owner_renames_the_organization_after_the_warning(
+    setup: Setup, browser: Browser
+) -> None:
+    org = await new_organization(setup.system, f"Acme {uuid.uuid4().hex[:6]}")
+    taken = await new_organization(setup.system, f"Taken {uuid.uuid4().hex[:6]}")
+    base = setup.console.url
+    await accept_invitation(browser, setup.console, org.id, "owner", "rename-joined")
+    text = await browser.open(f"{base}/orgs/{org.id}/settings", "settings-rename")
+    assert "Renaming changes the X-Organisation value" in text
+    assert "Candidate anonymized (candidate_anonymized)" in text
+
+    await browser.fill({"organization-name": taken.name})
+    await browser.choose("rename-understood")
+    text = await browser.click("Rename", "settings-rename-taken")
+    assert "Another organization already has that name." in text
+
+    new_name = f"Acme Renamed {uuid.uuid4().hex[:6]}"
+    await browser.fill({"organization-name": new_name})
+    await browser.choose("rename-understood")
+    text = await browser.click("Rename", "settings-renamed")
+    assert "Change the X-Organisation header of each webhook" in text
+    assert await browser.value("x-organisation") == new_name
+    text = await browser.open(f"{base}/orgs/{org.id}/audit", "audit-renamed")
+    assert "organization.renamed" in text
+    assert new_name in text

@@ -67,6 +67,8 @@ ACCESS = access_table(
             "CreateOrganization": OPERATOR,
             "ListOrganizations": OPERATOR,
             "GetOrganization": OPERATOR_OR_CONSOLE,
+            # Owners rename their organization from Organization Settings.
+            "RenameOrganization": OPERATOR_OR_CONSOLE,
             "IssueApiKey": OPERATOR_OR_CONSOLE,
             "RotateApiKey": OPERATOR_OR_CONSOLE,
             "RevokeApiKey": OPERATOR_OR_CONSOLE,

@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
-from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from alooba_common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
 from alooba_common.validation import (
@@ -462,16 +468,7 @@ class Administration:
     # --- organizations -------------------------------------------------------
 
     async def create_organization(self, name: str) -> Organization:
-        # Exact, case-sensitive name: not even surrounding spaces are changed, because it
-        # must equal what Greenhouse sends byte for byte.
-        if not name or not name.strip():
-            raise InvalidArgument("name must not be empty")
-        if len(name) > MAX_NAME_LENGTH or name != name.strip():
-            raise InvalidArgument(
-                f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
-            )
-        if has_control_characters(name):
-            raise InvalidArgument("name must not contain control characters")
+        check_organization_name(name)
         organization = Organization(id=new_id(), name=name, created_at=utcnow())
         try:
             async with self._sessions.begin() as session:
@@ -482,6 +479,30 @@ class Administration:
             self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
         return organization
+
+    async def rename_organization(
+        self, organization_id: str, name: str
+    ) -> tuple[Organization, str]:
+        """Gives the organization a new name (what Greenhouse must send as X-Organisation
+        from now on); returns it and the name it had. ALREADY_EXISTS when another
+        organization has the name."""
+        check_organization_name(name)
+        try:
+            async with self._sessions.begin() as session:
+                organization = await Repository(session).organization_by_id(organization_id)
+                if organization is None:
+                    raise NotFound("no such organization")
+                previous = organization.name
+                organization.name = name
+        except IntegrityError:
+            raise AlreadyExists("another organization already has that name") from None
+        if self._key_cache is not None:
+            # The old name is unknown from now on, and the new one known (this replica;
+            # the others' entries expire with the cache's time to live).
+            self._key_cache.forget_organization_name(previous)
+            self._key_cache.forget_organization_name(name)
+        log.info("organization.renamed", organization_id=organization_id)
+        return organization, previous
 
     async def organizations(self) -> Sequence[Organization]:
         async with self._sessions.begin() as session:
@@ -721,3 +742,16 @@ def _decode_page_token(token: str) -> tuple[dt.datetime, str]:
     if after.tzinfo is None or not invitation_id:
         raise InvalidArgument("page_token is not valid")
     return after, invitation_id
+
+
+def check_organization_name(name: str) -> None:
+    """An organization's name is used exactly, case-sensitively: not even surrounding
+    spaces are changed, because it must equal what Greenhouse sends byte for byte."""
+    if not name or not name.strip():
+        raise InvalidArgument("name must not be empty")
+    if len(name) > MAX_NAME_LENGTH or name != name.strip():
+        raise InvalidArgument(
+            f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
+        )
+    if has_control_characters(name):
+        raise InvalidArgument("name must not contain control characters")

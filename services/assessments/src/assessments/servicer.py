@@ -11,7 +11,14 @@ from google.protobuf import struct_pb2
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
-from alooba_common.acting import SETTINGS_ROLES, acting_user, refuse_actor, require_role, scope
+from alooba_common.acting import (
+    OWNER,
+    SETTINGS_ROLES,
+    acting_user,
+    refuse_actor,
+    require_role,
+    scope,
+)
 from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
 from alooba_common.protobuf import optional, timestamp
@@ -282,6 +289,18 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         org = await self._admin.organization(organization_id=request.id, name=request.name)
         scope(actor, org.id)
         return pb.GetOrganizationResponse(organization=organization_pb(org))
+
+    async def RenameOrganization(
+        self, request: pb.RenameOrganizationRequest, context: Context
+    ) -> pb.RenameOrganizationResponse:
+        # The name is what every Greenhouse webhook must send: the console's Owners only.
+        actor = acting_user(context)
+        organization_id = scope(actor, request.organization_id)
+        require_role(actor, (OWNER,))
+        org, previous = await self._admin.rename_organization(organization_id, request.name)
+        return pb.RenameOrganizationResponse(
+            organization=organization_pb(org), previous_name=previous
+        )
 
     def _settings_scope(self, context: Context, organization_id: str) -> str:
         """The organization, for calls that touch keys or setup: Owners and Admins only."""

@@ -1455,6 +1455,53 @@ class GetOrganizationResponse(_message.Message):
 Global___GetOrganizationResponse: _TypeAlias = GetOrganizationResponse  # noqa: Y015
 
 @_typing.final
+class RenameOrganizationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    name: _builtins.str
+    """Exactly as Greenhouse will send it: no surrounding spaces, no control characters."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenameOrganizationRequest: _TypeAlias = RenameOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class RenameOrganizationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_FIELD_NUMBER: _builtins.int
+    PREVIOUS_NAME_FIELD_NUMBER: _builtins.int
+    previous_name: _builtins.str
+    """The name it had; webhooks still sending it are refused as an unknown organization."""
+    @_builtins.property
+    def organization(self) -> Global___Organization: ...
+    def __init__(
+        self,
+        *,
+        organization: Global___Organization | None = ...,
+        previous_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "previous_name", b"previous_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenameOrganizationResponse: _TypeAlias = RenameOrganizationResponse  # noqa: Y015
+
+@_typing.final
 class IssueApiKeyRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
