@@ -13,7 +13,13 @@ import pytest
 import structlog
 from console_web.browser import Browser, chromium
 from console_web.helpers import PASSWORD, new_organization, unique_email
-from integration.harvest_helpers import HarvestWorld, harvest_world
+from integration.harvest_helpers import (
+    HarvestWorld,
+    connected_tenant,
+    fields_written,
+    harvest_world,
+    queue_scores,
+)
 from integration.helpers import (
     PARTNER,
     Tenant,
@@ -25,6 +31,7 @@ from integration.helpers import (
 )
 from integration.lifecycle_helpers import (
     callback_receiver,
+    eventually,
     pass_deadline,
     start,
     submit,
@@ -36,6 +43,7 @@ from support.greenhouse import send_test_body
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
+from alooba.outbox.v1 import outbox_pb2 as opb
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD
 from greenhouse_emulator.signing import encode_webhook_body, sign
@@ -354,3 +362,32 @@ async def test_an_owner_renames_the_organization_after_the_warning(
     text = await browser.open(f"{base}/orgs/{org.id}/audit", "audit-renamed")
     assert "organization.renamed" in text
     assert new_name in text
+
+
+async def test_the_harvest_queue_lists_dead_letters_and_an_admin_replays_them(
+    setup: Setup, browser: Browser
+) -> None:
+    world = setup.world
+    tenant = await connected_tenant(world)
+    org = tenant.organization.id
+    waiting_for_nobody = world.greenhouse.add_application()
+    gone = world.greenhouse.add_application()
+    world.greenhouse.delete_application(gone)
+    assert await queue_scores(world, org, waiting_for_nobody, "written-result", 64)
+    assert await queue_scores(world, org, gone, "deleted-result", 58)
+    await fields_written(world.greenhouse, waiting_for_nobody, {"Alooba Score": 64})
+
+    async def dead() -> list[Any]:
+        listed = await setup.system.harvest_outbox.ListDeadLetters(opb.ListDeadLettersRequest())
+        return [d for d in listed.dead_letters if d.payload["organization_id"] == org]
+
+    [letter] = await eventually(dead, within=20, what="the dead letter")
+    await accept_invitation(browser, setup.console, org, "admin", "harvest-queue-joined")
+    text = await browser.open(f"{setup.console.url}/orgs/{org}/settings/harvest", "harvest-queue")
+    assert "Dead letters" in text
+    assert "deleted-result" in text
+    assert "has been deleted" in text
+    await browser.choose(f"replay-{letter.id}")
+    text = await browser.click("Replay the selected", "harvest-replayed")
+    assert "1 dead letter is queued again" in text
+    assert "deleted-result" in text  # tried again, and (still deleted) listed again soon

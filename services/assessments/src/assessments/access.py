@@ -83,5 +83,8 @@ ACCESS = access_table(
             "CheckSetup": OPERATOR_OR_CONSOLE,
         },
     ),
-    grants(OUTBOX_DESCRIPTOR, {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR}),
+    grants(
+        OUTBOX_DESCRIPTOR,
+        {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR, "ListQueued": OPERATOR},
+    ),
 )

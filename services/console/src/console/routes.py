@@ -53,6 +53,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(f"{ORG}/settings/harvest", harvest.harvest_page)
     router.add_post(f"{ORG}/settings/harvest/connect", harvest.connect)
     router.add_post(f"{ORG}/settings/harvest/disconnect", harvest.disconnect)
+    router.add_post(f"{ORG}/settings/harvest/replay", harvest.replay)
 
     router.add_get(f"{ORG}/tests", tests.tests_page)
     router.add_post(f"{ORG}/tests", tests.create_test)

@@ -40,7 +40,7 @@ from harvest_sync.harvest.errors import (
 )
 from harvest_sync.harvest.ratelimit import Budget
 from harvest_sync.models import OUTBOX, Connection, CustomFieldRecord
-from harvest_sync.push_kinds import PUSH_KIND, organization_prefix
+from harvest_sync.push_kinds import organization_pushes
 
 log = structlog.get_logger("harvest_sync.connections")
 
@@ -343,9 +343,7 @@ class Connections:
 
 
 async def _queue_figures(session: AsyncSession, organization_id: str) -> QueueFigures:
-    mine = (OUTBOX.c.kind == PUSH_KIND) & OUTBOX.c.dedupe_key.startswith(
-        organization_prefix(organization_id), autoescape=True
-    )
+    mine = organization_pushes(organization_id)
     pending = (
         await session.execute(
             select(func.count(), func.min(OUTBOX.c.created_at)).where(

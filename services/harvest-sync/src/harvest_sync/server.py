@@ -20,7 +20,7 @@ from harvest_sync.fields import FieldCatalog
 from harvest_sync.locks import LeaseLocks
 from harvest_sync.models import OUTBOX
 from harvest_sync.push import PushHandler, ScorePushes
-from harvest_sync.push_kinds import PUSH_KIND
+from harvest_sync.push_kinds import PUSH_KIND, organization_pushes
 from harvest_sync.servicer import HarvestSyncServicer
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -64,7 +64,11 @@ def build_service(
                 ),
                 HARVEST_SYNC_SERVICE,
             ),
-            outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
+            # The console lists and replays an organization's own pushes (Owners, Admins).
+            outbox_registration(
+                DeadLetters(sessions, OUTBOX, on_replay=relay.wake),
+                organization_messages=organization_pushes,
+            ),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
         access=ACCESS,
