@@ -391,3 +391,32 @@ async def test_the_harvest_queue_lists_dead_letters_and_an_admin_replays_them(
     text = await browser.click("Replay the selected", "harvest-replayed")
     assert "1 dead letter is queued again" in text
     assert "deleted-result" in text  # tried again, and (still deleted) listed again soon
+
+
+async def test_an_owner_makes_a_member_a_grader_who_records_the_evaluation(
+    setup: Setup, browser: Browser, js_driver: WebDriver
+) -> None:
+    tenant = await new_tenant(setup.system)
+    base, org = setup.console.url, tenant.organization.id
+    interview = await invitation_for(setup, tenant)
+    await start(setup.system, interview)
+    await submit(setup.system, interview, score=60, skills={"SQL": 55}, manual=True)
+    member_email = await accept_invitation(browser, setup.console, org, "member", "grader-joined")
+    text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-not-grader")
+    assert "Record the evaluation" not in text
+
+    js_driver.delete_all_cookies()
+    owner = Browser(js_driver)
+    await accept_invitation(owner, setup.console, org, "owner", "grader-owner")
+    text = await owner.open(f"{base}/orgs/{org}/settings", "settings-members")
+    assert member_email in text
+    text = await owner.click("Make a grader", "settings-grader")
+    assert "Who may record evaluations was changed." in text
+    assert "Stop grading" in text
+
+    text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-grader")
+    assert "Record the evaluation" in text
+    await browser.fill({"score": "74", "skill-1": "70"})
+    text = await browser.click("Record the evaluation", "candidate-graded")
+    assert "The evaluation was recorded" in text
+    assert await partner_status(setup, tenant, interview) == "complete"

@@ -47,7 +47,8 @@ ACCESS = access_table(
         },
     ),
     # The assessment platform reports progress and results; no one else sets a score. The
-    # console may extend, cancel, resend and grade its own organization's invitations.
+    # console may extend, cancel, resend and (Owners, Admins, graders) grade its own
+    # organization's invitations.
     grants(
         _SERVICES["PlatformService"],
         {

@@ -16,6 +16,7 @@ from alooba_common.acting import (
     SETTINGS_ROLES,
     acting_user,
     refuse_actor,
+    require_grader,
     require_role,
     scope,
 )
@@ -459,10 +460,18 @@ _STATUS_NAME = {value: name for name, value in _INVITATION_STATUS.items()}
 
 
 def _console_scope(context: Context) -> str | None:
-    """The console may extend, cancel, resend and grade its own organization's
+    """The console may extend, cancel and resend its own organization's
     invitations (Owners and Admins); None: the platform's call, unscoped."""
     actor = acting_user(context)
     require_role(actor, SETTINGS_ROLES)
+    return actor.organization_id if actor is not None else None
+
+
+def _grading_scope(context: Context) -> str | None:
+    """The console may record evaluations for Owners, Admins and Members who are graders,
+    in their own organization; None: the platform's call, unscoped."""
+    actor = acting_user(context)
+    require_grader(actor)
     return actor.organization_id if actor is not None else None
 
 
@@ -517,7 +526,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
             score=request.score,
             skill_scores=_skill_scores(request.skill_scores),
             evaluator=request.evaluator,
-            organization_id=_console_scope(context),
+            organization_id=_grading_scope(context),
         )
         return pb.RecordEvaluationResponse(invitation=await self._view(invitation))
 

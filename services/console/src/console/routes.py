@@ -43,6 +43,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_post(f"{ORG}/settings/name", settings.rename)
     router.add_post(f"{ORG}/members", settings.invite)
     router.add_post(f"{ORG}/members/{{user_id}}/role", settings.change_role)
+    router.add_post(f"{ORG}/members/{{user_id}}/grader", settings.set_grader)
     router.add_get(f"{ORG}/audit", settings.audit_page)
 
     router.add_get(f"{ORG}/settings/greenhouse", greenhouse.greenhouse_page)

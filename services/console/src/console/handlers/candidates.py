@@ -1,6 +1,7 @@
 """Candidates and their invitations: the list, filtered by status; one invitation's
-timeline; and (Owners and Admins) extend the deadline, cancel, resend, record a manual
-evaluation. The candidate's name shows on the invitation's own page only."""
+timeline; and (Owners and Admins) extend the deadline, cancel, resend, and (they and
+Members who are graders) record a manual evaluation. The candidate's name shows on the
+invitation's own page only."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ async def candidate_page(request: web.Request) -> web.Response:
             "invitation": invitation,
             "status": status,
             "can_act": page.role in SETTINGS_ROLES,
+            "can_grade": page.may_grade,
             "open": status in ("sent", "started", "expired"),
             "takeable": status in ("sent", "started"),
             "awaiting": status == "awaiting_evaluation",
@@ -170,7 +172,9 @@ async def resend(request: web.Request) -> web.Response:
 
 
 async def evaluate(request: web.Request) -> web.Response:
-    page = await org_page(request, SETTINGS_ROLES)
+    page = await org_page(request)
+    if not page.may_grade:
+        raise web.HTTPForbidden(text="only Owners, Admins and graders record evaluations")
     data = await form(request)
     invitation = await _invitation(page, request.match_info["invitation_id"])
     skills = [

@@ -16,6 +16,7 @@ from console.pages import OrgPage, audit, form, org_page, render, see_other
 NOTICES = {
     "invited": "The invitation is on its way.",
     "role-changed": "The role was changed.",
+    "grader-changed": "Who may record evaluations was changed.",
     "renamed": "The organization was renamed. Change the X-Organisation header of each "
     "webhook below in Greenhouse now: until then Greenhouse's webhooks are refused.",
 }
@@ -34,11 +35,8 @@ async def _settings(
     proposed_name: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    members = (
-        await request.app[SERVICES].accounts.members(page.organization_id)
-        if page.role == OWNER
-        else []
-    )
+    # Owners change roles; Owners and Admins say who grades.
+    members = await request.app[SERVICES].accounts.members(page.organization_id)
     return render(
         request,
         "settings.html",
@@ -122,6 +120,22 @@ async def change_role(request: web.Request) -> web.Response:
         Actor.of(page.signed_in.user),
     )
     raise see_other(f"/orgs/{page.organization_id}/settings?notice=role-changed")
+
+
+async def set_grader(request: web.Request) -> web.Response:
+    """An Owner or Admin lets a member record manual evaluations, or no longer."""
+    page = await org_page(request, SETTINGS_ROLES)
+    data = await form(request)
+    value = data.get("grader", "")
+    if value not in ("yes", "no"):
+        raise web.HTTPBadRequest(text="say yes or no")
+    await request.app[SERVICES].accounts.set_grader(
+        page.organization_id,
+        request.match_info["user_id"],
+        value == "yes",
+        Actor.of(page.signed_in.user),
+    )
+    raise see_other(f"/orgs/{page.organization_id}/settings?notice=grader-changed")
 
 
 async def audit_page(request: web.Request) -> web.Response:
