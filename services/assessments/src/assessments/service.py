@@ -104,6 +104,10 @@ class CandidateSummary:
     display_name: str
     erased: bool
     hiring_status: str
+    # When a Greenhouse status webhook last changed the hiring status, and when the
+    # candidate was erased (for the invitation's timeline).
+    hiring_status_changed_at: dt.datetime | None = None
+    erased_at: dt.datetime | None = None
 
 
 class CandidateReader(Protocol):
@@ -151,6 +155,8 @@ class InvitationView:
     events: Sequence[InvitationEvent]
     # Only when asked for (GetInvitation's include_candidate).
     candidate: CandidateSummary | None = None
+    # What the outbox delivered for it (GetInvitation): (milestone, when).
+    deliveries: Sequence[tuple[str, dt.datetime]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,8 +698,15 @@ class Administration:
         return views, next_token
 
     async def invitation(
-        self, organization_id: str, invitation_id: str, *, include_candidate: bool = False
+        self,
+        organization_id: str,
+        invitation_id: str,
+        *,
+        include_candidate: bool = False,
+        include_deliveries: bool = False,
     ) -> InvitationView:
+        """One invitation; `include_deliveries` only for GetInvitation (the platform's
+        answers are replayed for an idempotency key, and deliveries change after them)."""
         async with self._sessions.begin() as session:
             repo = Repository(session)
             invitation = await repo.invitation(organization_id, invitation_id)
@@ -701,13 +714,14 @@ class Administration:
                 raise NotFound("no such invitation")
             test = await repo.test(organization_id, invitation.test_id)
             events = await repo.invitation_events(invitation.id)
+            deliveries = await repo.deliveries(invitation.id) if include_deliveries else []
         candidate = None
         if include_candidate and self._candidates is not None:
             # Read now, outside the transaction; kept nowhere here.
             candidate = await self._candidates.summary(
                 organization_id, invitation.candidate_id, invitation.application_id
             )
-        return InvitationView(invitation, test.name if test else "", events, candidate)
+        return InvitationView(invitation, test.name if test else "", events, candidate, deliveries)
 
     # --- the setup check -------------------------------------------------------
 

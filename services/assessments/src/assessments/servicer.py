@@ -156,6 +156,8 @@ def invitation_pb(view: InvitationView) -> pb.Invitation:
                 display_name=candidate.display_name,
                 erased=candidate.erased,
                 hiring_status=candidate.hiring_status,
+                hiring_status_time=timestamp(candidate.hiring_status_changed_at),
+                erase_time=timestamp(candidate.erased_at),
             )
             if candidate is not None
             else None
@@ -181,6 +183,9 @@ def invitation_pb(view: InvitationView) -> pb.Invitation:
         create_time=timestamp(invitation.created_at),
         expire_time=timestamp(invitation.expires_at),
         events=[_event_pb(event) for event in view.events],
+        deliveries=[
+            pb.InvitationEvent(kind=kind, occur_time=timestamp(at)) for kind, at in view.deliveries
+        ],
     )
 
 
@@ -408,6 +413,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
             scope(acting_user(context), request.organization_id),
             request.invitation_id,
             include_candidate=request.include_candidate,
+            include_deliveries=True,
         )
         return pb.GetInvitationResponse(invitation=invitation_pb(view))
 
