@@ -15,8 +15,10 @@ from console_web.browser import Browser, chromium
 from console_web.helpers import PASSWORD, new_organization, unique_email
 from integration.harvest_helpers import (
     HarvestWorld,
+    all_but,
     connected_tenant,
     fields_written,
+    grant,
     harvest_world,
     queue_scores,
 )
@@ -45,7 +47,7 @@ from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.outbox.v1 import outbox_pb2 as opb
 from greenhouse_emulator import webhooks
-from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD
+from greenhouse_emulator.harvest import ALL_PERMISSIONS, ALL_SCOPES, CREATE_CUSTOM_FIELD
 from greenhouse_emulator.signing import encode_webhook_body, sign
 
 pytestmark = pytest.mark.browser
@@ -420,3 +422,64 @@ async def test_an_owner_makes_a_member_a_grader_who_records_the_evaluation(
     text = await browser.click("Record the evaluation", "candidate-graded")
     assert "The evaluation was recorded" in text
     assert await partner_status(setup, tenant, interview) == "complete"
+
+
+async def test_connecting_harvest_v3_shows_a_missing_scope_then_site_admin_then_all_green(
+    setup: Setup, browser: Browser
+) -> None:
+    """The same path as with a v1 key, with a v3 OAuth client: the emulator lets an admin
+    add a scope to the same client (Manage Scopes); the next check mints tokens that have it."""
+    org = await new_organization(setup.system)
+    base = setup.console.url
+    await accept_invitation(browser, setup.console, org.id, "admin", "harvest-v3-settings")
+    greenhouse = setup.world.greenhouse
+    client_id, secret = greenhouse.issue_v3_client(all_but("v3", "create field"))
+    missing = grant("v3", "create field")
+
+    await browser.open(f"{base}/orgs/{org.id}/settings/harvest", "harvest-v3-not-connected")
+    await browser.choose("mode-v3")
+    await browser.fill(
+        {"client-id": client_id, "client-secret": secret, "acting-user": str(setup.world.admin_id)}
+    )
+    text = await browser.click("Connect Harvest", "harvest-v3-missing-scope")
+    assert "Harvest v3" in text
+    assert missing in text
+    assert secret not in browser.driver.page_source  # never shown back
+
+    greenhouse.set_v3_scopes(client_id, ALL_SCOPES)
+    harvest_page = f"{base}/orgs/{org.id}/settings/harvest?refresh=1"
+    text = await browser.open(harvest_page, "harvest-v3-site-admin")
+    assert "Every scope needed is granted." in text
+    assert "not a Site Admin yet" in text
+
+    status = await setup.system.harvest.GetStatus(hpb.GetStatusRequest(organization_id=org.id))
+    greenhouse.set_site_admin(status.integration_user.id)
+    text = await browser.open(harvest_page, "harvest-v3")
+    assert "a Site Admin." in text
+    assert "Still to do" not in text
+
+
+async def test_an_admin_edits_then_archives_a_test(setup: Setup, browser: Browser) -> None:
+    tenant = await new_tenant(setup.system, test_name="Data Analyst")
+    base, org, test_id = setup.console.url, tenant.organization.id, tenant.test.id
+    await accept_invitation(browser, setup.console, org, "admin", "tests-admin")
+    await browser.open(f"{base}/orgs/{org}/tests", "tests-before-edit")
+    text = await browser.open(f"{base}/orgs/{org}/tests/{test_id}", "test-edit")
+    assert "Edit Data Analyst" in text
+    await browser.fill({"name": "Senior Data Analyst", "skills": "SQL\nStatistics", "expiry": "10"})
+    await browser.choose("manual")
+    text = await browser.click("Save", "tests-edited")
+    assert "The test was changed." in text
+    assert "Senior Data Analyst" in text
+    assert "SQL, Statistics" in text
+    assert (await list_tests(setup.system, tenant.key)).body == [
+        {"partner_test_id": test_id, "partner_test_name": "Senior Data Analyst"}
+    ]
+
+    await browser.open(f"{base}/orgs/{org}/tests/{test_id}", "test-edit-again")
+    text = await browser.click("Archive Senior Data Analyst", "tests-archived")
+    assert "Greenhouse no longer lists it" in text
+    assert (await list_tests(setup.system, tenant.key)).body == []
+    text = await browser.open(f"{base}/orgs/{org}/tests?archived=1", "tests-with-archived")
+    assert "Senior Data Analyst" in text
+    assert "archived" in text
