@@ -46,6 +46,7 @@ from support.greenhouse import send_test_body
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.outbox.v1 import outbox_pb2 as opb
+from console.handlers.candidates import MILESTONES
 from greenhouse_emulator import webhooks
 from greenhouse_emulator.harvest import ALL_PERMISSIONS, ALL_SCOPES, CREATE_CUSTOM_FIELD
 from greenhouse_emulator.signing import encode_webhook_body, sign
@@ -422,6 +423,19 @@ async def test_an_owner_makes_a_member_a_grader_who_records_the_evaluation(
     text = await browser.click("Record the evaluation", "candidate-graded")
     assert "The evaluation was recorded" in text
     assert await partner_status(setup, tenant, interview) == "complete"
+
+    # The timeline, once Greenhouse has been called back and the scores handed on.
+    async def delivered() -> bool:
+        found = await setup.system.admin.GetInvitation(
+            apb.GetInvitationRequest(organization_id=org, invitation_id=interview)
+        )
+        kinds = {d.kind for d in found.invitation.deliveries}
+        return {"email_delivered", "greenhouse_called_back", "handed_to_harvest_sync"} <= kinds
+
+    await eventually(delivered, what="the callback and the Harvest hand-off")
+    text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-timeline")
+    for milestone in ("email_delivered", "started", "evaluated", "greenhouse_called_back"):
+        assert MILESTONES[milestone] in text
 
 
 async def test_connecting_harvest_v3_shows_a_missing_scope_then_site_admin_then_all_green(
