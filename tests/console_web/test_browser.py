@@ -13,7 +13,15 @@ import pytest
 import structlog
 from console_web.browser import Browser, chromium
 from console_web.helpers import PASSWORD, new_organization, unique_email
-from integration.harvest_helpers import HarvestWorld, harvest_world
+from integration.harvest_helpers import (
+    HarvestWorld,
+    all_but,
+    connected_tenant,
+    fields_written,
+    grant,
+    harvest_world,
+    queue_scores,
+)
 from integration.helpers import (
     PARTNER,
     Tenant,
@@ -25,6 +33,7 @@ from integration.helpers import (
 )
 from integration.lifecycle_helpers import (
     callback_receiver,
+    eventually,
     pass_deadline,
     start,
     submit,
@@ -36,8 +45,10 @@ from support.greenhouse import send_test_body
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
+from alooba.outbox.v1 import outbox_pb2 as opb
+from console.handlers.candidates import MILESTONES
 from greenhouse_emulator import webhooks
-from greenhouse_emulator.harvest import ALL_PERMISSIONS, CREATE_CUSTOM_FIELD
+from greenhouse_emulator.harvest import ALL_PERMISSIONS, ALL_SCOPES, CREATE_CUSTOM_FIELD
 from greenhouse_emulator.signing import encode_webhook_body, sign
 
 pytestmark = pytest.mark.browser
@@ -327,3 +338,162 @@ async def test_names_with_script_are_shown_as_text(setup: Setup, browser: Browse
     assert "<script>alert(1)</script> <img src=x onerror=alert(2)>" in text
     assert "<script>alert('t')</script>" in text
     assert browser.driver.find_elements("tag name", "img") == []
+
+
+async def test_an_owner_renames_the_organization_after_the_warning(
+    setup: Setup, browser: Browser
+) -> None:
+    org = await new_organization(setup.system, f"Acme {uuid.uuid4().hex[:6]}")
+    taken = await new_organization(setup.system, f"Taken {uuid.uuid4().hex[:6]}")
+    base = setup.console.url
+    await accept_invitation(browser, setup.console, org.id, "owner", "rename-joined")
+    text = await browser.open(f"{base}/orgs/{org.id}/settings", "settings-rename")
+    assert "Renaming changes the X-Organisation value" in text
+    assert "Candidate anonymized (candidate_anonymized)" in text
+
+    await browser.fill({"organization-name": taken.name})
+    await browser.choose("rename-understood")
+    text = await browser.click("Rename", "settings-rename-taken")
+    assert "Another organization already has that name." in text
+
+    new_name = f"Acme Renamed {uuid.uuid4().hex[:6]}"
+    await browser.fill({"organization-name": new_name})
+    await browser.choose("rename-understood")
+    text = await browser.click("Rename", "settings-renamed")
+    assert "Change the X-Organisation header of each webhook" in text
+    assert await browser.value("x-organisation") == new_name
+    text = await browser.open(f"{base}/orgs/{org.id}/audit", "audit-renamed")
+    assert "organization.renamed" in text
+    assert new_name in text
+
+
+async def test_the_harvest_queue_lists_dead_letters_and_an_admin_replays_them(
+    setup: Setup, browser: Browser
+) -> None:
+    world = setup.world
+    tenant = await connected_tenant(world)
+    org = tenant.organization.id
+    waiting_for_nobody = world.greenhouse.add_application()
+    gone = world.greenhouse.add_application()
+    world.greenhouse.delete_application(gone)
+    assert await queue_scores(world, org, waiting_for_nobody, "written-result", 64)
+    assert await queue_scores(world, org, gone, "deleted-result", 58)
+    await fields_written(world.greenhouse, waiting_for_nobody, {"Alooba Score": 64})
+
+    async def dead() -> list[Any]:
+        listed = await setup.system.harvest_outbox.ListDeadLetters(opb.ListDeadLettersRequest())
+        return [d for d in listed.dead_letters if d.payload["organization_id"] == org]
+
+    [letter] = await eventually(dead, within=20, what="the dead letter")
+    await accept_invitation(browser, setup.console, org, "admin", "harvest-queue-joined")
+    text = await browser.open(f"{setup.console.url}/orgs/{org}/settings/harvest", "harvest-queue")
+    assert "Dead letters" in text
+    assert "deleted-result" in text
+    assert "has been deleted" in text
+    await browser.choose(f"replay-{letter.id}")
+    text = await browser.click("Replay the selected", "harvest-replayed")
+    assert "1 dead letter is queued again" in text
+    assert "deleted-result" in text  # tried again, and (still deleted) listed again soon
+
+
+async def test_an_owner_makes_a_member_a_grader_who_records_the_evaluation(
+    setup: Setup, browser: Browser, js_driver: WebDriver
+) -> None:
+    tenant = await new_tenant(setup.system)
+    base, org = setup.console.url, tenant.organization.id
+    interview = await invitation_for(setup, tenant)
+    await start(setup.system, interview)
+    await submit(setup.system, interview, score=60, skills={"SQL": 55}, manual=True)
+    member_email = await accept_invitation(browser, setup.console, org, "member", "grader-joined")
+    text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-not-grader")
+    assert "Record the evaluation" not in text
+
+    js_driver.delete_all_cookies()
+    owner = Browser(js_driver)
+    await accept_invitation(owner, setup.console, org, "owner", "grader-owner")
+    text = await owner.open(f"{base}/orgs/{org}/settings", "settings-members")
+    assert member_email in text
+    text = await owner.click("Make a grader", "settings-grader")
+    assert "Who may record evaluations was changed." in text
+    assert "Stop grading" in text
+
+    text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-grader")
+    assert "Record the evaluation" in text
+    await browser.fill({"score": "74", "skill-1": "70"})
+    text = await browser.click("Record the evaluation", "candidate-graded")
+    assert "The evaluation was recorded" in text
+    assert await partner_status(setup, tenant, interview) == "complete"
+
+    # The timeline, once Greenhouse has been called back and the scores handed on.
+    async def delivered() -> bool:
+        found = await setup.system.admin.GetInvitation(
+            apb.GetInvitationRequest(organization_id=org, invitation_id=interview)
+        )
+        kinds = {d.kind for d in found.invitation.deliveries}
+        return {"email_delivered", "greenhouse_called_back", "handed_to_harvest_sync"} <= kinds
+
+    await eventually(delivered, what="the callback and the Harvest hand-off")
+    text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-timeline")
+    for milestone in ("email_delivered", "started", "evaluated", "greenhouse_called_back"):
+        assert MILESTONES[milestone] in text
+
+
+async def test_connecting_harvest_v3_shows_a_missing_scope_then_site_admin_then_all_green(
+    setup: Setup, browser: Browser
+) -> None:
+    """The same path as with a v1 key, with a v3 OAuth client: the emulator lets an admin
+    add a scope to the same client (Manage Scopes); the next check mints tokens that have it."""
+    org = await new_organization(setup.system)
+    base = setup.console.url
+    await accept_invitation(browser, setup.console, org.id, "admin", "harvest-v3-settings")
+    greenhouse = setup.world.greenhouse
+    client_id, secret = greenhouse.issue_v3_client(all_but("v3", "create field"))
+    missing = grant("v3", "create field")
+
+    await browser.open(f"{base}/orgs/{org.id}/settings/harvest", "harvest-v3-not-connected")
+    await browser.choose("mode-v3")
+    await browser.fill(
+        {"client-id": client_id, "client-secret": secret, "acting-user": str(setup.world.admin_id)}
+    )
+    text = await browser.click("Connect Harvest", "harvest-v3-missing-scope")
+    assert "Harvest v3" in text
+    assert missing in text
+    assert secret not in browser.driver.page_source  # never shown back
+
+    greenhouse.set_v3_scopes(client_id, ALL_SCOPES)
+    harvest_page = f"{base}/orgs/{org.id}/settings/harvest?refresh=1"
+    text = await browser.open(harvest_page, "harvest-v3-site-admin")
+    assert "Every scope needed is granted." in text
+    assert "not a Site Admin yet" in text
+
+    status = await setup.system.harvest.GetStatus(hpb.GetStatusRequest(organization_id=org.id))
+    greenhouse.set_site_admin(status.integration_user.id)
+    text = await browser.open(harvest_page, "harvest-v3")
+    assert "a Site Admin." in text
+    assert "Still to do" not in text
+
+
+async def test_an_admin_edits_then_archives_a_test(setup: Setup, browser: Browser) -> None:
+    tenant = await new_tenant(setup.system, test_name="Data Analyst")
+    base, org, test_id = setup.console.url, tenant.organization.id, tenant.test.id
+    await accept_invitation(browser, setup.console, org, "admin", "tests-admin")
+    await browser.open(f"{base}/orgs/{org}/tests", "tests-before-edit")
+    text = await browser.open(f"{base}/orgs/{org}/tests/{test_id}", "test-edit")
+    assert "Edit Data Analyst" in text
+    await browser.fill({"name": "Senior Data Analyst", "skills": "SQL\nStatistics", "expiry": "10"})
+    await browser.choose("manual")
+    text = await browser.click("Save", "tests-edited")
+    assert "The test was changed." in text
+    assert "Senior Data Analyst" in text
+    assert "SQL, Statistics" in text
+    assert (await list_tests(setup.system, tenant.key)).body == [
+        {"partner_test_id": test_id, "partner_test_name": "Senior Data Analyst"}
+    ]
+
+    await browser.open(f"{base}/orgs/{org}/tests/{test_id}", "test-edit-again")
+    text = await browser.click("Archive Senior Data Analyst", "tests-archived")
+    assert "Greenhouse no longer lists it" in text
+    assert (await list_tests(setup.system, tenant.key)).body == []
+    text = await browser.open(f"{base}/orgs/{org}/tests?archived=1", "tests-with-archived")
+    assert "Senior Data Analyst" in text
+    assert "archived" in text

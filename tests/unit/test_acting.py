@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from alooba_common.acting import (
+    ACTING_GRADER_KEY,
     ACTING_ORGANIZATION_KEY,
     ACTING_ROLE_KEY,
     ACTING_USER_KEY,
@@ -14,6 +15,7 @@ from alooba_common.acting import (
     PermissionDenied,
     acting_metadata,
     actor_from_metadata,
+    require_grader,
     require_role,
     scope,
 )
@@ -70,3 +72,19 @@ def test_a_role_outside_the_allowed_ones_is_refused() -> None:
         require_role(member, ("owner", "admin"))
     require_role(ALICE, ("owner", "admin"))
     require_role(None, ("owner",))
+
+
+def test_a_grader_is_said_only_for_graders_and_may_grade_as_a_member() -> None:
+    grader = ActingUser(user_id="u2", organization_id="a" * 32, role="member", grader=True)
+    member = ActingUser(user_id="u3", organization_id="a" * 32, role="member")
+    assert ACTING_GRADER_KEY not in dict(acting_metadata(member))
+    assert actor_from_metadata(dict(acting_metadata(grader)), CONSOLE_IDENTITY) == grader
+    require_grader(actor_from_metadata(dict(acting_metadata(grader)), CONSOLE_IDENTITY))
+    require_grader(ALICE)  # Admins always may
+    with pytest.raises(PermissionDenied):
+        require_grader(actor_from_metadata(dict(acting_metadata(member)), CONSOLE_IDENTITY))
+    forged = {**dict(acting_metadata(member)), ACTING_GRADER_KEY: "true"}
+    with pytest.raises(PermissionDenied):
+        actor_from_metadata(forged, CONSOLE_IDENTITY)
+    with pytest.raises(PermissionDenied):
+        actor_from_metadata({ACTING_GRADER_KEY: "1"}, "spiffe://alooba/platform")

@@ -29,6 +29,9 @@ from alooba_common.tls import Identity, peer_spiffe_id
 ACTING_USER_KEY = "x-alooba-acting-user"
 ACTING_ORGANIZATION_KEY = "x-alooba-acting-organization"
 ACTING_ROLE_KEY = "x-alooba-acting-role"
+# Sent ("1") only for a Member the organization made a grader: they may record evaluations.
+ACTING_GRADER_KEY = "x-alooba-acting-grader"
+_ACTING_KEYS = (ACTING_USER_KEY, ACTING_ORGANIZATION_KEY, ACTING_ROLE_KEY, ACTING_GRADER_KEY)
 
 CONSOLE_IDENTITY = Identity.CONSOLE.spiffe_id
 
@@ -55,6 +58,9 @@ class ActingUser:
     user_id: str
     organization_id: str
     role: str
+    # Whether the organization lets them record manual evaluations (CONSOLE.md: "Members
+    # who are graders"); Owners and Admins may whatever this says.
+    grader: bool = False
 
 
 def is_identifier(value: str) -> bool:
@@ -64,11 +70,12 @@ def is_identifier(value: str) -> bool:
 
 def acting_metadata(actor: ActingUser) -> tuple[tuple[str, str], ...]:
     """The metadata the console sends with every call it makes for `actor`."""
-    return (
+    metadata = (
         (ACTING_USER_KEY, actor.user_id),
         (ACTING_ORGANIZATION_KEY, actor.organization_id),
         (ACTING_ROLE_KEY, actor.role),
     )
+    return (*metadata, (ACTING_GRADER_KEY, "1")) if actor.grader else metadata
 
 
 def actor_from_metadata(
@@ -77,15 +84,12 @@ def actor_from_metadata(
     """Who the call acts for, or None for a call that acts for nobody (an operator's, a
     service's). The rule, by caller identity:
 
-    - the console: must send all three keys, well formed (PERMISSION_DENIED otherwise:
-      the console never calls unscoped);
+    - the console: must send the user, organization and role, well formed, and the
+      grader key only as "1" (PERMISSION_DENIED otherwise: the console never calls
+      unscoped);
     - any other identity, or none: must send none of them (PERMISSION_DENIED).
     """
-    present = {
-        key: value
-        for key, value in metadata.items()
-        if key in (ACTING_USER_KEY, ACTING_ORGANIZATION_KEY, ACTING_ROLE_KEY)
-    }
+    present = {key: value for key, value in metadata.items() if key in _ACTING_KEYS}
     if caller_identity != CONSOLE_IDENTITY:
         if present:
             raise PermissionDenied("only the console acts for a person")
@@ -96,9 +100,14 @@ def actor_from_metadata(
     user_id = values.get(ACTING_USER_KEY, "")
     organization_id = values.get(ACTING_ORGANIZATION_KEY, "")
     role = values.get(ACTING_ROLE_KEY, "")
+    grader = values.get(ACTING_GRADER_KEY)
     if not (_ID.fullmatch(user_id) and _ID.fullmatch(organization_id) and role in ROLES):
         raise PermissionDenied("malformed acting-user metadata")
-    return ActingUser(user_id=user_id, organization_id=organization_id, role=role)
+    if ACTING_GRADER_KEY in present and grader != "1":
+        raise PermissionDenied("malformed acting-user metadata")
+    return ActingUser(
+        user_id=user_id, organization_id=organization_id, role=role, grader=grader == "1"
+    )
 
 
 def acting_user(context: grpc.aio.ServicerContext[Any, Any]) -> ActingUser | None:
@@ -124,6 +133,13 @@ def require_role(actor: ActingUser | None, roles: Collection[str]) -> None:
     """PERMISSION_DENIED when the acting user's role is not one of `roles`."""
     if actor is not None and actor.role not in roles:
         raise PermissionDenied(f"the {actor.role} role may not do this")
+
+
+def require_grader(actor: ActingUser | None) -> None:
+    """PERMISSION_DENIED unless the acting user may record evaluations: Owners, Admins,
+    and Members the organization made graders."""
+    if actor is not None and actor.role not in SETTINGS_ROLES and not actor.grader:
+        raise PermissionDenied("only Owners, Admins and graders record evaluations")
 
 
 def refuse_actor(actor: ActingUser | None) -> None:

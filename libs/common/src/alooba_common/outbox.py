@@ -34,12 +34,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from alooba_common.config import ConfigError, env_float, env_int
 from alooba_common.db import UtcDateTime, utcnow
@@ -490,8 +492,21 @@ class DeadLetter:
     updated_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    id: str
+    kind: str
+    payload: Mapping[str, Any]
+    attempts: int
+    last_error: str | None
+    created_at: dt.datetime
+    available_at: dt.datetime
+
+
 class DeadLetters:
-    """Listing and replaying dead letters (the OutboxService RPCs and the CLI)."""
+    """Listing and replaying dead letters, and listing what is still queued (the
+    OutboxService RPCs and the CLI). `where`, when given, narrows every one of them to
+    the messages it selects (one organization's, for the console)."""
 
     def __init__(
         self,
@@ -503,9 +518,17 @@ class DeadLetters:
         self._table = table
         self._on_replay = on_replay
 
-    async def list(self, *, kind: str | None = None, limit: int = 100) -> Sequence[DeadLetter]:
+    async def list(
+        self,
+        *,
+        kind: str | None = None,
+        limit: int = 100,
+        where: ColumnElement[bool] | None = None,
+    ) -> Sequence[DeadLetter]:
         table = self._table
         query = select(table).where(table.c.status == DEAD)
+        if where is not None:
+            query = query.where(where)
         if kind:
             query = query.where(table.c.kind == kind)
         query = query.order_by(table.c.updated_at.desc()).limit(min(max(limit, 1), 1000))
@@ -524,16 +547,52 @@ class DeadLetters:
             for row in rows
         ]
 
-    async def replay(self, message_ids: Sequence[str]) -> int:
-        """Puts dead letters back in the queue with a fresh attempt budget; returns how many."""
+    async def queued(
+        self,
+        *,
+        kind: str | None = None,
+        limit: int = 100,
+        where: ColumnElement[bool] | None = None,
+    ) -> Sequence[QueuedMessage]:
+        """Messages still waiting for delivery, oldest first."""
+        table = self._table
+        query = select(table).where(table.c.status == PENDING)
+        if where is not None:
+            query = query.where(where)
+        if kind:
+            query = query.where(table.c.kind == kind)
+        query = query.order_by(table.c.created_at, table.c.id).limit(min(max(limit, 1), 1000))
+        async with self._sessions.begin() as session:
+            rows = (await session.execute(query)).mappings().all()
+        return [
+            QueuedMessage(
+                id=row["id"],
+                kind=row["kind"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                last_error=row["last_error"],
+                created_at=row["created_at"],
+                available_at=row["available_at"],
+            )
+            for row in rows
+        ]
+
+    async def replay(
+        self, message_ids: Sequence[str], *, where: ColumnElement[bool] | None = None
+    ) -> int:
+        """Puts dead letters back in the queue with a fresh attempt budget; returns how many
+        (ids that are not dead letters, or not selected by `where`, are left alone)."""
         if not message_ids:
             return 0
         table = self._table
         now = utcnow()
+        condition = and_(table.c.id.in_(list(message_ids)), table.c.status == DEAD)
+        if where is not None:
+            condition = and_(condition, where)
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(table)
-                .where(table.c.id.in_(list(message_ids)), table.c.status == DEAD)
+                .where(condition)
                 .values(
                     status=PENDING,
                     attempts=0,

@@ -398,6 +398,27 @@ class Accounts:
                 previous=previous,
             )
 
+    async def set_grader(
+        self, organization_id: str, user_id: str, grader: bool, actor: Actor
+    ) -> None:
+        """Lets a member record manual evaluations, or no longer (audited when it changes)."""
+        async with self._sessions.begin() as session:
+            store = Store(session)
+            membership = await store.membership(user_id, organization_id)
+            if membership is None:
+                raise NotFound("no such member")
+            if membership.grader == grader:
+                return
+            membership.grader = grader
+            user = await store.user(user_id)
+            self._audit(
+                store,
+                organization_id,
+                actor,
+                "grader.granted" if grader else "grader.revoked",
+                email=user.email if user else user_id,
+            )
+
     # --- the audit log -----------------------------------------------------------
 
     def _audit(

@@ -13,6 +13,7 @@ import grpc
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.assessments.v1 import assessments_pb2_grpc
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc
+from alooba.outbox.v1 import outbox_pb2_grpc
 from alooba_common.acting import MEMBER, ActingUser, acting_metadata
 from alooba_common.grpc_client import create_channel
 from alooba_common.tls import CertificateFiles
@@ -42,6 +43,8 @@ class ActingBackends:
     admin: ActingStub
     platform: ActingStub
     harvest: ActingStub
+    # harvest-sync's push queue (listed and replayed for the organization only).
+    harvest_outbox: ActingStub
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class Backends:
     admin: Any  # AdminServiceStub on an aio channel
     platform: Any  # PlatformServiceStub (extend, cancel, resend, record evaluation)
     harvest: Any  # HarvestSyncServiceStub
+    harvest_outbox: Any  # harvest-sync's OutboxServiceStub
     channels: tuple[grpc.aio.Channel, ...]
 
     @classmethod
@@ -72,6 +76,7 @@ class Backends:
             admin=assessments_pb2_grpc.AdminServiceStub(assessments),
             platform=assessments_pb2_grpc.PlatformServiceStub(assessments),
             harvest=harvest_sync_pb2_grpc.HarvestSyncServiceStub(harvest),
+            harvest_outbox=outbox_pb2_grpc.OutboxServiceStub(harvest),
             channels=(assessments, harvest),
         )
 
@@ -81,6 +86,7 @@ class Backends:
             admin=ActingStub(self.admin, actor),
             platform=ActingStub(self.platform, actor),
             harvest=ActingStub(self.harvest, actor),
+            harvest_outbox=ActingStub(self.harvest_outbox, actor),
         )
 
     async def organization_name(self, organization_id: str, *, on_behalf_of: str) -> str:

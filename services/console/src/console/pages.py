@@ -14,7 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict
 
-from alooba_common.acting import ActingUser
+from alooba_common.acting import SETTINGS_ROLES, ActingUser
 from console.accounts import Actor
 from console.clients import ActingBackends
 from console.keys import BACKENDS, SERVICES
@@ -43,6 +43,11 @@ class OrgPage:
     def role(self) -> str:
         return self.membership.role
 
+    @property
+    def may_grade(self) -> bool:
+        """Owners, Admins and Members who are graders record manual evaluations."""
+        return self.membership.role in SETTINGS_ROLES or self.membership.grader
+
 
 def signed_in(request: web.Request) -> SignedIn | None:
     return request.get(SIGNED_IN)
@@ -62,6 +67,7 @@ def acting_backends(request: web.Request, membership: Membership) -> ActingBacke
             user_id=membership.user_id,
             organization_id=membership.organization_id,
             role=membership.role,
+            grader=membership.grader,
         )
     )
 

@@ -40,8 +40,10 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/invite/{token}", auth.accept_invitation)
 
     router.add_get(f"{ORG}/settings", settings.settings_page)
+    router.add_post(f"{ORG}/settings/name", settings.rename)
     router.add_post(f"{ORG}/members", settings.invite)
     router.add_post(f"{ORG}/members/{{user_id}}/role", settings.change_role)
+    router.add_post(f"{ORG}/members/{{user_id}}/grader", settings.set_grader)
     router.add_get(f"{ORG}/audit", settings.audit_page)
 
     router.add_get(f"{ORG}/settings/greenhouse", greenhouse.greenhouse_page)
@@ -52,6 +54,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_get(f"{ORG}/settings/harvest", harvest.harvest_page)
     router.add_post(f"{ORG}/settings/harvest/connect", harvest.connect)
     router.add_post(f"{ORG}/settings/harvest/disconnect", harvest.disconnect)
+    router.add_post(f"{ORG}/settings/harvest/replay", harvest.replay)
 
     router.add_get(f"{ORG}/tests", tests.tests_page)
     router.add_post(f"{ORG}/tests", tests.create_test)

@@ -17,7 +17,7 @@ from harvest_sync.api.servicer import HarvestSyncServicer
 from harvest_sync.app.connections import Connections
 from harvest_sync.app.fields import FieldCatalog
 from harvest_sync.app.push import PushHandler, ScorePushes
-from harvest_sync.app.push_kinds import PUSH_KIND
+from harvest_sync.app.push_kinds import PUSH_KIND, organization_pushes
 from harvest_sync.config import Settings
 from harvest_sync.outbound.clients import HarvestClients
 from harvest_sync.store.locks import LeaseLocks
@@ -64,7 +64,11 @@ def build_service(
                 ),
                 HARVEST_SYNC_SERVICE,
             ),
-            outbox_registration(DeadLetters(sessions, OUTBOX, on_replay=relay.wake)),
+            # The console lists and replays an organization's own pushes (Owners, Admins).
+            outbox_registration(
+                DeadLetters(sessions, OUTBOX, on_replay=relay.wake),
+                organization_messages=organization_pushes,
+            ),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),
         access=ACCESS,

@@ -292,6 +292,7 @@ class Invitation(_message.Message):
     EVALUATOR_FIELD_NUMBER: _builtins.int
     NEEDS_MANUAL_EVALUATION_FIELD_NUMBER: _builtins.int
     CANDIDATE_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Greenhouse's partner_interview_id."""
     organization_id: _builtins.str
@@ -328,6 +329,15 @@ class Invitation(_message.Message):
         that moment, never stored here.
         """
 
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___InvitationEvent]:
+        """Only from GetInvitation: what the outbox delivered for it, each when it was delivered:
+        email_delivered, resent_email_delivered, reminder_delivered (accepted by the mail
+        server), greenhouse_called_back (Greenhouse answered the result callback),
+        handed_to_harvest_sync (the scores went to harvest-sync, which writes them when
+        Harvest is connected).
+        """
+
     def __init__(
         self,
         *,
@@ -350,10 +360,11 @@ class Invitation(_message.Message):
         evaluator: _builtins.str = ...,
         needs_manual_evaluation: _builtins.bool = ...,
         candidate: Global___CandidateSummary | None = ...,
+        deliveries: _abc.Iterable[Global___InvitationEvent] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_candidate", b"_candidate", "_score", b"_score", "candidate", b"candidate", "complete_time", b"complete_time", "create_time", b"create_time", "expire_time", b"expire_time", "score", b"score", "start_time", b"start_time", "submit_time", b"submit_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_candidate", b"_candidate", "_score", b"_score", "application_id", b"application_id", "callback_url", b"callback_url", "candidate", b"candidate", "candidate_id", b"candidate_id", "complete_time", b"complete_time", "create_time", b"create_time", "evaluator", b"evaluator", "events", b"events", "expire_time", b"expire_time", "id", b"id", "needs_manual_evaluation", b"needs_manual_evaluation", "organization_id", b"organization_id", "score", b"score", "skill_scores", b"skill_scores", "start_time", b"start_time", "status", b"status", "submit_time", b"submit_time", "test_id", b"test_id", "test_name", b"test_name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_candidate", b"_candidate", "_score", b"_score", "application_id", b"application_id", "callback_url", b"callback_url", "candidate", b"candidate", "candidate_id", b"candidate_id", "complete_time", b"complete_time", "create_time", b"create_time", "deliveries", b"deliveries", "evaluator", b"evaluator", "events", b"events", "expire_time", b"expire_time", "id", b"id", "needs_manual_evaluation", b"needs_manual_evaluation", "organization_id", b"organization_id", "score", b"score", "skill_scores", b"skill_scores", "start_time", b"start_time", "status", b"status", "submit_time", b"submit_time", "test_id", b"test_id", "test_name", b"test_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__candidate: _TypeAlias = _typing.Literal["candidate"]  # noqa: Y015
     _WhichOneofArgType__candidate: _TypeAlias = _typing.Literal["_candidate", b"_candidate"]  # noqa: Y015
@@ -375,21 +386,35 @@ class CandidateSummary(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     ERASED_FIELD_NUMBER: _builtins.int
     HIRING_STATUS_FIELD_NUMBER: _builtins.int
+    HIRING_STATUS_TIME_FIELD_NUMBER: _builtins.int
+    ERASE_TIME_FIELD_NUMBER: _builtins.int
     display_name: _builtins.str
     """Preferred (or first) name and last name; empty once erased."""
     erased: _builtins.bool
     hiring_status: _builtins.str
     """The application's hiring status in Greenhouse: active, rejected or hired."""
+    @_builtins.property
+    def hiring_status_time(self) -> _timestamp_pb2.Timestamp:
+        """When a Greenhouse status webhook (reject, unreject, hire, unhire) last changed it;
+        unset when none has.
+        """
+
+    @_builtins.property
+    def erase_time(self) -> _timestamp_pb2.Timestamp:
+        """When the candidate's personal data was erased (candidate_anonymized); unset if not."""
+
     def __init__(
         self,
         *,
         display_name: _builtins.str = ...,
         erased: _builtins.bool = ...,
         hiring_status: _builtins.str = ...,
+        hiring_status_time: _timestamp_pb2.Timestamp | None = ...,
+        erase_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erase_time", b"erase_time", "hiring_status_time", b"hiring_status_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "erased", b"erased", "hiring_status", b"hiring_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "erase_time", b"erase_time", "erased", b"erased", "hiring_status", b"hiring_status", "hiring_status_time", b"hiring_status_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1453,6 +1478,53 @@ class GetOrganizationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetOrganizationResponse: _TypeAlias = GetOrganizationResponse  # noqa: Y015
+
+@_typing.final
+class RenameOrganizationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    organization_id: _builtins.str
+    name: _builtins.str
+    """Exactly as Greenhouse will send it: no surrounding spaces, no control characters."""
+    def __init__(
+        self,
+        *,
+        organization_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "organization_id", b"organization_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenameOrganizationRequest: _TypeAlias = RenameOrganizationRequest  # noqa: Y015
+
+@_typing.final
+class RenameOrganizationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGANIZATION_FIELD_NUMBER: _builtins.int
+    PREVIOUS_NAME_FIELD_NUMBER: _builtins.int
+    previous_name: _builtins.str
+    """The name it had; webhooks still sending it are refused as an unknown organization."""
+    @_builtins.property
+    def organization(self) -> Global___Organization: ...
+    def __init__(
+        self,
+        *,
+        organization: Global___Organization | None = ...,
+        previous_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["organization", b"organization", "previous_name", b"previous_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenameOrganizationResponse: _TypeAlias = RenameOrganizationResponse  # noqa: Y015
 
 @_typing.final
 class IssueApiKeyRequest(_message.Message):

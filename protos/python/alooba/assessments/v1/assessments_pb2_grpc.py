@@ -935,6 +935,11 @@ class AdminServiceStub:
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetOrganizationRequest.SerializeToString,
                 response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetOrganizationResponse.FromString,
                 _registered_method=True)
+        self.RenameOrganization = channel.unary_unary(
+                '/alooba.assessments.v1.AdminService/RenameOrganization',
+                request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RenameOrganizationRequest.SerializeToString,
+                response_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RenameOrganizationResponse.FromString,
+                _registered_method=True)
         self.IssueApiKey = channel.unary_unary(
                 '/alooba.assessments.v1.AdminService/IssueApiKey',
                 request_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.IssueApiKeyRequest.SerializeToString,
@@ -1020,6 +1025,15 @@ class AdminServiceServicer:
 
     def GetOrganization(self, request, context):
         """Finds one organization by id or by exact name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenameOrganization(self, request, context):
+        """Renames an organization: the name Greenhouse must send in every webhook's
+        X-Organisation header (the partner API key is unaffected). Same rules as a new name;
+        ALREADY_EXISTS when another organization has it. The console's Owners only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1135,6 +1149,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetOrganization,
                     request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetOrganizationRequest.FromString,
                     response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetOrganizationResponse.SerializeToString,
+            ),
+            'RenameOrganization': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameOrganization,
+                    request_deserializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RenameOrganizationRequest.FromString,
+                    response_serializer=alooba_dot_assessments_dot_v1_dot_assessments__pb2.RenameOrganizationResponse.SerializeToString,
             ),
             'IssueApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueApiKey,
@@ -1281,6 +1300,33 @@ class AdminService:
             '/alooba.assessments.v1.AdminService/GetOrganization',
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetOrganizationRequest.SerializeToString,
             alooba_dot_assessments_dot_v1_dot_assessments__pb2.GetOrganizationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameOrganization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.assessments.v1.AdminService/RenameOrganization',
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.RenameOrganizationRequest.SerializeToString,
+            alooba_dot_assessments_dot_v1_dot_assessments__pb2.RenameOrganizationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -401,6 +401,11 @@ class AdminServiceStub:
     """Lists organizations by name."""
     GetOrganization: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.GetOrganizationRequest, _assessments_pb2.GetOrganizationResponse]
     """Finds one organization by id or by exact name."""
+    RenameOrganization: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.RenameOrganizationRequest, _assessments_pb2.RenameOrganizationResponse]
+    """Renames an organization: the name Greenhouse must send in every webhook's
+    X-Organisation header (the partner API key is unaffected). Same rules as a new name;
+    ALREADY_EXISTS when another organization has it. The console's Owners only.
+    """
     IssueApiKey: _grpc.UnaryUnaryMultiCallable[_assessments_pb2.IssueApiKeyRequest, _assessments_pb2.IssueApiKeyResponse]
     """Issues the organization's first partner API key. The secret is returned
     once, in this response, and never again. FAILED_PRECONDITION when the
@@ -455,6 +460,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Lists organizations by name."""
     GetOrganization: _aio.UnaryUnaryMultiCallable[_assessments_pb2.GetOrganizationRequest, _assessments_pb2.GetOrganizationResponse]  # type: ignore[assignment]
     """Finds one organization by id or by exact name."""
+    RenameOrganization: _aio.UnaryUnaryMultiCallable[_assessments_pb2.RenameOrganizationRequest, _assessments_pb2.RenameOrganizationResponse]  # type: ignore[assignment]
+    """Renames an organization: the name Greenhouse must send in every webhook's
+    X-Organisation header (the partner API key is unaffected). Same rules as a new name;
+    ALREADY_EXISTS when another organization has it. The console's Owners only.
+    """
     IssueApiKey: _aio.UnaryUnaryMultiCallable[_assessments_pb2.IssueApiKeyRequest, _assessments_pb2.IssueApiKeyResponse]  # type: ignore[assignment]
     """Issues the organization's first partner API key. The secret is returned
     once, in this response, and never again. FAILED_PRECONDITION when the
@@ -524,6 +534,17 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_assessments_pb2.GetOrganizationResponse, _abc.Awaitable[_assessments_pb2.GetOrganizationResponse]]:
         """Finds one organization by id or by exact name."""
+
+    @_abc_1.abstractmethod
+    def RenameOrganization(
+        self,
+        request: _assessments_pb2.RenameOrganizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_assessments_pb2.RenameOrganizationResponse, _abc.Awaitable[_assessments_pb2.RenameOrganizationResponse]]:
+        """Renames an organization: the name Greenhouse must send in every webhook's
+        X-Organisation header (the partner API key is unaffected). Same rules as a new name;
+        ALREADY_EXISTS when another organization has it. The console's Owners only.
+        """
 
     @_abc_1.abstractmethod
     def IssueApiKey(

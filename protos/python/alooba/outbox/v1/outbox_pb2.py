@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61looba/outbox/v1/outbox.proto\x12\x10\x61looba.outbox.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x16ListDeadLettersRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"M\n\x17ListDeadLettersResponse\x12\x32\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x1c.alooba.outbox.v1.DeadLetter\"\'\n\x18ReplayDeadLettersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"-\n\x19ReplayDeadLettersResponse\x12\x10\n\x08replayed\x18\x01 \x01(\x05\x32\xe5\x01\n\rOutboxService\x12\x66\n\x0fListDeadLetters\x12(.alooba.outbox.v1.ListDeadLettersRequest\x1a).alooba.outbox.v1.ListDeadLettersResponse\x12l\n\x11ReplayDeadLetters\x12*.alooba.outbox.v1.ReplayDeadLettersRequest\x1a+.alooba.outbox.v1.ReplayDeadLettersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61looba/outbox/v1/outbox.proto\x12\x10\x61looba.outbox.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x16ListDeadLettersRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"M\n\x17ListDeadLettersResponse\x12\x32\n\x0c\x64\x65\x61\x64_letters\x18\x01 \x03(\x0b\x32\x1c.alooba.outbox.v1.DeadLetter\"\'\n\x18ReplayDeadLettersRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"-\n\x19ReplayDeadLettersResponse\x12\x10\n\x08replayed\x18\x01 \x01(\x05\"\xde\x01\n\rQueuedMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12(\n\x07payload\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x61ttempts\x18\x04 \x01(\x05\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x61vailable_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"0\n\x11ListQueuedRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"G\n\x12ListQueuedResponse\x12\x31\n\x08messages\x18\x01 \x03(\x0b\x32\x1f.alooba.outbox.v1.QueuedMessage2\xbe\x02\n\rOutboxService\x12\x66\n\x0fListDeadLetters\x12(.alooba.outbox.v1.ListDeadLettersRequest\x1a).alooba.outbox.v1.ListDeadLettersResponse\x12l\n\x11ReplayDeadLetters\x12*.alooba.outbox.v1.ReplayDeadLettersRequest\x1a+.alooba.outbox.v1.ReplayDeadLettersResponse\x12W\n\nListQueued\x12#.alooba.outbox.v1.ListQueuedRequest\x1a$.alooba.outbox.v1.ListQueuedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,6 +43,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPLAYDEADLETTERSREQUEST']._serialized_end=506
   _globals['_REPLAYDEADLETTERSRESPONSE']._serialized_start=508
   _globals['_REPLAYDEADLETTERSRESPONSE']._serialized_end=553
-  _globals['_OUTBOXSERVICE']._serialized_start=556
-  _globals['_OUTBOXSERVICE']._serialized_end=785
+  _globals['_QUEUEDMESSAGE']._serialized_start=556
+  _globals['_QUEUEDMESSAGE']._serialized_end=778
+  _globals['_LISTQUEUEDREQUEST']._serialized_start=780
+  _globals['_LISTQUEUEDREQUEST']._serialized_end=828
+  _globals['_LISTQUEUEDRESPONSE']._serialized_start=830
+  _globals['_LISTQUEUEDRESPONSE']._serialized_end=901
+  _globals['_OUTBOXSERVICE']._serialized_start=904
+  _globals['_OUTBOXSERVICE']._serialized_end=1222
 # @@protoc_insertion_point(module_scope)

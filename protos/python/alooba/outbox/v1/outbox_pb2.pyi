@@ -24,6 +24,11 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class DeadLetter(_message.Message):
+    """Where a service lets the console call these for a person, each call sees only that
+    person's organization's messages: the service decides which those are (harvest-sync:
+    its pushes for the organization); a service that cannot tell refuses the console.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -148,3 +153,92 @@ class ReplayDeadLettersResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReplayDeadLettersResponse: _TypeAlias = ReplayDeadLettersResponse  # noqa: Y015
+
+@_typing.final
+class QueuedMessage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PAYLOAD_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    LAST_ERROR_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    AVAILABLE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: _builtins.str
+    attempts: _builtins.int
+    """Attempts so far; last_error is the latest one's failure, if it failed."""
+    last_error: _builtins.str
+    @_builtins.property
+    def payload(self) -> _struct_pb2.Struct:
+        """Ids only; outbox payloads never hold PII."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def available_time(self) -> _timestamp_pb2.Timestamp:
+        """When the next attempt is due."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        payload: _struct_pb2.Struct | None = ...,
+        attempts: _builtins.int = ...,
+        last_error: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        available_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["available_time", b"available_time", "create_time", b"create_time", "payload", b"payload"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "available_time", b"available_time", "create_time", b"create_time", "id", b"id", "kind", b"kind", "last_error", b"last_error", "payload", b"payload"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueuedMessage: _TypeAlias = QueuedMessage  # noqa: Y015
+
+@_typing.final
+class ListQueuedRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """Only this kind; empty for all."""
+    limit: _builtins.int
+    """0 means 100."""
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListQueuedRequest: _TypeAlias = ListQueuedRequest  # noqa: Y015
+
+@_typing.final
+class ListQueuedResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___QueuedMessage]: ...
+    def __init__(
+        self,
+        *,
+        messages: _abc.Iterable[Global___QueuedMessage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["messages", b"messages"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListQueuedResponse: _TypeAlias = ListQueuedResponse  # noqa: Y015

@@ -44,6 +44,11 @@ class OutboxServiceStub:
                 request_serializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ReplayDeadLettersRequest.SerializeToString,
                 response_deserializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ReplayDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.ListQueued = channel.unary_unary(
+                '/alooba.outbox.v1.OutboxService/ListQueued',
+                request_serializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ListQueuedRequest.SerializeToString,
+                response_deserializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ListQueuedResponse.FromString,
+                _registered_method=True)
 
 
 class OutboxServiceServicer:
@@ -63,6 +68,13 @@ class OutboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQueued(self, request, context):
+        """Messages still waiting to be delivered (tried again later, or not yet), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OutboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +87,11 @@ def add_OutboxServiceServicer_to_server(servicer, server):
                     servicer.ReplayDeadLetters,
                     request_deserializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ReplayDeadLettersRequest.FromString,
                     response_serializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ReplayDeadLettersResponse.SerializeToString,
+            ),
+            'ListQueued': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQueued,
+                    request_deserializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ListQueuedRequest.FromString,
+                    response_serializer=alooba_dot_outbox_dot_v1_dot_outbox__pb2.ListQueuedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +148,33 @@ class OutboxService:
             '/alooba.outbox.v1.OutboxService/ReplayDeadLetters',
             alooba_dot_outbox_dot_v1_dot_outbox__pb2.ReplayDeadLettersRequest.SerializeToString,
             alooba_dot_outbox_dot_v1_dot_outbox__pb2.ReplayDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQueued(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alooba.outbox.v1.OutboxService/ListQueued',
+            alooba_dot_outbox_dot_v1_dot_outbox__pb2.ListQueuedRequest.SerializeToString,
+            alooba_dot_outbox_dot_v1_dot_outbox__pb2.ListQueuedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,8 @@ class OutboxServiceStub:
     """Messages that exhausted their attempts or failed permanently, newest first."""
     ReplayDeadLetters: _grpc.UnaryUnaryMultiCallable[_outbox_pb2.ReplayDeadLettersRequest, _outbox_pb2.ReplayDeadLettersResponse]
     """Puts dead letters back in the queue with a fresh attempt budget."""
+    ListQueued: _grpc.UnaryUnaryMultiCallable[_outbox_pb2.ListQueuedRequest, _outbox_pb2.ListQueuedResponse]
+    """Messages still waiting to be delivered (tried again later, or not yet), oldest first."""
 
 @_typing.type_check_only
 class OutboxServiceAsyncStub(OutboxServiceStub):
@@ -45,6 +47,8 @@ class OutboxServiceAsyncStub(OutboxServiceStub):
     """Messages that exhausted their attempts or failed permanently, newest first."""
     ReplayDeadLetters: _aio.UnaryUnaryMultiCallable[_outbox_pb2.ReplayDeadLettersRequest, _outbox_pb2.ReplayDeadLettersResponse]  # type: ignore[assignment]
     """Puts dead letters back in the queue with a fresh attempt budget."""
+    ListQueued: _aio.UnaryUnaryMultiCallable[_outbox_pb2.ListQueuedRequest, _outbox_pb2.ListQueuedResponse]  # type: ignore[assignment]
+    """Messages still waiting to be delivered (tried again later, or not yet), oldest first."""
 
 class OutboxServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -62,5 +66,13 @@ class OutboxServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_outbox_pb2.ReplayDeadLettersResponse, _abc.Awaitable[_outbox_pb2.ReplayDeadLettersResponse]]:
         """Puts dead letters back in the queue with a fresh attempt budget."""
+
+    @_abc_1.abstractmethod
+    def ListQueued(
+        self,
+        request: _outbox_pb2.ListQueuedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_outbox_pb2.ListQueuedResponse, _abc.Awaitable[_outbox_pb2.ListQueuedResponse]]:
+        """Messages still waiting to be delivered (tried again later, or not yet), oldest first."""
 
 def add_OutboxServiceServicer_to_server(servicer: OutboxServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -47,7 +47,8 @@ ACCESS = access_table(
         },
     ),
     # The assessment platform reports progress and results; no one else sets a score. The
-    # console may extend, cancel, resend and grade its own organization's invitations.
+    # console may extend, cancel, resend and (Owners, Admins, graders) grade its own
+    # organization's invitations.
     grants(
         _SERVICES["PlatformService"],
         {
@@ -67,6 +68,8 @@ ACCESS = access_table(
             "CreateOrganization": OPERATOR,
             "ListOrganizations": OPERATOR,
             "GetOrganization": OPERATOR_OR_CONSOLE,
+            # Owners rename their organization from Organization Settings.
+            "RenameOrganization": OPERATOR_OR_CONSOLE,
             "IssueApiKey": OPERATOR_OR_CONSOLE,
             "RotateApiKey": OPERATOR_OR_CONSOLE,
             "RevokeApiKey": OPERATOR_OR_CONSOLE,
@@ -81,5 +84,8 @@ ACCESS = access_table(
             "CheckSetup": OPERATOR_OR_CONSOLE,
         },
     ),
-    grants(OUTBOX_DESCRIPTOR, {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR}),
+    grants(
+        OUTBOX_DESCRIPTOR,
+        {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR, "ListQueued": OPERATOR},
+    ),
 )

@@ -11,7 +11,15 @@ from google.protobuf import struct_pb2
 
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
-from alooba_common.acting import SETTINGS_ROLES, acting_user, refuse_actor, require_role, scope
+from alooba_common.acting import (
+    OWNER,
+    SETTINGS_ROLES,
+    acting_user,
+    refuse_actor,
+    require_grader,
+    require_role,
+    scope,
+)
 from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
 from alooba_common.protobuf import optional, timestamp
@@ -149,6 +157,8 @@ def invitation_pb(view: InvitationView) -> pb.Invitation:
                 display_name=candidate.display_name,
                 erased=candidate.erased,
                 hiring_status=candidate.hiring_status,
+                hiring_status_time=timestamp(candidate.hiring_status_changed_at),
+                erase_time=timestamp(candidate.erased_at),
             )
             if candidate is not None
             else None
@@ -174,6 +184,9 @@ def invitation_pb(view: InvitationView) -> pb.Invitation:
         create_time=timestamp(invitation.created_at),
         expire_time=timestamp(invitation.expires_at),
         events=[_event_pb(event) for event in view.events],
+        deliveries=[
+            pb.InvitationEvent(kind=kind, occur_time=timestamp(at)) for kind, at in view.deliveries
+        ],
     )
 
 
@@ -284,6 +297,18 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         scope(actor, org.id)
         return pb.GetOrganizationResponse(organization=organization_pb(org))
 
+    async def RenameOrganization(
+        self, request: pb.RenameOrganizationRequest, context: Context
+    ) -> pb.RenameOrganizationResponse:
+        # The name is what every Greenhouse webhook must send: the console's Owners only.
+        actor = acting_user(context)
+        organization_id = scope(actor, request.organization_id)
+        require_role(actor, (OWNER,))
+        org, previous = await self._admin.rename_organization(organization_id, request.name)
+        return pb.RenameOrganizationResponse(
+            organization=organization_pb(org), previous_name=previous
+        )
+
     def _settings_scope(self, context: Context, organization_id: str) -> str:
         """The organization, for calls that touch keys or setup: Owners and Admins only."""
         actor = acting_user(context)
@@ -389,6 +414,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
             scope(acting_user(context), request.organization_id),
             request.invitation_id,
             include_candidate=request.include_candidate,
+            include_deliveries=True,
         )
         return pb.GetInvitationResponse(invitation=invitation_pb(view))
 
@@ -441,10 +467,18 @@ _STATUS_NAME = {value: name for name, value in _INVITATION_STATUS.items()}
 
 
 def _console_scope(context: Context) -> str | None:
-    """The console may extend, cancel, resend and grade its own organization's
+    """The console may extend, cancel and resend its own organization's
     invitations (Owners and Admins); None: the platform's call, unscoped."""
     actor = acting_user(context)
     require_role(actor, SETTINGS_ROLES)
+    return actor.organization_id if actor is not None else None
+
+
+def _grading_scope(context: Context) -> str | None:
+    """The console may record evaluations for Owners, Admins and Members who are graders,
+    in their own organization; None: the platform's call, unscoped."""
+    actor = acting_user(context)
+    require_grader(actor)
     return actor.organization_id if actor is not None else None
 
 
@@ -499,7 +533,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
             score=request.score,
             skill_scores=_skill_scores(request.skill_scores),
             evaluator=request.evaluator,
-            organization_id=_console_scope(context),
+            organization_id=_grading_scope(context),
         )
         return pb.RecordEvaluationResponse(invitation=await self._view(invitation))
 

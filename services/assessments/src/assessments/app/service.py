@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
-from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from alooba_common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
 from alooba_common.validation import (
@@ -100,6 +106,10 @@ class CandidateSummary:
     display_name: str
     erased: bool
     hiring_status: str
+    # When a Greenhouse status webhook last changed the hiring status, and when the
+    # candidate was erased (for the invitation's timeline).
+    hiring_status_changed_at: dt.datetime | None = None
+    erased_at: dt.datetime | None = None
 
 
 class CandidateReader(Protocol):
@@ -147,6 +157,8 @@ class InvitationView:
     events: Sequence[InvitationEvent]
     # Only when asked for (GetInvitation's include_candidate).
     candidate: CandidateSummary | None = None
+    # What the outbox delivered for it (GetInvitation): (milestone, when).
+    deliveries: Sequence[tuple[str, dt.datetime]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,16 +461,7 @@ class Administration:
     # --- organizations -------------------------------------------------------
 
     async def create_organization(self, name: str) -> Organization:
-        # Exact, case-sensitive name: not even surrounding spaces are changed, because it
-        # must equal what Greenhouse sends byte for byte.
-        if not name or not name.strip():
-            raise InvalidArgument("name must not be empty")
-        if len(name) > MAX_NAME_LENGTH or name != name.strip():
-            raise InvalidArgument(
-                f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
-            )
-        if has_control_characters(name):
-            raise InvalidArgument("name must not contain control characters")
+        check_organization_name(name)
         organization = Organization(id=new_id(), name=name, created_at=utcnow())
         try:
             async with self._sessions.begin() as session:
@@ -469,6 +472,30 @@ class Administration:
             self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
         return organization
+
+    async def rename_organization(
+        self, organization_id: str, name: str
+    ) -> tuple[Organization, str]:
+        """Gives the organization a new name (what Greenhouse must send as X-Organisation
+        from now on); returns it and the name it had. ALREADY_EXISTS when another
+        organization has the name."""
+        check_organization_name(name)
+        try:
+            async with self._sessions.begin() as session:
+                organization = await Repository(session).organization_by_id(organization_id)
+                if organization is None:
+                    raise NotFound("no such organization")
+                previous = organization.name
+                organization.name = name
+        except IntegrityError:
+            raise AlreadyExists("another organization already has that name") from None
+        if self._key_cache is not None:
+            # The old name is unknown from now on, and the new one known (this replica;
+            # the others' entries expire with the cache's time to live).
+            self._key_cache.forget_organization_name(previous)
+            self._key_cache.forget_organization_name(name)
+        log.info("organization.renamed", organization_id=organization_id)
+        return organization, previous
 
     async def organizations(self) -> Sequence[Organization]:
         async with self._sessions.begin() as session:
@@ -663,8 +690,15 @@ class Administration:
         return views, next_token
 
     async def invitation(
-        self, organization_id: str, invitation_id: str, *, include_candidate: bool = False
+        self,
+        organization_id: str,
+        invitation_id: str,
+        *,
+        include_candidate: bool = False,
+        include_deliveries: bool = False,
     ) -> InvitationView:
+        """One invitation; `include_deliveries` only for GetInvitation (the platform's
+        answers are replayed for an idempotency key, and deliveries change after them)."""
         async with self._sessions.begin() as session:
             repo = Repository(session)
             invitation = await repo.invitation(organization_id, invitation_id)
@@ -672,13 +706,14 @@ class Administration:
                 raise NotFound("no such invitation")
             test = await repo.test(organization_id, invitation.test_id)
             events = await repo.invitation_events(invitation.id)
+            deliveries = await repo.deliveries(invitation.id) if include_deliveries else []
         candidate = None
         if include_candidate and self._candidates is not None:
             # Read now, outside the transaction; kept nowhere here.
             candidate = await self._candidates.summary(
                 organization_id, invitation.candidate_id, invitation.application_id
             )
-        return InvitationView(invitation, test.name if test else "", events, candidate)
+        return InvitationView(invitation, test.name if test else "", events, candidate, deliveries)
 
     # --- the setup check -------------------------------------------------------
 
@@ -713,3 +748,16 @@ def _decode_page_token(token: str) -> tuple[dt.datetime, str]:
     if after.tzinfo is None or not invitation_id:
         raise InvalidArgument("page_token is not valid")
     return after, invitation_id
+
+
+def check_organization_name(name: str) -> None:
+    """An organization's name is used exactly, case-sensitively: not even surrounding
+    spaces are changed, because it must equal what Greenhouse sends byte for byte."""
+    if not name or not name.strip():
+        raise InvalidArgument("name must not be empty")
+    if len(name) > MAX_NAME_LENGTH or name != name.strip():
+        raise InvalidArgument(
+            f"name must be at most {MAX_NAME_LENGTH} characters, without surrounding spaces"
+        )
+    if has_control_characters(name):
+        raise InvalidArgument("name must not contain control characters")

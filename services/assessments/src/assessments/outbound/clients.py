@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import grpc
@@ -131,19 +132,29 @@ class GrpcCandidateDirectory:
                 return None
             raise Unavailable("the candidates service is unavailable") from None
         candidate = response.candidate
-        status = next(
-            (a.status for a in candidate.applications if a.id == application_id),
-            candidate.status,
-        )
+        application = next((a for a in candidate.applications if a.id == application_id), None)
+        status = application.status if application is not None else candidate.status
         hiring_status = _HIRING_STATUS.get(status, "active")
+        changed_at = (
+            application.status_change_time.ToDatetime(tzinfo=dt.UTC)
+            if application is not None and application.HasField("status_change_time")
+            else None
+        )
         if candidate.HasField("erase_time"):
-            return CandidateSummary(display_name="", erased=True, hiring_status=hiring_status)
+            return CandidateSummary(
+                display_name="",
+                erased=True,
+                hiring_status=hiring_status,
+                hiring_status_changed_at=changed_at,
+                erased_at=candidate.erase_time.ToDatetime(tzinfo=dt.UTC),
+            )
         contact = candidate.contact
         first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
         return CandidateSummary(
             display_name=f"{first} {contact.last_name}".strip(),
             erased=False,
             hiring_status=hiring_status,
+            hiring_status_changed_at=changed_at,
         )
 
     async def _live_candidate(

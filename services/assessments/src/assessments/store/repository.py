@@ -27,6 +27,14 @@ from assessments.store.models import (
 from assessments.store.states import InvitationStatus
 
 # Outbox payloads carry ids only: a message's organization is its invitation's.
+# An outbox message's kind and dedupe-key prefix → the invitation milestone its delivery is.
+_MILESTONES = {
+    (states.EMAIL_KIND, "invitation"): "email_delivered",
+    (states.EMAIL_KIND, "resend"): "resent_email_delivered",
+    (states.EMAIL_KIND, "reminder"): "reminder_delivered",
+    (states.CALLBACK_KIND, "callback"): "greenhouse_called_back",
+    (states.HARVEST_SCORES_KIND, "harvest"): "handed_to_harvest_sync",
+}
 _OUTBOX_WITH_INVITATION = OUTBOX.join(
     Invitation, Invitation.id == OUTBOX.c.payload["invitation_id"].as_string()
 )
@@ -242,6 +250,37 @@ class Repository:
             .order_by(InvitationEvent.occurred_at, InvitationEvent.id)
         )
         return result.scalars().all()
+
+    async def deliveries(self, invitation_id: str) -> list[tuple[str, dt.datetime]]:
+        """What the outbox delivered for the invitation, oldest first, as milestones
+        (the names are GetInvitation's `deliveries`)."""
+        emails = OUTBOX.c.kind == states.EMAIL_KIND
+        query = (
+            select(OUTBOX.c.kind, OUTBOX.c.dedupe_key, OUTBOX.c.delivered_at)
+            .where(
+                OUTBOX.c.status == DELIVERED,
+                or_(
+                    and_(emails, OUTBOX.c.dedupe_key == f"invitation:{invitation_id}"),
+                    and_(emails, OUTBOX.c.dedupe_key.startswith(f"resend:{invitation_id}:")),
+                    and_(emails, OUTBOX.c.dedupe_key.startswith(f"reminder:{invitation_id}:")),
+                    and_(
+                        OUTBOX.c.kind == states.CALLBACK_KIND,
+                        OUTBOX.c.dedupe_key == f"callback:{invitation_id}",
+                    ),
+                    and_(
+                        OUTBOX.c.kind == states.HARVEST_SCORES_KIND,
+                        OUTBOX.c.dedupe_key == f"harvest:{invitation_id}",
+                    ),
+                ),
+            )
+            .order_by(OUTBOX.c.delivered_at)
+        )
+        rows = (await self._session.execute(query)).all()
+        return [
+            (_MILESTONES[kind, dedupe_key.split(":", 1)[0]], delivered_at)
+            for kind, dedupe_key, delivered_at in rows
+            if delivered_at is not None
+        ]
 
     async def tests_by_id(self, test_ids: set[str]) -> dict[str, Test]:
         if not test_ids:

@@ -20,5 +20,8 @@ ACCESS = access_table(
         pb.DESCRIPTOR.services_by_name["UserService"],
         {"InviteUser": OPERATOR, "ListMembers": OPERATOR},
     ),
-    grants(OUTBOX_DESCRIPTOR, {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR}),
+    grants(
+        OUTBOX_DESCRIPTOR,
+        {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR, "ListQueued": OPERATOR},
+    ),
 )

@@ -1,6 +1,7 @@
 """Candidates and their invitations: the list, filtered by status; one invitation's
-timeline; and (Owners and Admins) extend the deadline, cancel, resend, record a manual
-evaluation. The candidate's name shows on the invitation's own page only."""
+timeline; and (Owners and Admins) extend the deadline, cancel, resend, and (they and
+Members who are graders) record a manual evaluation. The candidate's name shows on the
+invitation's own page only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from multidict import MultiDict
 
 from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba_common.acting import SETTINGS_ROLES
-from console.pages import OrgPage, audit, form, org_page, render, see_other
+from console.pages import OrgPage, audit, form, org_page, render, see_other, timestamp_text
 
 STATUSES = {
     "sent": apb.INVITATION_STATUS_SENT,
@@ -30,6 +31,26 @@ NOTICES = {
     "evaluated": "The evaluation was recorded; Greenhouse is told the result.",
 }
 MAX_EXTEND_DAYS = 90
+# The timeline's milestones as people read them (CONSOLE.md: sent, email delivered, started,
+# submitted, evaluated, Greenhouse called back, Harvest, status webhooks, erasure). Events
+# assessments records, then what its outbox delivered; unknown kinds show as they are.
+MILESTONES = {
+    "sent": "Sent (Greenhouse's send_test)",
+    "email_delivered": "Invitation email delivered (accepted by the mail server)",
+    "resent": "Invitation resent",
+    "resent_email_delivered": "Resent email delivered (accepted by the mail server)",
+    "reminder_delivered": "Reminder email delivered (accepted by the mail server)",
+    "started": "Started",
+    "submitted": "Submitted",
+    "evaluated": "Evaluated",
+    "completed": "Result final",
+    "greenhouse_called_back": "Greenhouse called back (the result was accepted)",
+    "handed_to_harvest_sync": "Scores handed to Harvest sync (written to Greenhouse when "
+    "Harvest is connected; see the Harvest page's queue)",
+    "extended": "Deadline extended",
+    "cancelled": "Cancelled",
+    "expired": "Expired",
+}
 
 
 def status_name(invitation: apb.Invitation) -> str:
@@ -74,6 +95,33 @@ async def _invitation(page: OrgPage, invitation_id: str) -> apb.Invitation:
     return invitation
 
 
+def timeline(invitation: apb.Invitation) -> list[tuple[str, str]]:
+    """(when, what) for every milestone the system recorded, oldest first: the invitation's
+    events, its deliveries, and from the candidates service the last status webhook and
+    the erasure."""
+    entries = [
+        (e.occur_time.ToDatetime(tzinfo=dt.UTC), MILESTONES.get(e.kind, e.kind))
+        for e in (*invitation.events, *invitation.deliveries)
+    ]
+    candidate = invitation.candidate
+    if invitation.HasField("candidate") and candidate.HasField("hiring_status_time"):
+        entries.append(
+            (
+                candidate.hiring_status_time.ToDatetime(tzinfo=dt.UTC),
+                f"Greenhouse status webhook: the application is now {candidate.hiring_status}",
+            )
+        )
+    if invitation.HasField("candidate") and candidate.HasField("erase_time"):
+        entries.append(
+            (
+                candidate.erase_time.ToDatetime(tzinfo=dt.UTC),
+                "Candidate anonymized in Greenhouse: personal data erased",
+            )
+        )
+    entries.sort(key=lambda entry: entry[0])
+    return [(timestamp_text(when), what) for when, what in entries]
+
+
 async def candidate_page(request: web.Request) -> web.Response:
     page = await org_page(request)
     invitation = await _invitation(page, request.match_info["invitation_id"])
@@ -83,8 +131,10 @@ async def candidate_page(request: web.Request) -> web.Response:
         "candidate.html",
         {
             "invitation": invitation,
+            "timeline": timeline(invitation),
             "status": status,
             "can_act": page.role in SETTINGS_ROLES,
+            "can_grade": page.may_grade,
             "open": status in ("sent", "started", "expired"),
             "takeable": status in ("sent", "started"),
             "awaiting": status == "awaiting_evaluation",
@@ -170,7 +220,9 @@ async def resend(request: web.Request) -> web.Response:
 
 
 async def evaluate(request: web.Request) -> web.Response:
-    page = await org_page(request, SETTINGS_ROLES)
+    page = await org_page(request)
+    if not page.may_grade:
+        raise web.HTTPForbidden(text="only Owners, Admins and graders record evaluations")
     data = await form(request)
     invitation = await _invitation(page, request.match_info["invitation_id"])
     skills = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alooba_common.db import UtcDateTime, new_metadata
@@ -39,6 +39,9 @@ class Membership(Base):
     # The assessments service's organization id.
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(16))  # owner, admin or member
+    # A Member who may record manual evaluations (set by an Owner or Admin); Owners and
+    # Admins may whatever this says.
+    grader: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime]
 
 

@@ -28,5 +28,14 @@ ACCESS = access_table(
             "QueueScores": [Identity.ASSESSMENTS],
         },
     ),
-    grants(OUTBOX_DESCRIPTOR, {"ListDeadLetters": OPERATOR, "ReplayDeadLetters": OPERATOR}),
+    # The push queue: operators see all of it; the console an organization's own pushes,
+    # for its Owners and Admins (harvest_sync.app.push_kinds.organization_pushes).
+    grants(
+        OUTBOX_DESCRIPTOR,
+        {
+            "ListDeadLetters": OPERATOR_OR_CONSOLE,
+            "ReplayDeadLetters": OPERATOR_OR_CONSOLE,
+            "ListQueued": OPERATOR_OR_CONSOLE,
+        },
+    ),
 )

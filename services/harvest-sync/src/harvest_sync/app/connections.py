@@ -37,7 +37,7 @@ from harvest_sync.app.harvest_errors import (
     SubjectRefused,
 )
 from harvest_sync.app.harvest_ratelimit import Budget
-from harvest_sync.app.push_kinds import PUSH_KIND, organization_prefix
+from harvest_sync.app.push_kinds import organization_pushes
 from harvest_sync.config import HarvestSettings
 from harvest_sync.store.credentials import V1, Credential
 from harvest_sync.store.models import OUTBOX, Connection, CustomFieldRecord
@@ -352,9 +352,7 @@ class Connections:
 
 
 async def _queue_figures(session: AsyncSession, organization_id: str) -> QueueFigures:
-    mine = (OUTBOX.c.kind == PUSH_KIND) & OUTBOX.c.dedupe_key.startswith(
-        organization_prefix(organization_id), autoescape=True
-    )
+    mine = organization_pushes(organization_id)
     pending = (
         await session.execute(
             select(func.count(), func.min(OUTBOX.c.created_at)).where(
