@@ -14,7 +14,6 @@ from alooba_common.protobuf import optional, timestamp
 from candidates.app.events import (
     Erasure,
     Merge,
-    Outcome,
     StatusAction,
     StatusEvent,
     WebhookEvents,
@@ -26,7 +25,13 @@ from candidates.app.service import (
     RecordAssessmentData,
     RegisterApplication,
 )
-from candidates.store.models import Application, AssessmentDatum, ErasureReceipt, HiringStatus
+from candidates.store.models import (
+    Application,
+    AssessmentDatum,
+    ErasureReceipt,
+    HiringStatus,
+    Outcome,
+)
 
 _HIRING_STATUS: dict[HiringStatus, pb.HiringStatus.ValueType] = {
     HiringStatus.ACTIVE: pb.HIRING_STATUS_ACTIVE,
