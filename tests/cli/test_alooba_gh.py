@@ -38,6 +38,7 @@ from assessments.api.servicer import AdminServicer, PartnerServicer, PlatformSer
 from assessments.app.lifecycle import PlatformApi
 from assessments.app.service import Administration, ApplicationRefs, PartnerApi
 from assessments.app.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
+from assessments.outbound.harvest_status import GrpcHarvestStatus
 from assessments.server import ADMIN_SERVICE, MIGRATIONS, PARTNER_SERVICE, PLATFORM_SERVICE
 from assessments.store.models import OUTBOX
 
@@ -103,7 +104,7 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
     )
     # No harvest-sync here: `doctor` is tested against the whole system (test_doctor.py).
     nowhere = grpc.aio.insecure_channel("127.0.0.1:9")
-    harvest = HarvestStatusSource(nowhere, "127.0.0.1:9", timeout=1)
+    harvest = HarvestStatusSource(GrpcHarvestStatus(nowhere, "127.0.0.1:9", timeout=1))
     service = GrpcService(
         name="assessments",
         # The deployed service's APIs but WebhookService, on these fakes.

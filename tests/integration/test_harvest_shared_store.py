@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.secrets import SecretBox, generate_kek
-from harvest_sync.app.harvest_errors import BudgetExhausted
-from harvest_sync.outbound.harvest.tokens import Token
+from harvest_sync.domain.harvest_errors import BudgetExhausted
+from harvest_sync.domain.harvest_tokens import Token
 from harvest_sync.store.budgets import SharedBudget
 from harvest_sync.store.locks import LeaseLocks
 from harvest_sync.store.models import TokenRecord

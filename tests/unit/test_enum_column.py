@@ -56,3 +56,37 @@ def test_a_value_outside_the_enum_is_refused_before_it_is_written() -> None:
 def test_the_column_is_a_plain_varchar_of_its_length() -> None:
     things, _ = table()
     assert str(things.c.colour.type.impl) == "VARCHAR(16)"
+
+
+def test_the_outbox_status_harvest_mode_and_event_outcome_columns_are_enums_in_their_varchars() -> (
+    None
+):
+    """The columns made enums keep the VARCHAR their migrations created (no migration)."""
+    from alooba.candidates.v1 import candidates_pb2
+    from alooba.harvest_sync.v1 import harvest_sync_pb2
+    from alooba_common.outbox import OutboxStatus
+    from assessments.store.models import OUTBOX as ASSESSMENTS_OUTBOX
+    from candidates.store.models import Outcome, WebhookEvent
+    from console.store.models import OUTBOX as CONSOLE_OUTBOX
+    from harvest_sync.store.credentials import HarvestMode
+    from harvest_sync.store.models import OUTBOX as HARVEST_OUTBOX
+    from harvest_sync.store.models import Connection
+
+    columns = [
+        (ASSESSMENTS_OUTBOX.c.status, OutboxStatus, "VARCHAR(16)"),
+        (CONSOLE_OUTBOX.c.status, OutboxStatus, "VARCHAR(16)"),
+        (HARVEST_OUTBOX.c.status, OutboxStatus, "VARCHAR(16)"),
+        (Connection.__table__.c.mode, HarvestMode, "VARCHAR(8)"),
+        (WebhookEvent.__table__.c.outcome, Outcome, "VARCHAR(24)"),
+    ]
+    for column, enum, varchar in columns:
+        assert isinstance(column.type, EnumText), column
+        assert column.type.enum is enum, column
+        assert str(column.type.impl) == varchar, column
+    # Each has its counterpart in the protos, by name.
+    assert {f"EVENT_OUTCOME_{member.name}" for member in Outcome} <= set(
+        candidates_pb2.EventOutcome.keys()
+    )
+    assert {f"CONNECTION_MODE_{member.name}" for member in HarvestMode} <= set(
+        harvest_sync_pb2.ConnectionMode.keys()
+    )

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from harvest_sync.app.harvest_errors import BudgetExhausted
-from harvest_sync.app.harvest_ratelimit import RateBudget
+from harvest_sync.domain.harvest_errors import BudgetExhausted
+from harvest_sync.domain.harvest_ratelimit import RateBudget
 
 WINDOW = 0.3
 

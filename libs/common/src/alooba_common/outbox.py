@@ -21,6 +21,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -44,15 +45,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from alooba_common.config import ConfigError, env_float, env_int
-from alooba_common.db import UtcDateTime, utcnow
+from alooba_common.db import EnumText, UtcDateTime, utcnow
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.tracing import continued_trace, mark_error, with_trace_context
 
 log = structlog.get_logger("alooba.outbox")
 
-PENDING = "pending"
-DELIVERED = "delivered"
-DEAD = "dead"
+
+class OutboxStatus(StrEnum):
+    """Where a message is: waiting (or being delivered), delivered, or given up on."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+PENDING = OutboxStatus.PENDING
+DELIVERED = OutboxStatus.DELIVERED
+DEAD = OutboxStatus.DEAD
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -66,7 +76,7 @@ def outbox_table(metadata: MetaData) -> Table:
         # Makes enqueueing idempotent: a second message with the same kind and key is
         # silently not added (for example, one Greenhouse callback per invitation).
         Column("dedupe_key", String(200), nullable=True),
-        Column("status", String(16), nullable=False),
+        Column("status", EnumText(OutboxStatus, 16), nullable=False),
         Column("attempts", Integer, nullable=False, default=0),
         Column("available_at", UtcDateTime(), nullable=False),
         Column("claimed_until", UtcDateTime(), nullable=True),

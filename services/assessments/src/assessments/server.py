@@ -38,6 +38,7 @@ from assessments.outbound.callback import GreenhouseCallback
 from assessments.outbound.clients import GrpcCandidateDirectory
 from assessments.outbound.emails import EmailSettings, InvitationEmailHandler
 from assessments.outbound.harvest import HarvestScores
+from assessments.outbound.harvest_status import GrpcHarvestStatus
 from assessments.store import states
 from assessments.store.models import OUTBOX
 
@@ -138,7 +139,9 @@ def build_service(
         candidates=candidates,
     )
     harvest_status = HarvestStatusSource(
-        harvest_channel, settings.harvest_sync_addr, timeout=settings.rpc_timeout_seconds
+        GrpcHarvestStatus(
+            harvest_channel, settings.harvest_sync_addr, timeout=settings.rpc_timeout_seconds
+        )
     )
     webhooks = Webhooks(
         sessions, box, key_cache=key_cache, receipts=receipts, forget_emails=mailer.forget

@@ -17,11 +17,12 @@ from harvest_sync.api.servicer import HarvestSyncServicer
 from harvest_sync.app.connections import Connections
 from harvest_sync.app.fields import FieldCatalog
 from harvest_sync.app.push import PushHandler, ScorePushes
-from harvest_sync.app.push_kinds import PUSH_KIND, organization_pushes
+from harvest_sync.app.push_kinds import PUSH_KIND, organization_prefix
 from harvest_sync.config import Settings
 from harvest_sync.outbound.clients import HarvestClients
 from harvest_sync.store.locks import LeaseLocks
 from harvest_sync.store.models import OUTBOX
+from harvest_sync.store.repository import organization_messages
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 HARVEST_SYNC_SERVICE = pb.DESCRIPTOR.services_by_name["HarvestSyncService"].full_name
@@ -67,7 +68,9 @@ def build_service(
             # The console lists and replays an organization's own pushes (Owners, Admins).
             outbox_registration(
                 DeadLetters(sessions, OUTBOX, on_replay=relay.wake),
-                organization_messages=organization_pushes,
+                organization_messages=lambda organization_id: organization_messages(
+                    PUSH_KIND, organization_prefix(organization_id)
+                ),
             ),
         ],
         readiness_check=database_readiness(engine, MIGRATIONS),

@@ -18,11 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import grpc
-
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
-from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hgrpc
 
 OK = pb.CHECK_STATUS_OK
 WARN = pb.CHECK_STATUS_WARN
@@ -616,13 +613,38 @@ def _integration_user_check(
     )
 
 
+class HarvestStatusUnreachable(Exception):
+    """harvest-sync could not be asked (or could not ask Greenhouse, when refreshing)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class HarvestStatusReader(Protocol):
+    """harvest-sync's GetStatus, the port the check reads Harvest through
+    (assessments.outbound.harvest_status.GrpcHarvestStatus fills it; server.py wires it)."""
+
+    @property
+    def address(self) -> str:
+        """Where harvest-sync is, to name when it cannot be asked."""
+        ...
+
+    async def status(self, organization_id: str, *, refresh: bool) -> hpb.HarvestStatus:
+        """The connection's status (asking Greenhouse again when `refresh`);
+        HarvestStatusUnreachable when it cannot be had."""
+        ...
+
+
 class HarvestStatusSource:
     """harvest-sync's view of one organization's Harvest connection, for the check."""
 
-    def __init__(self, channel: grpc.aio.Channel, address: str, *, timeout: float) -> None:
-        self._stub = hgrpc.HarvestSyncServiceStub(channel)
-        self.address = address
-        self._timeout = timeout
+    def __init__(self, reader: HarvestStatusReader) -> None:
+        self._reader = reader
+
+    @property
+    def address(self) -> str:
+        return self._reader.address
 
     async def checks(
         self, organization_id: str, fixes: Fixes, *, refresh: bool, now: dt.datetime
@@ -630,20 +652,15 @@ class HarvestStatusSource:
         refresh_error = ""
         if refresh:
             try:
-                status = await self._stub.GetStatus(
-                    hpb.GetStatusRequest(organization_id=organization_id, refresh=True),
-                    timeout=self._timeout,
-                )
+                status = await self._reader.status(organization_id, refresh=True)
                 return harvest_checks(status, fixes, "", now)
-            except grpc.aio.AioRpcError as error:
-                refresh_error = f"{error.code().name}: {error.details()}"
+            except HarvestStatusUnreachable as error:
+                refresh_error = error.why
         try:
             # harvest-sync answers, but could not ask Greenhouse: its last check still tells.
-            status = await self._stub.GetStatus(
-                hpb.GetStatusRequest(organization_id=organization_id), timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as error:
-            why = refresh_error or f"{error.code().name}: {error.details()}"
+            status = await self._reader.status(organization_id, refresh=False)
+        except HarvestStatusUnreachable as error:
+            why = refresh_error or error.why
             return [
                 check(
                     "harvest",

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,8 +25,7 @@ from assessments.metrics import (
     WEBHOOK_PINGS,
     WEBHOOK_SIGNATURE_FAILURES,
 )
-from assessments.store import states
-from assessments.store.models import Invitation, InvitationEvent, WebhookPing
+from assessments.store.models import InvitationEvent, WebhookPing
 from assessments.store.repository import Repository
 
 log = structlog.get_logger("assessments.app.webhooks")
@@ -199,14 +197,8 @@ class Webhooks:
     async def record_ping(self, organization_id: str, ping: PingRecord) -> None:
         now = utcnow()
         async with self._sessions.begin() as session:
-            existing = (
-                await session.execute(
-                    select(WebhookPing).where(
-                        WebhookPing.organization_id == organization_id,
-                        WebhookPing.web_hook_id == ping.web_hook_id,
-                    )
-                )
-            ).scalar_one_or_none()
+            repository = Repository(session)
+            existing = await repository.webhook_ping(organization_id, ping.web_hook_id)
             row = existing or WebhookPing(
                 organization_id=organization_id, web_hook_id=ping.web_hook_id
             )
@@ -216,7 +208,7 @@ class Webhooks:
             row.active = ping.active
             row.received_at = now
             if existing is None:
-                session.add(row)
+                repository.add(row)
         WEBHOOK_PINGS.inc()
         log.info("webhook.ping", web_hook_id=ping.web_hook_id, webhook_event=ping.event)
 
@@ -231,35 +223,23 @@ class Webhooks:
             raise InvalidArgument("candidate_id is required")
         now = utcnow()
         async with self._sessions.begin() as session:
-            rows = await session.execute(
-                update(Invitation)
-                .where(
-                    Invitation.organization_id == organization_id,
-                    Invitation.candidate_id == candidate_id,
-                    Invitation.status.in_((*states.OPEN, states.AWAITING_EVALUATION)),
-                )
-                .values(status=states.CANCELLED, cancelled_at=now, updated_at=now)
-                .returning(Invitation.id)
+            repository = Repository(session)
+            cancelled = await repository.cancel_candidate_invitations(
+                organization_id, candidate_id, now
             )
-            cancelled = list(rows.scalars())
-            every_invitation = list(
-                (
-                    await session.execute(
-                        select(Invitation.id).where(
-                            Invitation.organization_id == organization_id,
-                            Invitation.candidate_id == candidate_id,
-                        )
+            every_invitation = await repository.candidate_invitation_ids(
+                organization_id, candidate_id
+            )
+            repository.add(
+                *(
+                    InvitationEvent(
+                        invitation_id=invitation_id,
+                        kind="cancelled",
+                        occurred_at=now,
+                        detail={"reason": reason[:200]},
                     )
-                ).scalars()
-            )
-            session.add_all(
-                InvitationEvent(
-                    invitation_id=invitation_id,
-                    kind="cancelled",
-                    occurred_at=now,
-                    detail={"reason": reason[:200]},
+                    for invitation_id in cancelled
                 )
-                for invitation_id in cancelled
             )
         if self._forget_emails is not None:
             await self._forget_emails(every_invitation)

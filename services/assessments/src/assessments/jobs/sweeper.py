@@ -10,14 +10,13 @@ import datetime as dt
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
-from alooba_common.outbox import enqueue
 from assessments.metrics import INVITATIONS_EXPIRED, REMINDERS_QUEUED
 from assessments.store import states
-from assessments.store.models import OUTBOX, Invitation, InvitationEvent
+from assessments.store.models import InvitationEvent
+from assessments.store.repository import Repository
 
 log = structlog.get_logger("assessments.jobs.sweeper")
 
@@ -61,16 +60,13 @@ class Sweeper:
 
     async def _expire(self, now: dt.datetime) -> int:
         async with self._sessions.begin() as session:
-            rows = await session.execute(
-                update(Invitation)
-                .where(Invitation.status.in_(states.OPEN), Invitation.expires_at <= now)
-                .values(status=states.EXPIRED, updated_at=now)
-                .returning(Invitation.id)
-            )
-            ids = list(rows.scalars())
-            session.add_all(
-                InvitationEvent(invitation_id=invitation_id, kind="expired", occurred_at=now)
-                for invitation_id in ids
+            repository = Repository(session)
+            ids = await repository.expire_due_invitations(now)
+            repository.add(
+                *(
+                    InvitationEvent(invitation_id=invitation_id, kind="expired", occurred_at=now)
+                    for invitation_id in ids
+                )
             )
         if ids:
             INVITATIONS_EXPIRED.inc(len(ids))
@@ -80,28 +76,14 @@ class Sweeper:
     async def _queue_reminders(self, now: dt.datetime) -> int:
         queued = 0
         async with self._sessions.begin() as session:
-            due = await session.execute(
-                select(Invitation.id)
-                .where(
-                    Invitation.status.in_(states.OPEN),
-                    Invitation.reminder_queued_at.is_(None),
-                    Invitation.expires_at > now,
-                    Invitation.expires_at <= now + self._reminder_before,
-                )
-                .limit(_BATCH)
+            repository = Repository(session)
+            due = await repository.invitations_due_a_reminder(
+                now, self._reminder_before, limit=_BATCH
             )
-            for invitation_id in list(due.scalars()):
-                claimed = await session.execute(
-                    update(Invitation)
-                    .where(Invitation.id == invitation_id, Invitation.reminder_queued_at.is_(None))
-                    .values(reminder_queued_at=now)
-                    .returning(Invitation.id)
-                )
-                if claimed.scalar_one_or_none() is None:
+            for invitation_id in due:
+                if not await repository.claim_reminder(invitation_id, now):
                     continue  # another replica queued it first
-                await enqueue(
-                    session,
-                    OUTBOX,
+                await repository.enqueue(
                     states.EMAIL_KIND,
                     {"invitation_id": invitation_id, "purpose": "reminder", "sequence": 0},
                     dedupe_key=f"reminder:{invitation_id}:{now.isoformat()}",

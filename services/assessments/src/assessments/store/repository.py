@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alooba_common.outbox import DEAD, DELIVERED, PENDING
+from alooba_common.outbox import DEAD, DELIVERED, PENDING, enqueue
 from assessments.store import states
 from assessments.store.models import (
     OUTBOX,
@@ -288,6 +289,68 @@ class Repository:
         result = await self._session.execute(select(Test).where(Test.id.in_(test_ids)))
         return {test.id: test for test in result.scalars()}
 
+    async def cancel_candidate_invitations(
+        self, organization_id: str, candidate_id: str, now: dt.datetime
+    ) -> list[str]:
+        """Cancels the candidate's invitations not yet final; their ids."""
+        rows = await self._session.execute(
+            update(Invitation)
+            .where(
+                Invitation.organization_id == organization_id,
+                Invitation.candidate_id == candidate_id,
+                Invitation.status.in_((*states.OPEN, states.AWAITING_EVALUATION)),
+            )
+            .values(status=states.CANCELLED, cancelled_at=now, updated_at=now)
+            .returning(Invitation.id)
+        )
+        return list(rows.scalars())
+
+    async def candidate_invitation_ids(self, organization_id: str, candidate_id: str) -> list[str]:
+        rows = await self._session.execute(
+            select(Invitation.id).where(
+                Invitation.organization_id == organization_id,
+                Invitation.candidate_id == candidate_id,
+            )
+        )
+        return list(rows.scalars())
+
+    async def expire_due_invitations(self, now: dt.datetime) -> list[str]:
+        """Expires every open invitation past its deadline; their ids. One conditional
+        UPDATE: of several replicas' sweeps, one wins each row."""
+        rows = await self._session.execute(
+            update(Invitation)
+            .where(Invitation.status.in_(states.OPEN), Invitation.expires_at <= now)
+            .values(status=states.EXPIRED, updated_at=now)
+            .returning(Invitation.id)
+        )
+        return list(rows.scalars())
+
+    async def invitations_due_a_reminder(
+        self, now: dt.datetime, before: dt.timedelta, *, limit: int
+    ) -> list[str]:
+        """Open invitations whose deadline is within `before` and that had no reminder."""
+        rows = await self._session.execute(
+            select(Invitation.id)
+            .where(
+                Invitation.status.in_(states.OPEN),
+                Invitation.reminder_queued_at.is_(None),
+                Invitation.expires_at > now,
+                Invitation.expires_at <= now + before,
+            )
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def claim_reminder(self, invitation_id: str, now: dt.datetime) -> bool:
+        """Marks the invitation's reminder queued; False when another replica did first."""
+        claimed = await self._session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.reminder_queued_at.is_(None))
+            .values(reminder_queued_at=now)
+            .returning(Invitation.id)
+        )
+        return claimed.scalar_one_or_none() is not None
+
     # --- response errors -----------------------------------------------------
 
     async def response_errors(self, organization_id: str) -> Sequence[ResponseErrorReport]:
@@ -363,7 +426,28 @@ class Repository:
         )
         return result.scalars().all()
 
+    async def webhook_ping(self, organization_id: str, web_hook_id: int) -> WebhookPing | None:
+        return (
+            await self._session.execute(
+                select(WebhookPing).where(
+                    WebhookPing.organization_id == organization_id,
+                    WebhookPing.web_hook_id == web_hook_id,
+                )
+            )
+        ).scalar_one_or_none()
+
     # --- the outbox, per organization --------------------------------------------
+
+    async def enqueue(
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        dedupe_key: str | None = None,
+        delay: dt.timedelta | None = None,
+    ) -> None:
+        """Queues a message in the caller's transaction, with the state change it announces."""
+        await enqueue(self._session, OUTBOX, kind, payload, dedupe_key=dedupe_key, delay=delay)
 
     async def outbox_figures(self, organization_id: str, kind: str) -> OutboxFigures:
         """The organization's messages of `kind`, by status."""

@@ -15,7 +15,6 @@ from alooba_common.protobuf import optional, timestamp
 from candidates.app.events import (
     Erasure,
     Merge,
-    Outcome,
     StatusAction,
     StatusEvent,
     WebhookEvents,
@@ -33,6 +32,7 @@ from candidates.store.models import (
     Candidate,
     ErasureReceipt,
     HiringStatus,
+    Outcome,
 )
 
 _HIRING_STATUS: dict[HiringStatus, pb.HiringStatus.ValueType] = {

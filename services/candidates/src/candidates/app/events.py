@@ -29,6 +29,7 @@ from candidates.store.models import (
     Candidate,
     ErasureReceipt,
     HiringStatus,
+    Outcome,
     WebhookEvent,
 )
 from candidates.store.repository import Repository
@@ -62,13 +63,6 @@ _MAX_MERGED = 100
 _DEFAULT_RECEIPTS = 100
 _MAX_RECEIPTS = 1000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-class Outcome(enum.StrEnum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    STALE = "stale"
-    UNKNOWN_CANDIDATE = "unknown_candidate"
 
 
 class StatusAction(enum.StrEnum):
@@ -268,7 +262,7 @@ class WebhookEvents:
                     "greenhouse_application_id": command.greenhouse_application_id,
                     "occurred_at": command.occurred_at,
                     "received_at": received,
-                    "outcome": result.outcome.value,
+                    "outcome": result.outcome,
                     "candidate_id": result.candidate_id,
                     "status": result.status,
                     "detail": {},
@@ -402,7 +396,7 @@ class WebhookEvents:
                     greenhouse_application_id=None,
                     occurred_at=None,
                     received_at=now,
-                    outcome=Outcome.UNKNOWN_CANDIDATE.value,
+                    outcome=Outcome.UNKNOWN_CANDIDATE,
                     detail={},
                 ),
             )
@@ -431,7 +425,7 @@ class WebhookEvents:
                 erased_at=now,
             )
             repo.add(receipt)
-            event.outcome = Outcome.APPLIED.value
+            event.outcome = Outcome.APPLIED
             event.candidate_id = candidate.id
             return ErasureResult(Outcome.APPLIED, candidate.id, receipt)
 
@@ -494,12 +488,12 @@ class WebhookEvents:
                     greenhouse_application_id=None,
                     occurred_at=None,
                     received_at=now,
-                    outcome=Outcome.UNKNOWN_CANDIDATE.value,
+                    outcome=Outcome.UNKNOWN_CANDIDATE,
                     detail={"merged_greenhouse_candidate_ids": merged_ids},
                 ),
             )
             result = await self._merge(repo, command.organization_id, surviving, merged_ids, now)
-            event.outcome = result.outcome.value
+            event.outcome = result.outcome
             event.candidate_id = result.candidate_id
             event.detail = {**event.detail, "merged": result.merged}
             return result

@@ -21,6 +21,16 @@ class HiringStatus(StrEnum):
     HIRED = "hired"
 
 
+class Outcome(StrEnum):
+    """What a webhook event did (the same text in the database and in the protos'
+    EventOutcome). DUPLICATE is only ever an answer: a duplicate is not stored again."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    UNKNOWN_CANDIDATE = "unknown_candidate"
+
+
 class Base(DeclarativeBase):
     metadata = new_metadata()
     type_annotation_map = {dt.datetime: UtcDateTime()}
@@ -122,7 +132,7 @@ class WebhookEvent(Base):
     occurred_at: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # applied, stale or unknown_candidate.
-    outcome: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[Outcome] = mapped_column(EnumText(Outcome, 24))
     # Ours, when the event matched a candidate.
     candidate_id: Mapped[str | None] = mapped_column(String(32), index=True)
     # A status event's resulting application status.

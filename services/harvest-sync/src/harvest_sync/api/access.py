@@ -29,7 +29,7 @@ ACCESS = access_table(
         },
     ),
     # The push queue: operators see all of it; the console an organization's own pushes,
-    # for its Owners and Admins (harvest_sync.app.push_kinds.organization_pushes).
+    # for its Owners and Admins (harvest_sync.store.repository.organization_messages).
     grants(
         OUTBOX_DESCRIPTOR,
         {

@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
 from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from alooba_common.outbox import DEAD, PENDING
 from alooba_common.secrets import SecretBox
 from harvest_sync.app import harvest_contract as contract
 from harvest_sync.app.checks import Check, Want, check_v1, check_v3
 from harvest_sync.app.harvest_api import HarvestApi, Missing
-from harvest_sync.app.harvest_errors import (
+from harvest_sync.app.push_kinds import PUSH_KIND, organization_prefix
+from harvest_sync.config import HarvestSettings
+from harvest_sync.domain.harvest_errors import (
     BudgetExhausted,
     CredentialRefused,
     HarvestError,
@@ -36,23 +36,15 @@ from harvest_sync.app.harvest_errors import (
     RateLimited,
     SubjectRefused,
 )
-from harvest_sync.app.harvest_ratelimit import Budget
-from harvest_sync.app.push_kinds import organization_pushes
-from harvest_sync.config import HarvestSettings
+from harvest_sync.domain.harvest_ratelimit import Budget
 from harvest_sync.store.credentials import V1, Credential
-from harvest_sync.store.models import OUTBOX, Connection, CustomFieldRecord
+from harvest_sync.store.models import Connection, CustomFieldRecord
+from harvest_sync.store.repository import QueueFigures, Repository
 
 log = structlog.get_logger("harvest_sync.app.connections")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SUCCESS_EVERY = dt.timedelta(seconds=1)
-
-
-@dataclass(frozen=True, slots=True)
-class QueueFigures:
-    depth: int
-    oldest_pending: dt.datetime | None
-    dead_letters: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +145,10 @@ class Connections:
 
     async def get(self, organization_id: str) -> Connection | None:
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id)
+            repository = Repository(session)
+            connection = await repository.connection(organization_id)
             if connection is not None:
-                session.expunge(connection)
+                repository.detach(connection)
             return connection
 
     async def connect(
@@ -182,18 +175,15 @@ class Connections:
             raise _unavailable(trouble) from None
         now = utcnow()
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id, with_for_update=True)
+            repository = Repository(session)
+            connection = await repository.connection(organization_id, for_update=True)
             if connection is None:
                 connection = Connection(organization_id=organization_id)
-                session.add(connection)
+                repository.add_connection(connection)
             elif self.credential(connection).fingerprint() != credential.fingerprint():
                 # Possibly another Greenhouse account: the field ids we knew may not exist
                 # there. They are found again by name on the next push.
-                await session.execute(
-                    delete(CustomFieldRecord).where(
-                        CustomFieldRecord.organization_id == organization_id
-                    )
-                )
+                await repository.forget_fields(organization_id)
             connection.mode = credential.mode
             connection.encrypted_credential = credential.seal(self._box, organization_id)
             connection.integration_user_email = email
@@ -226,10 +216,11 @@ class Connections:
         ago, or after `unless_checked_since` (say, a refusal they met)."""
         async with self._recheck_locks.setdefault(organization_id, asyncio.Lock()):
             async with self._sessions.begin() as session:
-                connection = await session.get(Connection, organization_id)
+                repository = Repository(session)
+                connection = await repository.connection(organization_id)
                 if connection is None:
                     raise NotFound("Harvest is not connected for this organization")
-                session.expunge(connection)
+                repository.detach(connection)
             checked = connection.checked_at
             if (
                 unless_checked_within is not None and utcnow() - checked < unless_checked_within
@@ -239,7 +230,7 @@ class Connections:
 
     async def _recheck(self, organization_id: str) -> Connection:
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id)
+            connection = await Repository(session).connection(organization_id)
             if connection is None:
                 raise NotFound("Harvest is not connected for this organization")
             api = self.api(connection)
@@ -255,12 +246,13 @@ class Connections:
             check = Check(missing=Missing(api.needed), user=None, created=False)
             await self.record_error(organization_id, refused.message)
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id, with_for_update=True)
+            repository = Repository(session)
+            connection = await repository.connection(organization_id, for_update=True)
             if connection is None:
                 raise NotFound("Harvest is not connected for this organization")
             check.apply(connection, utcnow())
-            await session.flush()
-            session.expunge(connection)
+            await repository.flush()
+            repository.detach(connection)
         return connection
 
     async def status(self, organization_id: str, *, refresh: bool = False) -> StatusView:
@@ -273,17 +265,12 @@ class Connections:
             except HarvestError as trouble:
                 raise _unavailable(trouble) from None
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id)
-            fields = (
-                await session.scalars(
-                    select(CustomFieldRecord)
-                    .where(CustomFieldRecord.organization_id == organization_id)
-                    .order_by(CustomFieldRecord.id)
-                )
-            ).all()
-            queue = await _queue_figures(session, organization_id)
+            repository = Repository(session)
+            connection = await repository.connection(organization_id)
+            fields = await repository.fields(organization_id)
+            queue = await repository.queue_figures(PUSH_KIND, organization_prefix(organization_id))
             if connection is not None:
-                session.expunge(connection)
+                repository.detach(connection)
         return StatusView(
             connection=connection,
             fields=fields,
@@ -294,15 +281,12 @@ class Connections:
     async def disconnect(self, organization_id: str) -> bool:
         organization_id = _organization_id(organization_id)
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id)
+            repository = Repository(session)
+            connection = await repository.connection(organization_id)
             if connection is None:
                 return False
-            await session.delete(connection)
-            await session.execute(
-                delete(CustomFieldRecord).where(
-                    CustomFieldRecord.organization_id == organization_id
-                )
-            )
+            await repository.delete_connection(connection)
+            await repository.forget_fields(organization_id)
         log.info("harvest.disconnected", organization_id=organization_id)
         return True
 
@@ -315,7 +299,7 @@ class Connections:
             return
         self._successes[organization_id] = now
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id)
+            connection = await Repository(session).connection(organization_id)
             if connection is not None:
                 connection.last_success_at = utcnow()
                 if rate_limit:
@@ -325,7 +309,7 @@ class Connections:
         self, organization_id: str, error: str, *, rate_limited: bool = False
     ) -> None:
         async with self._sessions.begin() as session:
-            connection = await session.get(Connection, organization_id)
+            connection = await Repository(session).connection(organization_id)
             if connection is not None:
                 connection.last_error = error[:1000]
                 connection.last_error_at = utcnow()
@@ -349,19 +333,6 @@ class Connections:
             ) from None
         except HarvestError as error:
             raise FailedPrecondition(f"Greenhouse refused a setup step: {error.message}") from None
-
-
-async def _queue_figures(session: AsyncSession, organization_id: str) -> QueueFigures:
-    mine = organization_pushes(organization_id)
-    pending = (
-        await session.execute(
-            select(func.count(), func.min(OUTBOX.c.created_at)).where(
-                mine, OUTBOX.c.status == PENDING
-            )
-        )
-    ).one()
-    dead = await session.scalar(select(func.count()).where(mine, OUTBOX.c.status == DEAD))
-    return QueueFigures(depth=pending[0], oldest_pending=pending[1], dead_letters=dead or 0)
 
 
 def _unavailable(trouble: HarvestError) -> Unavailable:

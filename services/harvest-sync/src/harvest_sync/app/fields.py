@@ -12,13 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from harvest_sync.app.harvest_api import HarvestApi, HarvestField
-from harvest_sync.app.harvest_errors import Rejected
-from harvest_sync.store.models import CustomFieldRecord
+from harvest_sync.domain.harvest_errors import Rejected
+from harvest_sync.store.repository import Repository
 
 log = structlog.get_logger("harvest_sync.app.fields")
 
@@ -77,11 +75,7 @@ class FieldCatalog:
     async def forget(self, organization_id: str) -> None:
         """Drops the cached ids (a field was deleted in Greenhouse): found again next time."""
         async with self._sessions.begin() as session:
-            await session.execute(
-                delete(CustomFieldRecord).where(
-                    CustomFieldRecord.organization_id == organization_id
-                )
-            )
+            await Repository(session).forget_fields(organization_id)
 
     async def _create(self, api: HarvestApi, name: str, acting_user_id: int) -> HarvestField:
         description = f"Written by the {self._brand} integration from assessment results."
@@ -102,34 +96,19 @@ class FieldCatalog:
 
     async def _cached(self, organization_id: str, names: Sequence[str]) -> dict[str, KnownField]:
         async with self._sessions.begin() as session:
-            rows = await session.execute(
-                select(
-                    CustomFieldRecord.name,
-                    CustomFieldRecord.greenhouse_id,
-                    CustomFieldRecord.name_key,
-                ).where(
-                    CustomFieldRecord.organization_id == organization_id,
-                    CustomFieldRecord.name.in_(list(names)),
-                )
-            )
-            return {name: KnownField(greenhouse_id, key) for name, greenhouse_id, key in rows}
+            cached = await Repository(session).cached_fields(organization_id, names)
+        return {field.name: KnownField(field.greenhouse_id, field.name_key) for field in cached}
 
     async def _remember(
         self, organization_id: str, name: str, field: HarvestField, *, created: bool
     ) -> None:
         async with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            await session.execute(
-                insert(CustomFieldRecord)
-                .values(
-                    organization_id=organization_id,
-                    name=name,
-                    greenhouse_id=field.id,
-                    name_key=field.name_key,
-                    created_by_us=created,
-                )
-                .on_conflict_do_nothing()
+            await Repository(session).remember_field(
+                organization_id,
+                name,
+                greenhouse_id=field.id,
+                name_key=field.name_key,
+                created_by_us=created,
             )
 
 

@@ -34,11 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
-from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater, enqueue
+from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 from harvest_sync.app.connections import Connections, actions_needed, is_ready
 from harvest_sync.app.fields import FieldCatalog, skill_field_name, total_field_name
 from harvest_sync.app.harvest_api import FieldValue, HarvestApi
-from harvest_sync.app.harvest_errors import (
+from harvest_sync.app.push_kinds import PUSH_KIND, dedupe_key
+from harvest_sync.domain.harvest_errors import (
     BudgetExhausted,
     CredentialRefused,
     HarvestError,
@@ -48,11 +49,11 @@ from harvest_sync.app.harvest_errors import (
     Rejected,
     SubjectRefused,
 )
-from harvest_sync.app.push_kinds import PUSH_KIND, dedupe_key
 from harvest_sync.metrics import PUSHES, RATE_LIMITED
 from harvest_sync.store.credentials import V1
 from harvest_sync.store.locks import LeaseLocks, LockBusy
-from harvest_sync.store.models import OUTBOX, Connection
+from harvest_sync.store.models import Connection
+from harvest_sync.store.repository import Repository
 
 log = structlog.get_logger("harvest_sync.app.push")
 
@@ -115,11 +116,9 @@ class ScorePushes:
             ),
         )
         async with self._sessions.begin() as session:
-            if await session.get(Connection, organization_id) is None:
+            if await Repository(session).connection(organization_id) is None:
                 return False
-            await enqueue(
-                session,
-                OUTBOX,
+            await Repository(session).enqueue(
                 PUSH_KIND,
                 {
                     "organization_id": organization_id,

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alooba_common.http_client import ssl_context
 from alooba_common.secrets import SecretBox
 from harvest_sync.app.harvest_api import HarvestApi
-from harvest_sync.app.harvest_ratelimit import Budget, RateBudget
 from harvest_sync.config import HarvestSettings
+from harvest_sync.domain.harvest_ratelimit import Budget, RateBudget
 from harvest_sync.outbound.harvest.tokens import TokenMint
 from harvest_sync.outbound.harvest.transport import Transport
 from harvest_sync.outbound.harvest.v1 import HarvestV1

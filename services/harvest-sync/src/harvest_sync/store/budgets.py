@@ -1,5 +1,5 @@
 """The rate budget of a Harvest credential, shared by every harvest-sync replica through its
-database: the rules of `harvest_sync.app.harvest_ratelimit` (a slot per request, held a window
+database: the rules of `harvest_sync.domain.harvest_ratelimit` (a slot per request, held a window
 after its answer; one request alone until the limit is learnt; phantom slots for what
 others spent, until Greenhouse's reset; a 429 pauses everyone), with each slot a row.
 
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from harvest_sync.app.harvest_errors import BudgetExhausted
-from harvest_sync.app.harvest_ratelimit import Slot, allowed, phantoms
+from harvest_sync.domain.harvest_errors import BudgetExhausted
+from harvest_sync.domain.harvest_ratelimit import Slot, allowed, phantoms
 from harvest_sync.store.models import RateBudgetRecord, RateSlot
 
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 from alooba_common.errors import InvalidArgument
 from alooba_common.secrets import SecretBox
 
-V1 = "v1"
-V3 = "v3"
+
+class HarvestMode(StrEnum):
+    """Which Harvest API a credential is for (the same text in the database and the protos)."""
+
+    V1 = "v1"
+    V3 = "v3"
+
+
+V1 = HarvestMode.V1
+V3 = HarvestMode.V3
 
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    mode: str
+    mode: HarvestMode
     # v1: the API key. v3: the OAuth client id and secret.
     api_key: str = ""
     client_id: str = ""
@@ -55,7 +64,7 @@ class Credential:
     def unseal(cls, box: SecretBox, organization_id: str, mode: str, sealed: str) -> Credential:
         plain = json.loads(box.decrypt(sealed, context=sealing_context(organization_id, mode)))
         return cls(
-            mode=mode,
+            mode=HarvestMode(mode),
             api_key=plain["api_key"],
             client_id=plain["client_id"],
             client_secret=plain["secret"],

@@ -9,8 +9,9 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Float, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from alooba_common.db import UtcDateTime, new_metadata, utcnow
+from alooba_common.db import EnumText, UtcDateTime, new_metadata, utcnow
 from alooba_common.outbox import outbox_table
+from harvest_sync.store.credentials import HarvestMode
 
 
 class Base(DeclarativeBase):
@@ -24,7 +25,7 @@ class Connection(Base):
     __tablename__ = "harvest_connection"
 
     organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(8))  # "v1" or "v3"
+    mode: Mapped[HarvestMode] = mapped_column(EnumText(HarvestMode, 8))
     # The API key (v1) or the OAuth client id and secret (v3), as JSON, encrypted with the
     # key-encryption key and bound to the organization. Never logged, never returned.
     encrypted_credential: Mapped[str] = mapped_column(Text)

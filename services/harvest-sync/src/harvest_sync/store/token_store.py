@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
 from alooba_common.secrets import SecretBox
-from harvest_sync.outbound.harvest.tokens import Token, TokenMint
+from harvest_sync.domain.harvest_tokens import Minter, Token
 from harvest_sync.store.locks import LeaseLocks
 from harvest_sync.store.models import TokenRecord
 
@@ -33,14 +33,14 @@ def token_context(key: str, generation: int) -> str:
 
 
 class SharedTokens:
-    """A TokenStore (harvest_sync.outbound.harvest.tokens) for one OAuth client."""
+    """A TokenStore (harvest_sync.domain.harvest_tokens) for one OAuth client."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         box: SecretBox,
         locks: LeaseLocks,
-        mint: TokenMint,
+        mint: Minter,
         *,
         client_key: str,
         mint_timeout: float,

@@ -14,7 +14,7 @@ from typing import Any
 
 from yarl import URL
 
-from harvest_sync.app.harvest_errors import HarvestError
+from harvest_sync.domain.harvest_errors import HarvestError
 from harvest_sync.outbound.harvest.transport import Answer, Transport, rejected
 
 # A runaway pagination (a link loop) must not run forever.

@@ -9,7 +9,7 @@ hour (row 37), named as `expires_in` or `expires_at` (both are read); `scope` ma
 be there (row 36, unconfirmed).
 
 Minting may revoke the client's earlier token for the same `sub` (E12, unconfirmed), so
-every replica must use the same token: the store (harvest_sync.tokens.SharedTokens) keeps
+every replica must use the same token: the store (harvest_sync.store.token_store.SharedTokens) keeps
 one per client and `sub` in harvest-sync's database and mints under a lock.
 """
 
@@ -18,20 +18,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import structlog
 
 from harvest_sync.app import harvest_contract as contract
 from harvest_sync.app import harvest_unconfirmed as unconfirmed
-from harvest_sync.app.harvest_errors import (
+from harvest_sync.domain.harvest_errors import (
     CredentialRefused,
     HarvestUnavailable,
     RateLimited,
     SubjectRefused,
 )
+from harvest_sync.domain.harvest_tokens import Token
 from harvest_sync.outbound.harvest.transport import error_message
 
 log = structlog.get_logger("harvest_sync.outbound.harvest.tokens")
@@ -42,32 +42,6 @@ _RENEW_FRACTION = 0.1
 _RENEW_MIN_SECONDS = 30.0
 # Row 40: "Token requests are metered separately on a 60-second window".
 _TOKEN_WINDOW_SECONDS = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    access_token: str
-    # Epoch seconds (time.time()): replicas compare them.
-    expires_at: float
-    renew_at: float
-    # None when the token answer named no scopes (row 36).
-    scopes: frozenset[str] | None
-
-
-class TokenStore(Protocol):
-    async def token(self, sub: int | None) -> Token:
-        """A live token acting as `sub`, minted when there is none or it is due."""
-        ...
-
-    async def invalidate(self, sub: int | None, access_token: str) -> None:
-        """Greenhouse refused `access_token` (401): the next call mints another, unless
-        someone already has."""
-        ...
-
-    async def forget(self) -> None:
-        """Every token of the client is minted afresh next time: its scopes may have
-        changed (E16: "added scopes need a new token")."""
-        ...
 
 
 def _renew_margin(lifetime: float) -> float:

@@ -16,8 +16,8 @@ import structlog
 from yarl import URL
 
 from alooba_common.http_client import retry_after_seconds
-from harvest_sync.app.harvest_errors import HarvestUnavailable, RateLimited, Rejected
-from harvest_sync.app.harvest_ratelimit import Budget
+from harvest_sync.domain.harvest_errors import HarvestUnavailable, RateLimited, Rejected
+from harvest_sync.domain.harvest_ratelimit import Budget
 
 log = structlog.get_logger("harvest_sync.harvest")
 

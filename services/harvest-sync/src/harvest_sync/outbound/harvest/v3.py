@@ -20,15 +20,15 @@ from yarl import URL
 from harvest_sync.app import harvest_contract as contract
 from harvest_sync.app import harvest_unconfirmed as unconfirmed
 from harvest_sync.app.harvest_api import FieldValue, HarvestField, HarvestUser, Missing, Visibility
-from harvest_sync.app.harvest_errors import (
+from harvest_sync.domain.harvest_errors import (
     CredentialRefused,
     HarvestUnavailable,
     PermissionMissing,
     Rejected,
     SubjectRefused,
 )
+from harvest_sync.domain.harvest_tokens import TokenStore
 from harvest_sync.outbound.harvest.client import HarvestClient, number_field
-from harvest_sync.outbound.harvest.tokens import TokenStore
 from harvest_sync.outbound.harvest.transport import Answer, Transport, rejected
 
 T = TypeVar("T")

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from harvest_sync.app.harvest_errors import BudgetExhausted
+from harvest_sync.domain.harvest_errors import BudgetExhausted
 
 # A slot as a budget hands it out (its row id in the shared budget; None in a process's).
 Slot = int | None
