@@ -10,10 +10,16 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from support.inprocess import System
 from support.sql import dump_text
 
 from alooba.candidates.v1 import candidates_pb2 as pb
+from alooba_common.db import async_url
+from candidates import cancellations
+from candidates.models import OUTBOX
 
 
 @dataclass(frozen=True)
@@ -392,3 +398,39 @@ async def test_erasure_and_status_events_never_log_pii(
     assert "status_event.handled" in logged
     assert "assessment_data.recorded" in logged
     assert [value for value in who.pii if value in logged] == []
+
+
+async def _cancellation_requests(system: System, candidate_id: str) -> list[dict[str, object]]:
+    """The outbox messages asking assessments to cancel this candidate's invitations."""
+    engine = create_async_engine(async_url(system.databases["candidates"]), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(OUTBOX.c.payload).where(OUTBOX.c.kind == cancellations.KIND)
+            )
+            payloads = [dict(row.payload) for row in rows]
+    finally:
+        await engine.dispose()
+    return [p for p in payloads if p["candidate_id"] == candidate_id]
+
+
+async def test_an_erasure_asks_assessments_once_with_ids_only(system: System) -> None:
+    who = await register(system, org())
+
+    responses = await asyncio.gather(*(erase(system, who, event_id="ask-once") for _ in range(5)))
+    assert sorted(r.outcome for r in responses)[0] == pb.EVENT_OUTCOME_APPLIED
+
+    [request] = await _cancellation_requests(system, who.candidate_id)
+    assert request["organization_id"] == who.organization_id
+    assert request["reason"] == "candidate_anonymized"
+    assert [value for value in who.pii if value in str(request)] == []
+    # Another erasure of the same candidate (a new event) asks again: it is idempotent.
+    await erase(system, who, reason="delete_candidate")
+    assert len(await _cancellation_requests(system, who.candidate_id)) == 2
+
+
+async def test_an_unknown_candidate_asks_nothing(system: System) -> None:
+    stranger = Registered(org(), gh_id(), "", [])
+    response = await erase(system, stranger)
+    assert response.outcome == pb.EVENT_OUTCOME_UNKNOWN_CANDIDATE
+    assert await _cancellation_requests(system, "") == []

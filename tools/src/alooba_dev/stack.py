@@ -240,6 +240,9 @@ class Stack:
         if service in ("assessments", "console"):
             # Without SMTP_URL, both write their emails here as .eml files.
             env["MAIL_DIR"] = str(self.var_dir / "mail")
+        if service == "candidates":
+            # An erasure's outbox asks assessments to cancel the candidate's invitations.
+            env["ASSESSMENTS_ADDR"] = self.address("assessments")
         if service == "assessments":
             env["CANDIDATES_ADDR"] = self.address("candidates")
             env["HARVEST_SYNC_ADDR"] = self.address("harvest-sync")

@@ -217,6 +217,7 @@ def addresses(service: str, ports: Mapping[str, ServicePorts]) -> dict[str, str]
     callees = {
         "gateway": ("assessments", "candidates"),
         "assessments": ("candidates", "harvest-sync"),
+        "candidates": ("assessments",),
     }.get(service, ())
     return {
         f"{callee.replace('-', '_').upper()}_ADDR": f"127.0.0.1:{ports[callee].serving}"
