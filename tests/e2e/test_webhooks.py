@@ -324,20 +324,20 @@ async def test_an_erasure_lands_while_assessments_is_down_and_cancels_once_it_is
         assert person.last_name not in contact.last_name
 
         # The request waits in candidates' outbox, retried while assessments is away.
-        retried = {"kind": "cancel_candidate_invitations", "result": "retry"}
+        retried = {"kind": "invitations.cancel", "result": "retry"}
         await asyncio.to_thread(
             wait_until,
             lambda: metric_value(life.stack, "candidates", "outbox_deliveries_total", retried) >= 2,
             60.0,
             "candidates retrying the cancellation",
         )
-        pending = {"kind": "cancel_candidate_invitations"}
+        pending = {"kind": "invitations.cancel"}
         assert metric_value(life.stack, "candidates", "outbox_messages_pending", pending) == 1
 
         life.stack.start("assessments")
         await asyncio.to_thread(life.stack.wait_ready, ("assessments",), 30.0)
         await _wait_for_partner_status(life, interview_id, "cancelled")
-        delivered = {"kind": "cancel_candidate_invitations", "result": "delivered"}
+        delivered = {"kind": "invitations.cancel", "result": "delivered"}
         await asyncio.to_thread(
             wait_until,
             lambda: (

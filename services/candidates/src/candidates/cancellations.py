@@ -15,7 +15,7 @@ from alooba.assessments.v1 import assessments_pb2 as apb
 from alooba.assessments.v1 import assessments_pb2_grpc as apb_grpc
 from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 
-KIND = "cancel_candidate_invitations"
+KIND = "invitations.cancel"
 
 # Answers that no retry can change: the request itself is wrong, or this service may not
 # make it (a deployment error an operator fixes, then replays the dead letter).
