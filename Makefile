@@ -84,9 +84,11 @@ test: install browser ## Run the whole test suite (set TEST_DATABASE_URL to use 
 test-pythons: install container-tools ## Unit tests on every Python here: the host's 3.11 and 3.13 (a Debian trixie container)
 	scripts/test-pythons.sh $(PYTEST_ARGS)
 
+RUN_ARGS ?=
+
 .PHONY: run
-run: install ## Start the services and the console on the embedded defaults (SQLite and certificates under var/), print the console URL; Ctrl-C stops
-	$(BIN)/alooba-devstack --var var
+run: install ## Start the services and the console on the embedded defaults (SQLite and certificates under var/), print the console URL; Ctrl-C stops (RUN_ARGS=--free-ports beside another stack)
+	$(BIN)/alooba-devstack --var var $(RUN_ARGS)
 
 .PHONY: demo
 demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest v3), step by step; print the console pages

@@ -167,6 +167,12 @@ class GrpcService:
     )
 
 
+# gRPC sets SO_REUSEPORT by default on Linux: a second process on a port already served
+# (another stack on the same machine, say) would bind too and share its connections,
+# answering its probes. Without it a taken port is a bind error, and the process exits.
+EXCLUSIVE_PORT = [("grpc.so_reuseport", 0)]
+
+
 def create_server(
     service: GrpcService,
     settings: GrpcServerSettings,
@@ -191,6 +197,7 @@ def create_server(
             # even behind a connection-level load balancer.
             ("grpc.max_connection_age_ms", 300_000),
             ("grpc.max_connection_age_grace_ms", int(settings.shutdown_grace_seconds * 1000)),
+            *EXCLUSIVE_PORT,
         ],
     )
     service_names = [name for _, name in service.registrations]
@@ -217,7 +224,7 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
     # The same health, in plaintext, on a port that serves nothing else.
-    health_server = grpc.aio.server()
+    health_server = grpc.aio.server(options=EXCLUSIVE_PORT)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
     health_port = health_server.add_insecure_port(f"{settings.host}:{settings.health_port}")
 
