@@ -72,6 +72,8 @@ class GrpcCandidateDirectory:
         return CandidateForEmail(
             display_name=f"{first} {contact.last_name}".strip(),
             email=contact.email,
+            # "Hello The Chosen One Potter" greets no one: the chosen name alone.
+            greeting=first.strip() or contact.first_name,
             hiring_status=_HIRING_STATUS.get(status, "active"),
         )
 
