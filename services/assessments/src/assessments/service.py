@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
-from alooba_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from alooba_common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unauthenticated,
+)
 from alooba_common.outbox import enqueue
 from alooba_common.secrets import SecretBox
 from alooba_common.validation import (
@@ -477,7 +483,7 @@ class Administration:
             async with self._sessions.begin() as session:
                 Repository(session).add(organization)
         except IntegrityError:
-            raise FailedPrecondition(f"an organization named {name!r} already exists") from None
+            raise AlreadyExists(f"an organization named {name!r} already exists") from None
         if self._key_cache is not None:
             self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
