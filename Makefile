@@ -52,8 +52,22 @@ proto-check: proto ## Fail if the committed generated code differs from a fresh 
 security-doc: install ## Regenerate docs/security.md's access tables from the services' access.py
 	$(BIN)/python scripts/gen-security-doc.py
 
+# buf (protos' lint and breaking-change check), from npm's @bufbuild/buf into .tools/.
+BUF_VERSION := 1.75.0
+BUF := .tools/buf/node_modules/.bin/buf
+# The branch protos/ must stay wire-compatible with.
+BUF_AGAINST ?= main
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools/buf @bufbuild/buf@$(BUF_VERSION)
+
+.PHONY: proto-lint
+proto-lint: $(BUF) ## buf lint (STANDARD) on protos/, and buf breaking against BUF_AGAINST (main)
+	cd protos && ../$(BUF) lint
+	scripts/proto-breaking.sh $(BUF) $(BUF_AGAINST)
+
 .PHONY: lint
-lint: install ## ruff (lint + format check) and mypy --strict on our own code
+lint: install proto-lint ## ruff (lint + format check), mypy --strict on our own code, and buf on the protos
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/common/src services/*/src cli/src tools/src emulator/src

@@ -630,18 +630,22 @@ class HarvestStatusSource:
         refresh_error = ""
         if refresh:
             try:
-                status = await self._stub.GetStatus(
-                    hpb.GetStatusRequest(organization_id=organization_id, refresh=True),
-                    timeout=self._timeout,
-                )
+                status = (
+                    await self._stub.GetStatus(
+                        hpb.GetStatusRequest(organization_id=organization_id, refresh=True),
+                        timeout=self._timeout,
+                    )
+                ).status
                 return harvest_checks(status, fixes, "", now)
             except grpc.aio.AioRpcError as error:
                 refresh_error = f"{error.code().name}: {error.details()}"
         try:
             # harvest-sync answers, but could not ask Greenhouse: its last check still tells.
-            status = await self._stub.GetStatus(
-                hpb.GetStatusRequest(organization_id=organization_id), timeout=self._timeout
-            )
+            status = (
+                await self._stub.GetStatus(
+                    hpb.GetStatusRequest(organization_id=organization_id), timeout=self._timeout
+                )
+            ).status
         except grpc.aio.AioRpcError as error:
             why = refresh_error or f"{error.code().name}: {error.details()}"
             return [
