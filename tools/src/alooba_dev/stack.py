@@ -44,6 +44,9 @@ START_ORDER = (*GRPC_SERVICES, "gateway")
 # takes a test from its invitation link (alooba_dev.take) in place of the assessment
 # platform.
 WITH_CONSOLE = (*START_ORDER, "console", "take")
+# The callback host `make run` allows beside Greenhouse's (nothing listens there unless you
+# start something: the PATCH is retried, then kept as a dead letter).
+LOCAL_CALLBACK_HOST = "127.0.0.1:8443"
 # Services with a database and migrations.
 MIGRATED = (*GRPC_SERVICES, "console")
 
@@ -251,6 +254,9 @@ class Stack:
             env["CONSOLE_URL"] = self.console_url
             if "take" in self.services:
                 env["ASSESSMENT_LINK_BASE_URL"] = f"{self.take_url}/take"
+                # `make run`: a callback `url` on this machine is allowed too, so that a local
+                # walkthrough never PATCHes app.greenhouse.io (README).
+                env.setdefault("CALLBACK_HOST_ALLOWLIST", f"*.greenhouse.io,{LOCAL_CALLBACK_HOST}")
         if service == "console":
             env.update(
                 {
