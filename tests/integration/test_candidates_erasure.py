@@ -5,6 +5,7 @@ receipt without PII stays."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -15,9 +16,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from support.inprocess import System
 from support.sql import dump_text
+from support.tls import channel
 
 from alooba.candidates.v1 import candidates_pb2 as pb
-from alooba_common.db import async_url
+from alooba_common.db import async_url, utcnow
+from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
+from alooba_common.tls import Identity
 from candidates import cancellations
 from candidates.models import OUTBOX
 
@@ -434,3 +438,30 @@ async def test_an_unknown_candidate_asks_nothing(system: System) -> None:
     response = await erase(system, stranger)
     assert response.outcome == pb.EVENT_OUTCOME_UNKNOWN_CANDIDATE
     assert await _cancellation_requests(system, "") == []
+
+
+async def test_the_request_reaches_assessments_as_candidates_and_a_malformed_one_is_final(
+    system: System,
+) -> None:
+    # The handler as the relay runs it, against the real assessments, as candidates.
+    async with channel(system.addresses["assessments"], Identity.CANDIDATES) as to_assessments:
+        handler = cancellations.CancelInvitations(to_assessments, timeout=5)
+        message = OutboxMessage(
+            id=uuid.uuid4().hex,
+            kind=cancellations.KIND,
+            payload=cancellations.payload(org(), uuid.uuid4().hex, "candidate_anonymized"),
+            attempts=0,
+            created_at=utcnow(),
+        )
+        await handler(message)  # nothing to cancel: answered all the same
+
+        malformed = dataclasses.replace(
+            message, payload=cancellations.payload(org(), "", "candidate_anonymized")
+        )
+        with pytest.raises(PermanentFailure, match="INVALID_ARGUMENT"):
+            await handler(malformed)
+
+    # Any other identity is refused by assessments: the row is candidates' alone.
+    async with channel(system.addresses["assessments"], Identity.GATEWAY) as as_gateway:
+        with pytest.raises(RetryLater, match="PERMISSION_DENIED"):
+            await cancellations.CancelInvitations(as_gateway, timeout=5)(message)

@@ -17,17 +17,11 @@ from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 
 KIND = "invitations.cancel"
 
-# Answers that no retry can change: the request itself is wrong, or this service may not
-# make it (a deployment error an operator fixes, then replays the dead letter).
-_PERMANENT = frozenset(
-    {
-        grpc.StatusCode.INVALID_ARGUMENT,
-        grpc.StatusCode.NOT_FOUND,
-        grpc.StatusCode.PERMISSION_DENIED,
-        grpc.StatusCode.UNAUTHENTICATED,
-        grpc.StatusCode.UNIMPLEMENTED,
-    }
-)
+# Answers that no retry can change: the request itself is wrong. Anything else is retried
+# with backoff, PERMISSION_DENIED and UNIMPLEMENTED included: during a rollout candidates
+# may run before the assessments that admits its call (the message then becomes a dead
+# letter only once its attempts are spent, and an operator replays it).
+_PERMANENT = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND})
 
 
 def payload(organization_id: str, candidate_id: str, reason: str) -> dict[str, str]:
