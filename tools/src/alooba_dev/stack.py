@@ -523,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
     busy = stack.taken_ports()
     if busy:
         print(
-            f"Ports {', '.join(map(str, busy))} are in use (another stack?). Stop it, or run "
+            f"{'Port' if len(busy) == 1 else 'Ports'} {', '.join(map(str, busy))} "
+            f"{'is' if len(busy) == 1 else 'are'} in use (another stack?). Stop it, or run "
             "beside it with `make run RUN_ARGS=--free-ports` (and another --var).",
             file=sys.stderr,
             flush=True,
