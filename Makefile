@@ -52,8 +52,22 @@ proto-check: proto ## Fail if the committed generated code differs from a fresh 
 security-doc: install ## Regenerate docs/security.md's access tables from the services' access.py
 	$(BIN)/python scripts/gen-security-doc.py
 
+# buf (protos' lint and breaking-change check), from npm's @bufbuild/buf into .tools/.
+BUF_VERSION := 1.75.0
+BUF := .tools/buf/node_modules/.bin/buf
+# The branch protos/ must stay wire-compatible with.
+BUF_AGAINST ?= main
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools/buf @bufbuild/buf@$(BUF_VERSION)
+
+.PHONY: proto-lint
+proto-lint: $(BUF) ## buf lint (STANDARD) on protos/, and buf breaking against BUF_AGAINST (main)
+	cd protos && ../$(BUF) lint
+	scripts/proto-breaking.sh $(BUF) $(BUF_AGAINST)
+
 .PHONY: lint
-lint: install ## ruff (lint + format check), mypy --strict on our own code, import contracts
+lint: install proto-lint ## ruff (lint + format check), mypy --strict on our own code, import contracts, buf on the protos
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/common/src services/*/src cli/src tools/src emulator/src
@@ -85,9 +99,11 @@ test: install browser ## Run the whole test suite (set TEST_DATABASE_URL to use 
 test-pythons: install container-tools ## Unit tests on every Python here: the host's 3.11 and 3.13 (a Debian trixie container)
 	scripts/test-pythons.sh $(PYTEST_ARGS)
 
+RUN_ARGS ?=
+
 .PHONY: run
-run: install ## Start the services and the console on the embedded defaults (SQLite and certificates under var/), print the console URL; Ctrl-C stops
-	$(BIN)/alooba-devstack --var var
+run: install ## Start the services and the console on the embedded defaults (SQLite and certificates under var/), print the console URL; Ctrl-C stops (RUN_ARGS=--free-ports beside another stack)
+	$(BIN)/alooba-devstack --var var $(RUN_ARGS)
 
 .PHONY: demo
 demo: install ## Play the seed's flow end to end (SMTP server, Greenhouse emulator with Harvest v3), step by step; print the console pages

@@ -8,6 +8,8 @@ import datetime as dt
 import json
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -600,7 +602,11 @@ async def test_outbox_replay_says_which_ids_were_not_dead_letters(
     for failed in (again, unknown):
         assert failed.code == 1
         assert failed.out == ""
-        assert failed.err.startswith("alooba-gh: none of the ids is a dead letter")
+    assert again.err.startswith("alooba-gh: none of the ids is a dead letter")
+    # With --json the error is JSON too.
+    assert json.loads(unknown.err)["error"]["message"].startswith(
+        "none of the ids is a dead letter"
+    )
 
 
 async def test_outbox_replay_all_replays_every_dead_letter_or_every_one_of_a_kind(
@@ -722,7 +728,7 @@ async def test_service_errors_print_their_status_and_details(cli: Cli) -> None:
     result = await cli("org", "create", "Acme")
 
     assert result.code == 1
-    assert result.err.startswith("alooba-gh: FAILED_PRECONDITION: ")
+    assert result.err.startswith("alooba-gh: ALREADY_EXISTS: ")
     assert "already exists" in result.err
     assert "Traceback" not in result.err
 
@@ -811,3 +817,78 @@ async def test_json_output_stays_valid_json_with_the_name_intact(
 
     assert not any(control in result.out for control in TERMINAL_CONTROLS)
     assert result.json()["organization"]["name"] == HOSTILE_NAME
+
+
+# --- what a newcomer reaches for first: --version, completion, JSON errors ---------
+
+ALOOBA_GH = str(Path(sys.executable).with_name("alooba-gh"))
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == "alooba-gh 0.1.0\n"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+@pytest.mark.parametrize(
+    ("typed", "offered"),
+    [
+        (["o"], ["org", "outbox"]),
+        (["org", ""], ["--help", "create", "list", "show"]),
+        (["--json", "invitation", "sh"], ["show"]),
+        (["org", "create", "--js"], ["--json"]),
+        (["candidate", "show", "--show"], ["--show-pii"]),
+    ],
+)
+def test_bash_completion_offers_the_commands_and_options(
+    typed: list[str], offered: list[str]
+) -> None:
+    words = " ".join(f"'{word}'" for word in ["alooba-gh", *typed])
+    program = (
+        f'eval "$("{ALOOBA_GH}" completion bash)"\n'
+        f"COMP_WORDS=({words}); COMP_CWORD={len(typed)}; _alooba_gh\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    result = subprocess.run(
+        ["bash", "-c", program], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert result.stdout.split() == offered
+
+
+def test_completion_needs_no_certificate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--tls-dir", "/nonexistent", "completion", "bash"]) == 0
+    assert "complete -F _alooba_gh alooba-gh" in capsys.readouterr().out
+
+
+async def test_with_json_a_service_error_is_json_naming_its_status(cli: Cli) -> None:
+    await _ok(cli, "org", "create", "Acme")
+
+    result = await cli("--json", "org", "create", "Acme")
+
+    assert result.code == 1
+    assert result.out == ""
+    error = json.loads(result.err)["error"]
+    assert error["code"] == "ALREADY_EXISTS"
+    assert "already exists" in error["message"]
+
+
+async def test_with_json_a_command_error_is_json(cli: Cli) -> None:
+    result = await cli("test", "list", "--org", "Nobody", "--json")
+
+    assert result.code == 1
+    assert json.loads(result.err) == {
+        "error": {"code": "NOT_FOUND", "message": "no organization named 'Nobody'"}
+    }
+
+
+def test_with_json_a_usage_error_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "org", "bogus"]) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error["code"] == "USAGE"
+    assert "invalid choice: 'bogus'" in error["message"]
+
+
+def test_with_json_a_missing_certificate_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "--tls-dir", "/nonexistent", "org", "list"]) == 2
+    error = json.loads(capsys.readouterr().err)["error"]
+    assert error["code"] == "NO_CERTIFICATE"

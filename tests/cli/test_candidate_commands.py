@@ -72,7 +72,10 @@ async def services(templates: dict[str, Path], tmp_path: Path) -> AsyncIterator[
             server=server_settings(Identity.CANDIDATES),
             database=DatabaseSettings(url=urls["candidates"]),
             logging=logs,
-        )
+            # The assessments built below is not told of erasures here.
+            relay_enabled=False,
+        ),
+        outbox_metrics=OutboxMetrics.create(CollectorRegistry()),
     )
     # The services' log lines would otherwise land in the captured stdout the tests read.
     with structlog.testing.capture_logs():

@@ -230,7 +230,9 @@ async def test_connecting_harvest_shows_a_missing_permission_then_site_admin_the
     assert "not a Site Admin yet" in text
     assert "Configure → Users" in text
 
-    status = await setup.system.harvest.GetStatus(hpb.GetStatusRequest(organization_id=org.id))
+    status = (
+        await setup.system.harvest.GetStatus(hpb.GetStatusRequest(organization_id=org.id))
+    ).status
     greenhouse.set_site_admin(status.integration_user.id)
     text = await browser.open(harvest_page, "harvest")
     assert "a Site Admin." in text

@@ -268,10 +268,12 @@ def test_gateway_resolves_every_backend_pod_in_its_namespace(
         gateway = config_of(resources, named(resources, "Deployment", "gateway"))
         assessments = config_of(resources, named(resources, "Deployment", "assessments"))
         console = config_of(resources, named(resources, "Deployment", CONSOLE))
+        candidates = config_of(resources, named(resources, "Deployment", "candidates"))
         for config, key, peer in (
             (gateway, "ASSESSMENTS_ADDR", "assessments"),
             (gateway, "CANDIDATES_ADDR", "candidates"),
             (assessments, "CANDIDATES_ADDR", "candidates"),
+            (candidates, "ASSESSMENTS_ADDR", "assessments"),
             (console, "ASSESSMENTS_ADDR", "assessments"),
             (console, "HARVEST_SYNC_ADDR", "harvest-sync"),
         ):
@@ -439,6 +441,7 @@ def test_network_lets_in_the_platform_and_operators_and_nothing_else_new(
         "assessments": {
             "gateway",
             "console",
+            "candidates",
             "alooba-operator",
             "assessment-platform/assessment-platform",
         },

@@ -68,7 +68,9 @@ async def lifecycle_stack(
                 "CALLBACK_HOST_ALLOWLIST": f"127.0.0.1:{greenhouse.port}",
                 "CALLBACK_CA_FILE": str(greenhouse.ca_cert_path),
                 **(assessments_env or {}),
-            }
+            },
+            # Its outbox carries erasures' requests to cancel invitations.
+            "candidates": {k: v for k, v in FAST_RELAY.items() if k.startswith("OUTBOX_")},
         }
         stack.start_all()
         await asyncio.to_thread(stack.wait_ready, timeout=60)

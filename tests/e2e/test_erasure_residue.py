@@ -95,6 +95,12 @@ async def test_no_file_under_var_holds_an_anonymized_candidates_pii(tmp_path: Pa
             retry=False,
         )
         assert delivery.delivered, delivery.attempts
+        # The database is clean when the webhook is answered; the emails go right after,
+        # when candidates' outbox has told assessments (CancelCandidateInvitations).
+        assert not [name for name in _files_holding(var, pii) if name.startswith("candidates")]
+        await asyncio.to_thread(
+            wait_until, lambda: _files_holding(var, pii) == {}, 30, "the emails deleted"
+        )
         after = _files_holding(var, pii)
         loose = _open_to_others(var)
     finally:

@@ -77,9 +77,11 @@ async def until_written(
 
 async def no_dead_letters(stack: Stack, organization_id: str) -> None:
     async with stack.channel("harvest-sync", Identity.OPERATOR) as channel:
-        status = await hpb_grpc.HarvestSyncServiceStub(channel).GetStatus(
-            hpb.GetStatusRequest(organization_id=organization_id)
-        )
+        status = (
+            await hpb_grpc.HarvestSyncServiceStub(channel).GetStatus(
+                hpb.GetStatusRequest(organization_id=organization_id)
+            )
+        ).status
         dead = await opb_grpc.OutboxServiceStub(channel).ListDeadLetters(
             opb.ListDeadLettersRequest()
         )

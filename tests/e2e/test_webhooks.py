@@ -20,6 +20,7 @@ from alooba.candidates.v1 import candidates_pb2 as cpb
 from alooba.candidates.v1 import candidates_pb2_grpc as cpb_grpc
 from alooba_common.tls import Identity
 from greenhouse_emulator import webhooks
+from greenhouse_emulator.errors import PartnerError
 from greenhouse_emulator.models import Candidate
 from greenhouse_emulator.signing import encode_webhook_body, sign
 
@@ -266,14 +267,85 @@ async def test_anonymization_erases_the_candidate_everywhere_and_cancels_invitat
         assert kept.email in everything  # the other candidate is untouched
         assert (await _candidate(life, kept_org, kept_id)).contact.email == kept.email
 
-        status_now = await life.greenhouse.test_status(interview_id)
-        assert status_now["partner_status"] == "cancelled"
+        # candidates' outbox asks assessments to cancel the invitation, soon after.
+        await _wait_for_partner_status(life, interview_id, "cancelled")
         receipts = await asyncio.to_thread(
             cli, life.stack, "candidate", "erasures", "--org", life.organization
         )
         [receipt] = receipts.get("receipts", receipts)
         assert receipt["event_id"] == "erase-1"
         assert receipt["candidate_id"] == candidate_id
+
+
+async def _wait_for_partner_status(
+    life: Lifecycle, interview_id: str, expected: str, within: float = 30.0
+) -> None:
+    """Asks as Greenhouse does until the answer is `expected`; a 503 or 504 while a
+    backend reconnects is asked again too."""
+    deadline = asyncio.get_running_loop().time() + within
+    status: object = None
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            status = (await life.greenhouse.test_status(interview_id))["partner_status"]
+        except PartnerError as error:
+            if error.status not in (503, 504):
+                raise
+            status = error.status
+        if status == expected:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"partner_status is still {status!r}, not {expected!r}")
+
+
+async def test_an_erasure_lands_while_assessments_is_down_and_cancels_once_it_is_back(
+    tmp_path: Path, new_databases: Databases
+) -> None:
+    async with lifecycle_stack(tmp_path, new_databases) as life:
+        person = _person()
+        org_id, candidate_id, interview_id = await _candidate_sent_a_test(life, person)
+        await asyncio.to_thread(life.smtp.wait_for, 1)
+        assert life.stack.stop("assessments") == 0
+
+        # An operator answers a data subject's request (Greenhouse's webhooks need
+        # assessments to verify their signatures, so they wait for it anyway).
+        async with life.stack.channel("candidates", Identity.OPERATOR) as channel:
+            erased = await cpb_grpc.CandidatesServiceStub(channel).EraseCandidate(
+                cpb.EraseCandidateRequest(
+                    organization_id=org_id,
+                    event_id="operator-erasure-1",
+                    greenhouse_candidate_id=person.candidate_id,
+                    reason="candidate_anonymized",
+                )
+            )
+        assert erased.candidate_id == candidate_id
+        assert erased.outcome == cpb.EVENT_OUTCOME_APPLIED
+        contact = (await _candidate(life, org_id, candidate_id)).contact
+        assert not contact.email
+        assert person.last_name not in contact.last_name
+
+        # The request waits in candidates' outbox, retried while assessments is away.
+        retried = {"kind": "invitations.cancel", "result": "retry"}
+        await asyncio.to_thread(
+            wait_until,
+            lambda: metric_value(life.stack, "candidates", "outbox_deliveries_total", retried) >= 2,
+            60.0,
+            "candidates retrying the cancellation",
+        )
+        pending = {"kind": "invitations.cancel"}
+        assert metric_value(life.stack, "candidates", "outbox_messages_pending", pending) == 1
+
+        life.stack.start("assessments")
+        await asyncio.to_thread(life.stack.wait_ready, ("assessments",), 30.0)
+        await _wait_for_partner_status(life, interview_id, "cancelled")
+        delivered = {"kind": "invitations.cancel", "result": "delivered"}
+        await asyncio.to_thread(
+            wait_until,
+            lambda: (
+                metric_value(life.stack, "candidates", "outbox_deliveries_total", delivered) == 1
+            ),
+            10.0,
+            "the delivery counted",
+        )
 
 
 async def test_candidates_killed_mid_burst_loses_no_acknowledged_event(

@@ -154,18 +154,22 @@ async def connect(
     mode = mode or world.mode
     if acting_user_id is None and version(mode) == "v3":
         acting_user_id = world.admin_id
-    status = await world.system.harvest.Connect(
-        hpb.ConnectRequest(
-            organization_id=organization_id,
-            acting_user_id=acting_user_id or 0,
-            **(credential or credential_for(world.greenhouse, mode, grants)),
+    status = (
+        await world.system.harvest.Connect(
+            hpb.ConnectRequest(
+                organization_id=organization_id,
+                acting_user_id=acting_user_id or 0,
+                **(credential or credential_for(world.greenhouse, mode, grants)),
+            )
         )
-    )
+    ).status
     if promote and status.HasField("integration_user"):
         world.greenhouse.set_site_admin(status.integration_user.id)
-        status = await world.system.harvest.GetStatus(
-            hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
-        )
+        status = (
+            await world.system.harvest.GetStatus(
+                hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
+            )
+        ).status
     return status
 
 
@@ -249,9 +253,11 @@ async def queue_drained(
     moment before its queue entry is marked delivered)."""
 
     async def check() -> hpb.HarvestStatus | None:
-        status = await world.system.harvest.GetStatus(
-            hpb.GetStatusRequest(organization_id=organization_id)
-        )
+        status = (
+            await world.system.harvest.GetStatus(
+                hpb.GetStatusRequest(organization_id=organization_id)
+            )
+        ).status
         return status if status.queue_depth == 0 else None
 
     return await eventually(check, within=within, what="the push queue drained")

@@ -25,13 +25,13 @@ async def status_of_rpc(call: Awaitable[object]) -> grpc.StatusCode:
 # --- organizations -------------------------------------------------------------------
 
 
-async def test_duplicate_organization_name_is_failed_precondition(system: System) -> None:
+async def test_duplicate_organization_name_is_already_exists(system: System) -> None:
     name = unique("Acme")
     await system.admin.CreateOrganization(apb.CreateOrganizationRequest(name=name))
     code = await status_of_rpc(
         system.admin.CreateOrganization(apb.CreateOrganizationRequest(name=name))
     )
-    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert code == grpc.StatusCode.ALREADY_EXISTS
 
 
 async def test_organization_names_are_case_sensitive(system: System) -> None:

@@ -26,6 +26,7 @@ from alooba.candidates.v1 import candidates_pb2_grpc as pb_grpc
 from alooba_common.config import DatabaseSettings, LoggingSettings, TlsSettings
 from alooba_common.grpc_client import create_channel
 from alooba_common.grpc_metrics import GrpcServerMetrics
+from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.tls import CertificateFiles, Identity, server_credentials
 from alooba_dev.pki import DevPki, ensure_dev_pki, write_certificate
 
@@ -40,7 +41,10 @@ def _build(databases: dict[str, str]) -> Any:
             server=server_settings(Identity.CANDIDATES),
             database=DatabaseSettings(url=databases["candidates"]),
             logging=LoggingSettings(level="info", format="json"),
-        )
+            # No assessments here to tell of an erasure.
+            relay_enabled=False,
+        ),
+        outbox_metrics=OutboxMetrics.create(CollectorRegistry()),
     )
 
 

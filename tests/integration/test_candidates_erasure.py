@@ -5,15 +5,25 @@ receipt without PII stays."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
 import grpc
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from support.inprocess import System
 from support.sql import dump_text
+from support.tls import channel
 
 from alooba.candidates.v1 import candidates_pb2 as pb
+from alooba_common.db import async_url, utcnow
+from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
+from alooba_common.tls import Identity
+from candidates.outbound import cancellations
+from candidates.store.models import OUTBOX
 
 
 @dataclass(frozen=True)
@@ -392,3 +402,66 @@ async def test_erasure_and_status_events_never_log_pii(
     assert "status_event.handled" in logged
     assert "assessment_data.recorded" in logged
     assert [value for value in who.pii if value in logged] == []
+
+
+async def _cancellation_requests(system: System, candidate_id: str) -> list[dict[str, object]]:
+    """The outbox messages asking assessments to cancel this candidate's invitations."""
+    engine = create_async_engine(async_url(system.databases["candidates"]), poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(OUTBOX.c.payload).where(OUTBOX.c.kind == cancellations.KIND)
+            )
+            payloads = [dict(row.payload) for row in rows]
+    finally:
+        await engine.dispose()
+    return [p for p in payloads if p["candidate_id"] == candidate_id]
+
+
+async def test_an_erasure_asks_assessments_once_with_ids_only(system: System) -> None:
+    who = await register(system, org())
+
+    responses = await asyncio.gather(*(erase(system, who, event_id="ask-once") for _ in range(5)))
+    assert sorted(r.outcome for r in responses)[0] == pb.EVENT_OUTCOME_APPLIED
+
+    [request] = await _cancellation_requests(system, who.candidate_id)
+    assert request["organization_id"] == who.organization_id
+    assert request["reason"] == "candidate_anonymized"
+    assert [value for value in who.pii if value in str(request)] == []
+    # Another erasure of the same candidate (a new event) asks again: it is idempotent.
+    await erase(system, who, reason="delete_candidate")
+    assert len(await _cancellation_requests(system, who.candidate_id)) == 2
+
+
+async def test_an_unknown_candidate_asks_nothing(system: System) -> None:
+    stranger = Registered(org(), gh_id(), "", [])
+    response = await erase(system, stranger)
+    assert response.outcome == pb.EVENT_OUTCOME_UNKNOWN_CANDIDATE
+    assert await _cancellation_requests(system, "") == []
+
+
+async def test_the_request_reaches_assessments_as_candidates_and_a_malformed_one_is_final(
+    system: System,
+) -> None:
+    # The handler as the relay runs it, against the real assessments, as candidates.
+    async with channel(system.addresses["assessments"], Identity.CANDIDATES) as to_assessments:
+        handler = cancellations.CancelInvitations(to_assessments, timeout=5)
+        message = OutboxMessage(
+            id=uuid.uuid4().hex,
+            kind=cancellations.KIND,
+            payload=cancellations.payload(org(), uuid.uuid4().hex, "candidate_anonymized"),
+            attempts=0,
+            created_at=utcnow(),
+        )
+        await handler(message)  # nothing to cancel: answered all the same
+
+        malformed = dataclasses.replace(
+            message, payload=cancellations.payload(org(), "", "candidate_anonymized")
+        )
+        with pytest.raises(PermanentFailure, match="INVALID_ARGUMENT"):
+            await handler(malformed)
+
+    # Any other identity is refused by assessments: the row is candidates' alone.
+    async with channel(system.addresses["assessments"], Identity.GATEWAY) as as_gateway:
+        with pytest.raises(RetryLater, match="PERMISSION_DENIED"):
+            await cancellations.CancelInvitations(as_gateway, timeout=5)(message)

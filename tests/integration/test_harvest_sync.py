@@ -57,9 +57,11 @@ async def v3_world(shared_databases: dict[str, str], request: pytest.FixtureRequ
 async def status_of(
     world: HarvestWorld, organization_id: str, *, refresh: bool = False
 ) -> hpb.HarvestStatus:
-    return await world.system.harvest.GetStatus(
-        hpb.GetStatusRequest(organization_id=organization_id, refresh=refresh)
-    )
+    return (
+        await world.system.harvest.GetStatus(
+            hpb.GetStatusRequest(organization_id=organization_id, refresh=refresh)
+        )
+    ).status
 
 
 async def test_connect_names_exactly_the_missing_permission_or_scope(world: HarvestWorld) -> None:
@@ -584,12 +586,14 @@ async def test_without_a_site_admin_to_act_as_nothing_is_created_and_the_status_
     # The worst reading of E6: the service account reads nothing.
     async with harvest_world(shared_databases, mode="v3") as world:
         tenant = await new_tenant(world.system)
-        status = await world.system.harvest.Connect(
-            hpb.ConnectRequest(
-                organization_id=tenant.organization.id,
-                **credential_for(world.greenhouse, world.mode),
+        status = (
+            await world.system.harvest.Connect(
+                hpb.ConnectRequest(
+                    organization_id=tenant.organization.id,
+                    **credential_for(world.greenhouse, world.mode),
+                )
             )
-        )
+        ).status
         assert not status.HasField("integration_user")
         (action,) = status.actions_needed
         assert "--acting-user" in action

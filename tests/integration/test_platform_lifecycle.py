@@ -666,6 +666,8 @@ async def test_invitation_email_goes_to_the_candidate_about_the_test(mailed: Mai
     assert address.addr_spec == "hpotter@hogwarts.edu"
     assert address.display_name == "The Chosen One Potter"
     assert mailed.email["Subject"] == "Your Data Analyst assessment"
+    # Greeted by the preferred name alone, not "Hello The Chosen One Potter".
+    assert body_of(mailed.email).splitlines()[0] == "Hello The Chosen One,"
 
 
 async def test_invitation_email_link_carries_a_token_that_resolves_to_the_invitation(

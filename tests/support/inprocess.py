@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -77,6 +79,15 @@ async def serving(
             await cleanup()
 
 
+def free_port() -> int:
+    """A loopback port free right now, for a server whose address another service must
+    know before that server starts (candidates calls assessments, which calls candidates)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def basic_auth(key: str) -> dict[str, str]:
     """The header Greenhouse sends: the key as username, an empty password."""
     return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
@@ -126,17 +137,26 @@ async def running_system(
     gateway_options: Mapping[str, Any] | None = None,
     harvest: harvest_sync.config.HarvestSettings | None = None,
     harvest_relay: Any = None,
+    candidates_relay: Any = None,
     **assessments_options: Any,
 ) -> AsyncIterator[System]:
     """`assessments_options` override assessments Settings fields (smtp_url, relay, ...),
     `gateway_options` the gateway's (auth_throttle_window_seconds, ...), `harvest` and
-    `harvest_relay` harvest-sync's HarvestSettings and RelaySettings.
+    `harvest_relay` harvest-sync's HarvestSettings and RelaySettings, `candidates_relay`
+    candidates' RelaySettings.
     Unless given, emails go to a temporary folder, never the repository's var/."""
     log_settings = LoggingSettings(level="info", format="json")
+    # candidates is served first (assessments needs its address) but calls assessments
+    # too (an erasure's outbox): assessments' port is chosen now.
+    assessments_server = dataclasses.replace(
+        server_settings(Identity.ASSESSMENTS), port=free_port()
+    )
     candidates_settings = candidates.config.Settings(
         server=server_settings(Identity.CANDIDATES),
         database=DatabaseSettings(url=databases["candidates"]),
         logging=log_settings,
+        assessments_addr=f"127.0.0.1:{assessments_server.port}",
+        **({"relay": candidates_relay} if candidates_relay is not None else {}),
     )
     harvest_settings = harvest_sync.config.Settings(
         server=server_settings(Identity.HARVEST_SYNC),
@@ -147,7 +167,11 @@ async def running_system(
         **({"relay": harvest_relay} if harvest_relay is not None else {}),
     )
     async with (
-        serving(candidates.server.build_service(candidates_settings)) as candidates_addr,
+        serving(
+            candidates.server.build_service(
+                candidates_settings, outbox_metrics=OutboxMetrics.create(CollectorRegistry())
+            )
+        ) as candidates_addr,
         serving(
             harvest_sync.server.build_service(
                 harvest_settings, outbox_metrics=OutboxMetrics.create(CollectorRegistry())
@@ -155,7 +179,7 @@ async def running_system(
         ) as harvest_addr,
     ):
         assessments_settings = assessments.config.Settings(
-            server=server_settings(Identity.ASSESSMENTS),
+            server=assessments_server,
             database=DatabaseSettings(url=databases["assessments"]),
             logging=log_settings,
             key_encryption_key=generate_kek(),
@@ -168,7 +192,7 @@ async def running_system(
         service = assessments.server.build_service(
             assessments_settings, outbox_metrics=OutboxMetrics.create(CollectorRegistry())
         )
-        async with serving(service) as assessments_addr:
+        async with serving(service, assessments_server) as assessments_addr:
             gateway_settings = gateway.config.Settings(
                 logging=log_settings,
                 tls=tls_settings(Identity.GATEWAY),

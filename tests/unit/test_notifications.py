@@ -145,3 +145,15 @@ def test_an_address_that_is_not_exactly_one_mailbox_is_never_composed(address: s
             sender="Alooba Assessments <assessments@alooba.localhost>",
             domain="mail.alooba.test",
         )
+
+
+def test_the_greeting_uses_the_greeting_name_alone() -> None:
+    message = compose(
+        email("invitation", 0),
+        Recipient("Harry Potter", "hpotter@hogwarts.edu", greeting="Harry"),
+        sender="Alooba Assessments <assessments@alooba.localhost>",
+        domain="mail.alooba.test",
+    )
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert body.get_content().splitlines()[0] == "Hello Harry,"

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
+import json
 import os
+import re
 import sys
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import grpc
@@ -18,6 +23,7 @@ from alooba.candidates.v1 import candidates_pb2_grpc as candidates_pb_grpc
 from alooba.console.v1 import console_pb2_grpc as console_pb_grpc
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as harvest_pb_grpc
 from alooba.outbox.v1 import outbox_pb2_grpc as outbox_pb_grpc
+from alooba_cli import completion
 from alooba_cli.commands import (
     candidates,
     catalog,
@@ -121,6 +127,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         },
     )
     _add_candidates_option(parser, environ.get("CANDIDATES_ADDR") or DEFAULT_CANDIDATES_ADDR)
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in (org, keys, catalog, invitations):
         group.register(commands, common)
@@ -129,7 +136,23 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     harvest.register(commands, common, environ)
     doctor.register(commands, common, environ)
     users.register(commands, common, environ)
+    shells = commands.add_parser(
+        "completion",
+        help='print a shell completion script: eval "$(alooba-gh completion bash)"',
+        description="Print a bash completion script (commands and options). Add "
+        '`eval "$(alooba-gh completion bash)"` to ~/.bashrc.',
+    )
+    shells.add_argument("shell", choices=completion.SHELLS)
+    # Needs no service and no certificate: _main prints it before anything else.
+    shells.set_defaults(completion_of=parser)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("alooba-cli")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def service_address(args: argparse.Namespace) -> tuple[str, str]:
@@ -231,39 +254,74 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
 
 
+# "NOT_FOUND: no organization named ..." -> NOT_FOUND: the status a message starts with.
+_STATUS_PREFIX = re.compile(r"^([A-Z][A-Z_]+): ")
+
+
+def _report(as_json: bool, code: str, message: str, request_id: str | None = None) -> None:
+    """One error on stderr: `alooba-gh: message`, or with --json one JSON object
+    {"error": {"code", "message"[, "request_id"]}} that a script can read."""
+    if not as_json:
+        print(f"{PROG}: {message}", file=sys.stderr)
+        return
+    if match := _STATUS_PREFIX.match(message):
+        code, message = match.group(1), message[match.end() :]
+    error: dict[str, str] = {"code": code, "message": message}
+    if request_id is not None:
+        error["request_id"] = request_id
+    print(json.dumps({"error": error}), file=sys.stderr)
+
+
 def _main(argv: list[str] | None) -> int:
     parser = build_parser(os.environ)
+    words = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in words
+    usage = io.StringIO()
     try:
-        args = parser.parse_args(argv)
+        # With --json, argparse's own complaint is captured and said as JSON instead.
+        with contextlib.redirect_stderr(usage) if as_json else contextlib.nullcontext():
+            args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits for --help (0) and for usage errors (2)
-        return exit_.code if isinstance(exit_.code, int) else 2
+        status = exit_.code if isinstance(exit_.code, int) else 2
+        if as_json and status != 0:
+            lines = usage.getvalue().strip().splitlines()
+            _report(True, "USAGE", lines[-1].split("error: ", 1)[-1] if lines else "usage error")
+        return status
 
+    if (target := getattr(args, "completion_of", None)) is not None:
+        print(completion.script(target, args.shell), end="")
+        return 0
     try:
         tls = operator_certificate(args)
     except TlsError as error:
-        print(
-            f"{PROG}: no usable certificate in {args.tls_dir}: {error} "
+        _report(
+            args.json,
+            "NO_CERTIFICATE",
+            f"no usable certificate in {args.tls_dir}: {error} "
             "(give the operator's with --tls-dir or TLS_DIR; make run creates var/tls/operator)",
-            file=sys.stderr,
         )
         return 2
     request_id = new_request_id()
     try:
         asyncio.run(_run(args, request_id, tls))
     except UsageError as error:
-        args.parser.print_usage(sys.stderr)
-        print(f"{args.parser.prog}: error: {error}", file=sys.stderr)
+        if args.json:
+            _report(True, "USAGE", str(error))
+        else:
+            args.parser.print_usage(sys.stderr)
+            print(f"{args.parser.prog}: error: {error}", file=sys.stderr)
         return 2
     except grpc.aio.AioRpcError as error:
-        print(f"{PROG}: {describe_rpc_error(error, args, request_id)}", file=sys.stderr)
+        message = describe_rpc_error(error, args, request_id)
+        _report(args.json, error.code().name, message, request_id)
         return 1
     except ServiceCallError as failed:
         called = (failed.service, failed.address)
         message = describe_rpc_error(failed.error, args, request_id, called)
-        print(f"{PROG}: {message}", file=sys.stderr)
+        _report(args.json, failed.code().name, message, request_id)
         return 1
     except CommandError as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        _report(args.json, "FAILED", str(error))
         return 1
     except KeyboardInterrupt:
         return 130

@@ -53,17 +53,21 @@ async def connect_and_promote(
     the refreshed one after the grant (as an operator, with alooba-gh harvest, would)."""
     async with channels.channel("harvest-sync", Identity.OPERATOR) as channel:
         stub = hpb_grpc.HarvestSyncServiceStub(channel)
-        connected = await stub.Connect(
-            hpb.ConnectRequest(
-                organization_id=organization_id,
-                acting_user_id=acting_user_id or 0,
-                **credential(greenhouse, mode),
+        connected = (
+            await stub.Connect(
+                hpb.ConnectRequest(
+                    organization_id=organization_id,
+                    acting_user_id=acting_user_id or 0,
+                    **credential(greenhouse, mode),
+                )
             )
-        )
+        ).status
         greenhouse.set_site_admin(connected.integration_user.id)
-        checked = await stub.GetStatus(
-            hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
-        )
+        checked = (
+            await stub.GetStatus(
+                hpb.GetStatusRequest(organization_id=organization_id, refresh=True)
+            )
+        ).status
     return connected, checked
 
 

@@ -70,6 +70,7 @@ SERVICES: dict[str, tuple[str, dict[str, str]]] = {
             "repository.py": "store/repository.py",
             "status_path.py": "store/status_path.py",  # a status webhook's Core SQL
             "upsert.py": "store/upsert.py",  # send_test's registration upsert
+            "cancellations.py": "outbound/cancellations.py",  # an erasure's call to assessments
         },
     ),
     "harvest_sync": (

@@ -31,6 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import CertificateFiles, Identity
+from alooba_dev.listeners import listened_by, taken
 from alooba_dev.pki import DevPki, ensure_dev_pki
 
 GRPC_SERVICES = ("candidates", "harvest-sync", "assessments")
@@ -43,6 +44,9 @@ START_ORDER = (*GRPC_SERVICES, "gateway")
 # takes a test from its invitation link (alooba_dev.take) in place of the assessment
 # platform.
 WITH_CONSOLE = (*START_ORDER, "console", "take")
+# The callback host `make run` allows beside Greenhouse's (nothing listens there unless you
+# start something: the PATCH is retried, then kept as a dead letter).
+LOCAL_CALLBACK_HOST = "127.0.0.1:8443"
 # Services with a database and migrations.
 MIGRATED = (*GRPC_SERVICES, "console")
 
@@ -240,6 +244,9 @@ class Stack:
         if service in ("assessments", "console"):
             # Without SMTP_URL, both write their emails here as .eml files.
             env["MAIL_DIR"] = str(self.var_dir / "mail")
+        if service == "candidates":
+            # An erasure's outbox asks assessments to cancel the candidate's invitations.
+            env["ASSESSMENTS_ADDR"] = self.address("assessments")
         if service == "assessments":
             env["CANDIDATES_ADDR"] = self.address("candidates")
             env["HARVEST_SYNC_ADDR"] = self.address("harvest-sync")
@@ -247,6 +254,9 @@ class Stack:
             env["CONSOLE_URL"] = self.console_url
             if "take" in self.services:
                 env["ASSESSMENT_LINK_BASE_URL"] = f"{self.take_url}/take"
+                # `make run`: a callback `url` on this machine is allowed too, so that a local
+                # walkthrough never PATCHes app.greenhouse.io (README).
+                env.setdefault("CALLBACK_HOST_ALLOWLIST", f"*.greenhouse.io,{LOCAL_CALLBACK_HOST}")
         if service == "console":
             env.update(
                 {
@@ -350,18 +360,60 @@ class Stack:
             self.start(service)
 
     def wait_ready(self, services: tuple[str, ...] = (), timeout: float = 30.0) -> None:
+        """Waits until each service answers its readiness probe, and the answer came from
+        the process this stack started (not another stack holding the same port)."""
         deadline = time.monotonic() + timeout
         for service in services or self.services:
             while not self.is_ready(service):
-                process = self.processes.get(service)
-                if process is not None and process.poll() is not None:
-                    raise RuntimeError(
-                        f"{service} exited with status {process.returncode}; "
-                        f"see {self.log_path(service)}"
-                    )
+                self._check_running(service)
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{service} not ready after {timeout}s")
                 time.sleep(0.1)
+            process = self.processes.get(service)
+            if process is None:
+                continue
+            port = self.probe_port(service)
+            while listened_by(port, process.pid) is False:
+                # Someone answered on our port: ours has not bound yet, or cannot.
+                self._check_running(service)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"{service}: port {port} is answered by another process, not the one "
+                        "this stack started (another stack?); stop it, or run with --free-ports"
+                    )
+                time.sleep(0.1)
+
+    def _check_running(self, service: str) -> None:
+        process = self.processes.get(service)
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"{service} exited with status {process.returncode}; see {self.log_path(service)}"
+            )
+
+    def probe_port(self, service: str) -> int:
+        """The port the readiness probe asks (the health port of a gRPC service)."""
+        http = {
+            "gateway": self.ports.gateway_http,
+            "console": self.ports.console_http,
+            "take": self.ports.take_http,
+        }
+        return http[service] if service in http else self.ports.health(service)
+
+    def all_ports(self) -> list[int]:
+        """Every port the stack's services listen on."""
+        ports = []
+        for service in self.services:
+            if service in ("gateway", "console", "take"):
+                ports.append(self.probe_port(service))
+            if service in (*GRPC_SERVICES, "console"):
+                ports += [self.ports.grpc(service), self.ports.health(service)]
+            if service != "take":
+                ports.append(self.ports.metrics(service))
+        return ports
+
+    def taken_ports(self) -> list[int]:
+        """The stack's ports something else already listens on."""
+        return taken(self.all_ports())
 
     def is_ready(self, service: str) -> bool:
         http = {
@@ -438,6 +490,23 @@ Press Ctrl-C to stop everything.
 """
 
 
+def _exports(stack: Stack) -> str:
+    """Shell lines that point alooba-gh (and curl) at this stack's ports."""
+    variables = {
+        "ASSESSMENTS_ADDR": stack.address("assessments"),
+        "CANDIDATES_ADDR": stack.address("candidates"),
+        "HARVEST_SYNC_ADDR": stack.address("harvest-sync"),
+        "CONSOLE_ADDR": stack.address("console"),
+        "TLS_DIR": str(stack.pki.folder(Identity.OPERATOR).resolve()),
+        "GATEWAY_URL": stack.gateway_url,
+    }
+    lines = [f"export {name}={value}" for name, value in variables.items()]
+    return (
+        "\nOn free ports: in another terminal, paste these so that alooba-gh (and curl "
+        "$GATEWAY_URL) talk to this stack:\n" + "\n".join(lines)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the whole stack on the embedded defaults.")
     parser.add_argument("--var", type=Path, default=Path("var"), help="state folder (default var/)")
@@ -451,6 +520,16 @@ def main(argv: list[str] | None = None) -> int:
 
     ports = free_ports() if args.free_ports else Ports(gateway_http=args.http_port)
     stack = Stack(var_dir=args.var, ports=ports, services=WITH_CONSOLE)
+    busy = stack.taken_ports()
+    if busy:
+        print(
+            f"{'Port' if len(busy) == 1 else 'Ports'} {', '.join(map(str, busy))} "
+            f"{'is' if len(busy) == 1 else 'are'} in use (another stack?). Stop it, or run "
+            "beside it with `make run RUN_ARGS=--free-ports` (and another --var).",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     print("Applying migrations ...", flush=True)
     stack.migrate()
     print(f"Starting {', '.join(stack.services)} ...", flush=True)
@@ -464,6 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     stack.start_all()
     try:
         stack.wait_ready()
+        if args.free_ports:
+            print(_exports(stack), flush=True)
         print(
             _NEXT_STEPS.format(
                 var=args.var,

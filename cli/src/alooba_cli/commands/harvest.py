@@ -150,14 +150,18 @@ async def _connect(args: argparse.Namespace, ctx: Context) -> None:
             raise UsageError("--v3 needs --client-id")
         request.v3.client_id = args.client_id
         request.v3.client_secret = _secret(args, "HARVEST_CLIENT_SECRET", "the client secret")
-    status = await harvest_stub(ctx).Connect(request)
+    status = (await harvest_stub(ctx).Connect(request)).status
     _print_status(status, ctx)
 
 
 async def _status(args: argparse.Namespace, ctx: Context) -> None:
-    status = await harvest_stub(ctx).GetStatus(
-        pb.GetStatusRequest(organization_id=await ctx.organization_id(args), refresh=args.refresh)
-    )
+    status = (
+        await harvest_stub(ctx).GetStatus(
+            pb.GetStatusRequest(
+                organization_id=await ctx.organization_id(args), refresh=args.refresh
+            )
+        )
+    ).status
     _print_status(status, ctx)
 
 

@@ -25,11 +25,13 @@ log = structlog.get_logger("alooba.authz")
 
 HEALTH_SERVICE = "grpc.health.v1.Health"
 REFLECTION_SERVICE = "grpc.reflection.v1alpha.ServerReflection"
+REFLECTION_V1_SERVICE = "grpc.reflection.v1.ServerReflection"
 # Open to every caller that completed the TLS handshake (and, on the health port, to the
 # kubelet, which has no certificate).
 OPEN_SERVICES = frozenset({HEALTH_SERVICE})
 # The same for every service: reflection shows the whole API, for grpcurl.
 COMMON_RULES: Mapping[str, frozenset[Identity]] = {
+    f"/{REFLECTION_V1_SERVICE}/ServerReflectionInfo": frozenset({Identity.OPERATOR}),
     f"/{REFLECTION_SERVICE}/ServerReflectionInfo": frozenset({Identity.OPERATOR}),
 }
 # Label values for what the table does not know, so that metric labels stay bounded.

@@ -27,13 +27,13 @@ import structlog
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from alooba_common.authz import AccessTable, AuthorizationInterceptor
 from alooba_common.config import GrpcServerSettings
 from alooba_common.errors import DomainError, InvalidArgument
 from alooba_common.grpc_metrics import GrpcServerMetrics
+from alooba_common.reflection import enable_reflection
 from alooba_common.request_context import (
     REQUEST_ID_METADATA_KEY,
     accept_request_id,
@@ -44,7 +44,11 @@ from alooba_common.tls import CertificateFiles, Identity, server_credentials
 log = structlog.get_logger("alooba.grpc")
 
 LIVENESS_SERVICE = "liveness"
-_QUIET_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
+_QUIET_SERVICES = (
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1.ServerReflection",
+)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Handler = Callable[[Any, Context], Awaitable[Any]]
@@ -167,6 +171,12 @@ class GrpcService:
     )
 
 
+# gRPC sets SO_REUSEPORT by default on Linux: a second process on a port already served
+# (another stack on the same machine, say) would bind too and share its connections,
+# answering its probes. Without it a taken port is a bind error, and the process exits.
+EXCLUSIVE_PORT = [("grpc.so_reuseport", 0)]
+
+
 def create_server(
     service: GrpcService,
     settings: GrpcServerSettings,
@@ -191,6 +201,7 @@ def create_server(
             # even behind a connection-level load balancer.
             ("grpc.max_connection_age_ms", 300_000),
             ("grpc.max_connection_age_grace_ms", int(settings.shutdown_grace_seconds * 1000)),
+            *EXCLUSIVE_PORT,
         ],
     )
     service_names = [name for _, name in service.registrations]
@@ -198,9 +209,7 @@ def create_server(
         register(server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.reflection:
-        reflection.enable_server_reflection(
-            (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-        )
+        enable_reflection((*service_names, health.SERVICE_NAME), server)
     port = server.add_secure_port(f"{settings.host}:{settings.port}", server_credentials(files))
     return server, port
 
@@ -217,7 +226,7 @@ async def serve(service: GrpcService, settings: GrpcServerSettings) -> None:
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
     # The same health, in plaintext, on a port that serves nothing else.
-    health_server = grpc.aio.server()
+    health_server = grpc.aio.server(options=EXCLUSIVE_PORT)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
     health_port = health_server.add_insecure_port(f"{settings.host}:{settings.health_port}")
 

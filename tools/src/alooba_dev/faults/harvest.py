@@ -220,9 +220,9 @@ async def _settle(world: World) -> None:
         while loop.time() < deadline:
             if all(_written(world, trip) for trip in world.trips):
                 try:
-                    status = await stub.GetStatus(
-                        hpb.GetStatusRequest(organization_id=org), timeout=5
-                    )
+                    status = (
+                        await stub.GetStatus(hpb.GetStatusRequest(organization_id=org), timeout=5)
+                    ).status
                 except grpc.aio.AioRpcError:
                     status = None
                 if status is not None and status.queue_depth == 0:

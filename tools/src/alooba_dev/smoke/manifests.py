@@ -224,6 +224,7 @@ def addresses(service: str, ports: Mapping[str, ServicePorts]) -> dict[str, str]
     callees = {
         "gateway": ("assessments", "candidates"),
         "assessments": ("candidates", "harvest-sync"),
+        "candidates": ("assessments",),
         "console": ("assessments", "harvest-sync"),
     }.get(service, ())
     return {

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)alooba/harvest_sync/v1/harvest_sync.proto\x12\x16\x61looba.harvest_sync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1f\n\x0cV1Credential\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"8\n\x0cV3Credential\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"\xd7\x01\n\x0e\x43onnectRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x32\n\x02v1\x18\x02 \x01(\x0b\x32$.alooba.harvest_sync.v1.V1CredentialH\x00\x12\x32\n\x02v3\x18\x03 \x01(\x0b\x32$.alooba.harvest_sync.v1.V3CredentialH\x00\x12\x16\n\x0e\x61\x63ting_user_id\x18\x04 \x01(\x03\x12\x1e\n\x16integration_user_email\x18\x05 \x01(\tB\x0c\n\ncredential\"<\n\x10GetStatusRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x0f\n\x07refresh\x18\x02 \x01(\x08\"Q\n\x0fIntegrationUser\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x12\n\nsite_admin\x18\x03 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\"9\n\x0b\x43ustomField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\x03\x12\x10\n\x08name_key\x18\x03 \x01(\t\"\xa2\x05\n\rHarvestStatus\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x34\n\x04mode\x18\x02 \x01(\x0e\x32&.alooba.harvest_sync.v1.ConnectionMode\x12\x1b\n\x13missing_permissions\x18\x03 \x03(\t\x12\x46\n\x10integration_user\x18\x04 \x01(\x0b\x32\'.alooba.harvest_sync.v1.IntegrationUserH\x00\x88\x01\x01\x12:\n\rcustom_fields\x18\x05 \x03(\x0b\x32#.alooba.harvest_sync.v1.CustomField\x12\x13\n\x0bqueue_depth\x18\x06 \x01(\x05\x12\x37\n\x13oldest_pending_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64\x65\x61\x64_letters\x18\x08 \x01(\x05\x12\x35\n\x11last_success_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x33\n\x0flast_error_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12rate_limited_count\x18\x0c \x01(\x03\x12\x12\n\nrate_limit\x18\r \x01(\x05\x12\x16\n\x0e\x61\x63tions_needed\x18\x0e \x03(\t\x12.\n\ncheck_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63onnect_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x13\n\x11_integration_user\"*\n\nSkillScore\x12\r\n\x05skill\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\xa7\x01\n\x12QueueScoresRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\x03\x12\x11\n\tresult_id\x18\x03 \x01(\t\x12\x13\n\x0btotal_score\x18\x04 \x01(\x01\x12\x38\n\x0cskill_scores\x18\x05 \x03(\x0b\x32\".alooba.harvest_sync.v1.SkillScore\"%\n\x13QueueScoresResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\",\n\x11\x44isconnectRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\"*\n\x12\x44isconnectResponse\x12\x14\n\x0c\x64isconnected\x18\x01 \x01(\x08*{\n\x0e\x43onnectionMode\x12\x1f\n\x1b\x43ONNECTION_MODE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONNECTION_MODE_NONE\x10\x01\x12\x16\n\x12\x43ONNECTION_MODE_V1\x10\x02\x12\x16\n\x12\x43ONNECTION_MODE_V3\x10\x03\x32\x99\x03\n\x12HarvestSyncService\x12X\n\x07\x43onnect\x12&.alooba.harvest_sync.v1.ConnectRequest\x1a%.alooba.harvest_sync.v1.HarvestStatus\x12\\\n\tGetStatus\x12(.alooba.harvest_sync.v1.GetStatusRequest\x1a%.alooba.harvest_sync.v1.HarvestStatus\x12\x66\n\x0bQueueScores\x12*.alooba.harvest_sync.v1.QueueScoresRequest\x1a+.alooba.harvest_sync.v1.QueueScoresResponse\x12\x63\n\nDisconnect\x12).alooba.harvest_sync.v1.DisconnectRequest\x1a*.alooba.harvest_sync.v1.DisconnectResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)alooba/harvest_sync/v1/harvest_sync.proto\x12\x16\x61looba.harvest_sync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1f\n\x0cV1Credential\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"8\n\x0cV3Credential\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x15\n\rclient_secret\x18\x02 \x01(\t\"\xd7\x01\n\x0e\x43onnectRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x32\n\x02v1\x18\x02 \x01(\x0b\x32$.alooba.harvest_sync.v1.V1CredentialH\x00\x12\x32\n\x02v3\x18\x03 \x01(\x0b\x32$.alooba.harvest_sync.v1.V3CredentialH\x00\x12\x16\n\x0e\x61\x63ting_user_id\x18\x04 \x01(\x03\x12\x1e\n\x16integration_user_email\x18\x05 \x01(\tB\x0c\n\ncredential\"<\n\x10GetStatusRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x0f\n\x07refresh\x18\x02 \x01(\x08\"Q\n\x0fIntegrationUser\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x12\n\nsite_admin\x18\x03 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\"9\n\x0b\x43ustomField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\x03\x12\x10\n\x08name_key\x18\x03 \x01(\t\"H\n\x0f\x43onnectResponse\x12\x35\n\x06status\x18\x01 \x01(\x0b\x32%.alooba.harvest_sync.v1.HarvestStatus\"J\n\x11GetStatusResponse\x12\x35\n\x06status\x18\x01 \x01(\x0b\x32%.alooba.harvest_sync.v1.HarvestStatus\"\xa2\x05\n\rHarvestStatus\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x34\n\x04mode\x18\x02 \x01(\x0e\x32&.alooba.harvest_sync.v1.ConnectionMode\x12\x1b\n\x13missing_permissions\x18\x03 \x03(\t\x12\x46\n\x10integration_user\x18\x04 \x01(\x0b\x32\'.alooba.harvest_sync.v1.IntegrationUserH\x00\x88\x01\x01\x12:\n\rcustom_fields\x18\x05 \x03(\x0b\x32#.alooba.harvest_sync.v1.CustomField\x12\x13\n\x0bqueue_depth\x18\x06 \x01(\x05\x12\x37\n\x13oldest_pending_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64\x65\x61\x64_letters\x18\x08 \x01(\x05\x12\x35\n\x11last_success_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x33\n\x0flast_error_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12rate_limited_count\x18\x0c \x01(\x03\x12\x12\n\nrate_limit\x18\r \x01(\x05\x12\x16\n\x0e\x61\x63tions_needed\x18\x0e \x03(\t\x12.\n\ncheck_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63onnect_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x13\n\x11_integration_user\"*\n\nSkillScore\x12\r\n\x05skill\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\"\xa7\x01\n\x12QueueScoresRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\x03\x12\x11\n\tresult_id\x18\x03 \x01(\t\x12\x13\n\x0btotal_score\x18\x04 \x01(\x01\x12\x38\n\x0cskill_scores\x18\x05 \x03(\x0b\x32\".alooba.harvest_sync.v1.SkillScore\"%\n\x13QueueScoresResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\",\n\x11\x44isconnectRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\"*\n\x12\x44isconnectResponse\x12\x14\n\x0c\x64isconnected\x18\x01 \x01(\x08*{\n\x0e\x43onnectionMode\x12\x1f\n\x1b\x43ONNECTION_MODE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONNECTION_MODE_NONE\x10\x01\x12\x16\n\x12\x43ONNECTION_MODE_V1\x10\x02\x12\x16\n\x12\x43ONNECTION_MODE_V3\x10\x03\x32\x9f\x03\n\x12HarvestSyncService\x12Z\n\x07\x43onnect\x12&.alooba.harvest_sync.v1.ConnectRequest\x1a\'.alooba.harvest_sync.v1.ConnectResponse\x12`\n\tGetStatus\x12(.alooba.harvest_sync.v1.GetStatusRequest\x1a).alooba.harvest_sync.v1.GetStatusResponse\x12\x66\n\x0bQueueScores\x12*.alooba.harvest_sync.v1.QueueScoresRequest\x1a+.alooba.harvest_sync.v1.QueueScoresResponse\x12\x63\n\nDisconnect\x12).alooba.harvest_sync.v1.DisconnectRequest\x1a*.alooba.harvest_sync.v1.DisconnectResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'alooba.harvest_sync.v1.harvest_sync_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONNECTIONMODE']._serialized_start=1635
-  _globals['_CONNECTIONMODE']._serialized_end=1758
+  _globals['_CONNECTIONMODE']._serialized_start=1785
+  _globals['_CONNECTIONMODE']._serialized_end=1908
   _globals['_V1CREDENTIAL']._serialized_start=102
   _globals['_V1CREDENTIAL']._serialized_end=133
   _globals['_V3CREDENTIAL']._serialized_start=135
@@ -46,18 +46,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INTEGRATIONUSER']._serialized_end=554
   _globals['_CUSTOMFIELD']._serialized_start=556
   _globals['_CUSTOMFIELD']._serialized_end=613
-  _globals['_HARVESTSTATUS']._serialized_start=616
-  _globals['_HARVESTSTATUS']._serialized_end=1290
-  _globals['_SKILLSCORE']._serialized_start=1292
-  _globals['_SKILLSCORE']._serialized_end=1334
-  _globals['_QUEUESCORESREQUEST']._serialized_start=1337
-  _globals['_QUEUESCORESREQUEST']._serialized_end=1504
-  _globals['_QUEUESCORESRESPONSE']._serialized_start=1506
-  _globals['_QUEUESCORESRESPONSE']._serialized_end=1543
-  _globals['_DISCONNECTREQUEST']._serialized_start=1545
-  _globals['_DISCONNECTREQUEST']._serialized_end=1589
-  _globals['_DISCONNECTRESPONSE']._serialized_start=1591
-  _globals['_DISCONNECTRESPONSE']._serialized_end=1633
-  _globals['_HARVESTSYNCSERVICE']._serialized_start=1761
-  _globals['_HARVESTSYNCSERVICE']._serialized_end=2170
+  _globals['_CONNECTRESPONSE']._serialized_start=615
+  _globals['_CONNECTRESPONSE']._serialized_end=687
+  _globals['_GETSTATUSRESPONSE']._serialized_start=689
+  _globals['_GETSTATUSRESPONSE']._serialized_end=763
+  _globals['_HARVESTSTATUS']._serialized_start=766
+  _globals['_HARVESTSTATUS']._serialized_end=1440
+  _globals['_SKILLSCORE']._serialized_start=1442
+  _globals['_SKILLSCORE']._serialized_end=1484
+  _globals['_QUEUESCORESREQUEST']._serialized_start=1487
+  _globals['_QUEUESCORESREQUEST']._serialized_end=1654
+  _globals['_QUEUESCORESRESPONSE']._serialized_start=1656
+  _globals['_QUEUESCORESRESPONSE']._serialized_end=1693
+  _globals['_DISCONNECTREQUEST']._serialized_start=1695
+  _globals['_DISCONNECTREQUEST']._serialized_end=1739
+  _globals['_DISCONNECTRESPONSE']._serialized_start=1741
+  _globals['_DISCONNECTRESPONSE']._serialized_end=1783
+  _globals['_HARVESTSYNCSERVICE']._serialized_start=1911
+  _globals['_HARVESTSYNCSERVICE']._serialized_end=2326
 # @@protoc_insertion_point(module_scope)

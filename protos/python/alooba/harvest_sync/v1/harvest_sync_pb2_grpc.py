@@ -37,12 +37,12 @@ class HarvestSyncServiceStub:
         self.Connect = channel.unary_unary(
                 '/alooba.harvest_sync.v1.HarvestSyncService/Connect',
                 request_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectRequest.SerializeToString,
-                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectResponse.FromString,
                 _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/alooba.harvest_sync.v1.HarvestSyncService/GetStatus',
                 request_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusRequest.SerializeToString,
-                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+                response_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
         self.QueueScores = channel.unary_unary(
                 '/alooba.harvest_sync.v1.HarvestSyncService/QueueScores',
@@ -98,12 +98,12 @@ def add_HarvestSyncServiceServicer_to_server(servicer, server):
             'Connect': grpc.unary_unary_rpc_method_handler(
                     servicer.Connect,
                     request_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectRequest.FromString,
-                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.SerializeToString,
+                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectResponse.SerializeToString,
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
                     request_deserializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusRequest.FromString,
-                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.SerializeToString,
+                    response_serializer=alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusResponse.SerializeToString,
             ),
             'QueueScores': grpc.unary_unary_rpc_method_handler(
                     servicer.QueueScores,
@@ -142,7 +142,7 @@ class HarvestSyncService:
             target,
             '/alooba.harvest_sync.v1.HarvestSyncService/Connect',
             alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectRequest.SerializeToString,
-            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.ConnectResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -169,7 +169,7 @@ class HarvestSyncService:
             target,
             '/alooba.harvest_sync.v1.HarvestSyncService/GetStatus',
             alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusRequest.SerializeToString,
-            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.HarvestStatus.FromString,
+            alooba_dot_harvest__sync_dot_v1_dot_harvest__sync__pb2.GetStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

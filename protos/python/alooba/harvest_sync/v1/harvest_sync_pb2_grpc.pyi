@@ -35,13 +35,13 @@ class HarvestSyncServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> HarvestSyncServiceAsyncStub: ...
-    Connect: _grpc.UnaryUnaryMultiCallable[_harvest_sync_pb2.ConnectRequest, _harvest_sync_pb2.HarvestStatus]
+    Connect: _grpc.UnaryUnaryMultiCallable[_harvest_sync_pb2.ConnectRequest, _harvest_sync_pb2.ConnectResponse]
     """Stores the organization's Harvest credential (encrypted), checks it against
     Greenhouse at once, and finds or creates the integration user. A credential that
     Greenhouse refuses outright is INVALID_ARGUMENT and is not stored; one that lacks
     some permissions is stored, and the status names what is missing.
     """
-    GetStatus: _grpc.UnaryUnaryMultiCallable[_harvest_sync_pb2.GetStatusRequest, _harvest_sync_pb2.HarvestStatus]
+    GetStatus: _grpc.UnaryUnaryMultiCallable[_harvest_sync_pb2.GetStatusRequest, _harvest_sync_pb2.GetStatusResponse]
     """The organization's connection as last checked; `refresh` checks again first."""
     QueueScores: _grpc.UnaryUnaryMultiCallable[_harvest_sync_pb2.QueueScoresRequest, _harvest_sync_pb2.QueueScoresResponse]
     """Called by the assessments service (from its outbox) when a result is final. Queues
@@ -54,13 +54,13 @@ class HarvestSyncServiceStub:
 @_typing.type_check_only
 class HarvestSyncServiceAsyncStub(HarvestSyncServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
-    Connect: _aio.UnaryUnaryMultiCallable[_harvest_sync_pb2.ConnectRequest, _harvest_sync_pb2.HarvestStatus]  # type: ignore[assignment]
+    Connect: _aio.UnaryUnaryMultiCallable[_harvest_sync_pb2.ConnectRequest, _harvest_sync_pb2.ConnectResponse]  # type: ignore[assignment]
     """Stores the organization's Harvest credential (encrypted), checks it against
     Greenhouse at once, and finds or creates the integration user. A credential that
     Greenhouse refuses outright is INVALID_ARGUMENT and is not stored; one that lacks
     some permissions is stored, and the status names what is missing.
     """
-    GetStatus: _aio.UnaryUnaryMultiCallable[_harvest_sync_pb2.GetStatusRequest, _harvest_sync_pb2.HarvestStatus]  # type: ignore[assignment]
+    GetStatus: _aio.UnaryUnaryMultiCallable[_harvest_sync_pb2.GetStatusRequest, _harvest_sync_pb2.GetStatusResponse]  # type: ignore[assignment]
     """The organization's connection as last checked; `refresh` checks again first."""
     QueueScores: _aio.UnaryUnaryMultiCallable[_harvest_sync_pb2.QueueScoresRequest, _harvest_sync_pb2.QueueScoresResponse]  # type: ignore[assignment]
     """Called by the assessments service (from its outbox) when a result is final. Queues
@@ -76,7 +76,7 @@ class HarvestSyncServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _harvest_sync_pb2.ConnectRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_harvest_sync_pb2.HarvestStatus, _abc.Awaitable[_harvest_sync_pb2.HarvestStatus]]:
+    ) -> _typing.Union[_harvest_sync_pb2.ConnectResponse, _abc.Awaitable[_harvest_sync_pb2.ConnectResponse]]:
         """Stores the organization's Harvest credential (encrypted), checks it against
         Greenhouse at once, and finds or creates the integration user. A credential that
         Greenhouse refuses outright is INVALID_ARGUMENT and is not stored; one that lacks
@@ -88,7 +88,7 @@ class HarvestSyncServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _harvest_sync_pb2.GetStatusRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_harvest_sync_pb2.HarvestStatus, _abc.Awaitable[_harvest_sync_pb2.HarvestStatus]]:
+    ) -> _typing.Union[_harvest_sync_pb2.GetStatusResponse, _abc.Awaitable[_harvest_sync_pb2.GetStatusResponse]]:
         """The organization's connection as last checked; `refresh` checks again first."""
 
     @_abc_1.abstractmethod

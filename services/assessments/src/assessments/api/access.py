@@ -42,7 +42,8 @@ ACCESS = access_table(
             "LookupWebhookOrganization": GATEWAY,
             "VerifyWebhookSignature": GATEWAY,
             "RecordWebhookPing": GATEWAY,
-            "CancelCandidateInvitations": GATEWAY,
+            # candidates, after an erasure, through its outbox.
+            "CancelCandidateInvitations": [Identity.CANDIDATES],
             "ListWebhookPings": OPERATOR,
         },
     ),

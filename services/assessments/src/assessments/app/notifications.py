@@ -15,8 +15,12 @@ from email.utils import format_datetime, formataddr
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
+    # The mailbox's display name (To:).
     name: str
     email: str
+    # How the email opens ("Hello Harry,"): the preferred name or the first name, alone.
+    # Empty: the display name.
+    greeting: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,7 @@ def compose(
         if "\r" in value or "\n" in value:
             raise ValueError("email header values may not contain line breaks")
     body = (
-        f"Hello {recipient.name},\n\n"
+        f"Hello {recipient.greeting or recipient.name},\n\n"
         f"{opening[email.purpose]}\n\n"
         f"Take it here: {email.link}\n\n"
         f"The link works until {deadline}.\n\n"

@@ -467,7 +467,7 @@ class Administration:
             async with self._sessions.begin() as session:
                 Repository(session).add(organization)
         except IntegrityError:
-            raise FailedPrecondition(f"an organization named {name!r} already exists") from None
+            raise AlreadyExists(f"an organization named {name!r} already exists") from None
         if self._key_cache is not None:
             self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)

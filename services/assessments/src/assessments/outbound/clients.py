@@ -71,12 +71,7 @@ class GrpcCandidateDirectory:
             (a.status for a in candidate.applications if a.id == application_id),
             candidate.status,
         )
-        first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
-        return CandidateForEmail(
-            display_name=f"{first} {contact.last_name}".strip(),
-            email=contact.email,
-            hiring_status=_HIRING_STATUS.get(status, "active"),
-        )
+        return _addressed(contact, status)
 
     async def candidates_for_email(
         self, refs: Sequence[tuple[str, str, str]]
@@ -182,12 +177,19 @@ def _for_email(
 ) -> CandidateForEmail | None:
     if not found.found or found.HasField("erase_time"):
         return None  # unknown, or erased: there is nobody to write to
-    contact = found.contact
     status = next((a.status for a in found.applications if a.id == application_id), found.status)
+    return _addressed(found.contact, status)
+
+
+def _addressed(
+    contact: candidates_pb.ContactDetails, status: candidates_pb.HiringStatus.ValueType
+) -> CandidateForEmail:
     first = contact.preferred_name if contact.HasField("preferred_name") else contact.first_name
     return CandidateForEmail(
         display_name=f"{first} {contact.last_name}".strip(),
         email=contact.email,
+        # "Hello The Chosen One Potter" greets no one: the chosen name alone.
+        greeting=first.strip() or contact.first_name,
         hiring_status=_HIRING_STATUS.get(status, "active"),
     )
 

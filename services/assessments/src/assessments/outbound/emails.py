@@ -31,6 +31,8 @@ log = structlog.get_logger("assessments.email")
 class CandidateForEmail:
     display_name: str
     email: str
+    # The preferred name, else the first name: what the greeting says.
+    greeting: str
     # active, rejected or hired
     hiring_status: str
 
@@ -157,7 +159,7 @@ class InvitationEmailHandler:
         try:
             composed = compose(
                 email,
-                Recipient(candidate.display_name, candidate.email),
+                Recipient(candidate.display_name, candidate.email, candidate.greeting),
                 sender=self._settings.sender,
                 domain=self._settings.domain,
             )

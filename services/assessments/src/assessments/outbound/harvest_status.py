@@ -23,6 +23,6 @@ class GrpcHarvestStatus:
     async def status(self, organization_id: str, *, refresh: bool) -> hpb.HarvestStatus:
         request = hpb.GetStatusRequest(organization_id=organization_id, refresh=refresh)
         try:
-            return await self._stub.GetStatus(request, timeout=self._timeout)
+            return (await self._stub.GetStatus(request, timeout=self._timeout)).status
         except grpc.aio.AioRpcError as error:
             raise HarvestStatusUnreachable(f"{error.code().name}: {error.details()}") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alooba.candidates.v1 import candidates_pb2 as pb
 from alooba_common.authz import access_table, grants
+from alooba_common.outbox_servicer import OUTBOX_DESCRIPTOR
 from alooba_common.tls import Identity
 
 ACCESS = access_table(
@@ -33,5 +34,10 @@ ACCESS = access_table(
             # What the assessment platform collects while the candidate takes the test.
             "RecordAssessmentData": [Identity.PLATFORM],
         },
+    ),
+    # The outbox (erasures' requests to assessments): operators see and replay dead letters.
+    grants(
+        OUTBOX_DESCRIPTOR,
+        {"ListDeadLetters": [Identity.OPERATOR], "ReplayDeadLetters": [Identity.OPERATOR]},
     ),
 )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument, Unavailable
+from candidates.app import cancellation_requests
 from candidates.app.service import check_organization_id
 from candidates.metrics import ERASURES, MERGES, STATUS_EVENTS
 from candidates.store import status_path
@@ -192,8 +193,11 @@ class WebhookEvents:
         sessions: async_sessionmaker[AsyncSession],
         *,
         after_erasure: Callable[[], Awaitable[None]] = _nothing,
+        outbox_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
+        # Wakes the outbox relay once an erasure (and its message to assessments) committed.
+        self._outbox_committed = outbox_committed
         # Run once an erasure has committed (and again on its redelivery, in case we died
         # before): the SQLite write-ahead log checkpoint that leaves no old page behind.
         self._after_erasure = after_erasure
@@ -425,6 +429,16 @@ class WebhookEvents:
                 erased_at=now,
             )
             repo.add(receipt)
+            # Assessments cancels the candidate's invitations: asked in this transaction,
+            # so the request exists exactly when the erasure does (ARCHITECTURE §5).
+            await repo.enqueue(
+                cancellation_requests.KIND,
+                cancellation_requests.payload(
+                    command.organization_id, candidate.id, command.reason
+                ),
+                # One message per erasure (a redelivered event erases nothing again).
+                dedupe_key=receipt.id,
+            )
             event.outcome = Outcome.APPLIED
             event.candidate_id = candidate.id
             return ErasureResult(Outcome.APPLIED, candidate.id, receipt)
@@ -434,6 +448,8 @@ class WebhookEvents:
             return ErasureResult(Outcome.DUPLICATE, seen.candidate_id, receipt)
 
         result = await self._once(command.organization_id, command.event_id, handle, duplicate)
+        if result.outcome is Outcome.APPLIED:
+            self._outbox_committed()
         if result.candidate_id is not None:
             await self._after_erasure()
         ERASURES.labels(command.reason, result.outcome.value).inc()

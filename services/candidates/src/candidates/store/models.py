@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from alooba_common.db import EnumText, UtcDateTime, new_metadata, utcnow
+from alooba_common.outbox import outbox_table
 
 
 class HiringStatus(StrEnum):
@@ -164,3 +165,8 @@ class ErasureReceipt(Base):
     applications: Mapped[int] = mapped_column(Integer)
     assessment_data_items: Mapped[int] = mapped_column(Integer)
     erased_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# What erasure owes other services (assessments cancels the candidate's invitations),
+# written in the erasure's transaction and delivered by the relay (server.py).
+OUTBOX = outbox_table(Base.metadata)

@@ -8,12 +8,15 @@ transaction begins, which serializes them anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alooba_common.outbox import enqueue
 from candidates.store.models import (
+    OUTBOX,
     Application,
     AssessmentDatum,
     Candidate,
@@ -43,6 +46,10 @@ class Repository:
 
     def add(self, *rows: object) -> None:
         self._session.add_all(rows)
+
+    async def enqueue(self, kind: str, payload: Mapping[str, Any], *, dedupe_key: str) -> None:
+        """An outbox message, committed with whatever else this transaction does."""
+        await enqueue(self._session, OUTBOX, kind, payload, dedupe_key=dedupe_key)
 
     async def flush(self) -> None:
         await self._session.flush()

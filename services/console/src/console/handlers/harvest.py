@@ -26,11 +26,13 @@ _MODES = {hpb.CONNECTION_MODE_V1: "Harvest v1 (API key)", hpb.CONNECTION_MODE_V3
 async def _render(
     request: web.Request, page: OrgPage, *, error: str = "", status: int = 200
 ) -> web.Response:
-    harvest_status = await page.backends.harvest.GetStatus(
-        hpb.GetStatusRequest(
-            organization_id=page.organization_id, refresh=request.query.get("refresh") == "1"
+    harvest_status = (
+        await page.backends.harvest.GetStatus(
+            hpb.GetStatusRequest(
+                organization_id=page.organization_id, refresh=request.query.get("refresh") == "1"
+            )
         )
-    )
+    ).status
     queued = await page.backends.harvest_outbox.ListQueued(opb.ListQueuedRequest(limit=LISTED))
     dead = await page.backends.harvest_outbox.ListDeadLetters(
         opb.ListDeadLettersRequest(limit=LISTED)

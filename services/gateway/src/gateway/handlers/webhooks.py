@@ -216,17 +216,9 @@ async def _erase(
         ),
         timeout=backends.timeout,
     )
-    if response.candidate_id:
-        # Also on a duplicate delivery: if we died before this call last time, Greenhouse
-        # got no 200 and retried, and this finishes the job (it is idempotent).
-        await backends.webhooks.CancelCandidateInvitations(
-            apb.CancelCandidateInvitationsRequest(
-                organization_id=organization_id,
-                candidate_id=response.candidate_id,
-                reason=envelope.action,
-            ),
-            timeout=backends.timeout,
-        )
+    # candidates asks assessments to cancel the candidate's invitations itself, through its
+    # outbox, in the erasure's transaction: nothing more to do here, and nothing for a
+    # Greenhouse redelivery to finish.
     return _OUTCOMES.get(response.outcome, "applied")
 
 

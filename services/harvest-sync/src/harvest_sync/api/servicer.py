@@ -72,7 +72,7 @@ class HarvestSyncServicer(pb_grpc.HarvestSyncServiceServicer):
         self._connections = connections
         self._pushes = pushes
 
-    async def Connect(self, request: pb.ConnectRequest, context: Context) -> pb.HarvestStatus:
+    async def Connect(self, request: pb.ConnectRequest, context: Context) -> pb.ConnectResponse:
         _settings_scope(context, request.organization_id)
         which = request.WhichOneof("credential")
         if which == "v1":
@@ -87,12 +87,14 @@ class HarvestSyncServicer(pb_grpc.HarvestSyncServiceServicer):
             acting_user_id=request.acting_user_id or None,
             integration_user_email=request.integration_user_email,
         )
-        return status_pb(request.organization_id.strip(), view)
+        return pb.ConnectResponse(status=status_pb(request.organization_id.strip(), view))
 
-    async def GetStatus(self, request: pb.GetStatusRequest, context: Context) -> pb.HarvestStatus:
+    async def GetStatus(
+        self, request: pb.GetStatusRequest, context: Context
+    ) -> pb.GetStatusResponse:
         _settings_scope(context, request.organization_id)
         view = await self._connections.status(request.organization_id, refresh=request.refresh)
-        return status_pb(request.organization_id.strip(), view)
+        return pb.GetStatusResponse(status=status_pb(request.organization_id.strip(), view))
 
     async def QueueScores(
         self, request: pb.QueueScoresRequest, context: Context

@@ -1,0 +1,1 @@
+"""Outbox handlers and clients of what is outside: other services, SMTP, Greenhouse."""
