@@ -38,6 +38,10 @@ ACCESS = access_table(
     # The outbox (erasures' requests to assessments): operators see and replay dead letters.
     grants(
         OUTBOX_DESCRIPTOR,
-        {"ListDeadLetters": [Identity.OPERATOR], "ReplayDeadLetters": [Identity.OPERATOR]},
+        {
+            "ListDeadLetters": [Identity.OPERATOR],
+            "ReplayDeadLetters": [Identity.OPERATOR],
+            "ListQueued": [Identity.OPERATOR],
+        },
     ),
 )
