@@ -37,8 +37,10 @@ from alooba_common.secrets import SecretBox, generate_kek
 from alooba_common.tls import Identity, server_credentials
 from assessments.api.access import ACCESS
 from assessments.api.servicer import AdminServicer, PartnerServicer, PlatformServicer
+from assessments.app.administration import Administration
+from assessments.app.candidate_directory import ApplicationRefs
 from assessments.app.lifecycle import PlatformApi
-from assessments.app.service import Administration, ApplicationRefs, PartnerApi
+from assessments.app.partner import PartnerApi
 from assessments.app.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
 from assessments.outbound.harvest_status import GrpcHarvestStatus
 from assessments.server import ADMIN_SERVICE, MIGRATIONS, PARTNER_SERVICE, PLATFORM_SERVICE

@@ -21,13 +21,9 @@ from alooba_common.config import ConfigError, DatabaseSettings, LoggingSettings
 from alooba_common.db import create_engine, session_factory
 from alooba_common.secrets import SecretBox, generate_kek, legacy_lookup_hash_key
 from alooba_common.tls import Identity
-from assessments.app.service import (
-    Administration,
-    ApplicationRefs,
-    CandidateContact,
-    PartnerApi,
-    SendTestCommand,
-)
+from assessments.app.administration import Administration
+from assessments.app.candidate_directory import ApplicationRefs, CandidateContact
+from assessments.app.partner import PartnerApi, SendTestCommand
 from assessments.jobs.reencrypt import reencrypt_all as reencrypt_assessments
 from assessments.store.models import ApiKey, Invitation
 from harvest_sync.jobs.reencrypt import reencrypt_all as reencrypt_harvest_sync

@@ -19,9 +19,9 @@ from alooba_common.config import DatabaseSettings
 from alooba_common.db import create_engine, session_factory
 from alooba_common.errors import Unauthenticated
 from alooba_common.secrets import SecretBox, generate_kek
+from assessments.app.administration import Administration
 from assessments.app.key_cache import KeyCache
 from assessments.app.receipts import ReceiptTally
-from assessments.app.service import Administration
 from assessments.app.webhooks import Webhooks
 
 BODY = b'{"action":"reject_candidate","payload":{}}'

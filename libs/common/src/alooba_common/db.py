@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+import uuid
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -30,6 +31,11 @@ NAMING_CONVENTION = {
 
 def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_id() -> str:
+    """A new row id: a uuid4's 32 lower-case hex digits."""
+    return uuid.uuid4().hex
 
 
 def utcnow() -> dt.datetime:

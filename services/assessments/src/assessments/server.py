@@ -26,10 +26,11 @@ from assessments.api.servicer import (
     PlatformServicer,
     WebhookServicer,
 )
+from assessments.app.administration import Administration
 from assessments.app.key_cache import KeyCache
 from assessments.app.lifecycle import PlatformApi
+from assessments.app.partner import PartnerApi
 from assessments.app.receipts import ReceiptTally
-from assessments.app.service import Administration, PartnerApi
 from assessments.app.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
 from assessments.app.webhooks import Webhooks
 from assessments.config import Settings

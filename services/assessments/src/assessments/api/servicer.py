@@ -24,17 +24,15 @@ from alooba_common.db import utcnow
 from alooba_common.errors import InvalidArgument
 from alooba_common.protobuf import optional, timestamp
 from assessments.app import keys, setup_check
-from assessments.app.lifecycle import PlatformApi, SkillScore
-from assessments.app.service import (
+from assessments.app.administration import (
     Administration,
-    CandidateContact,
     IntegrationHealth,
     InvitationView,
-    PartnerApi,
-    ResponseErrorCommand,
-    SendTestCommand,
     TestChanges,
 )
+from assessments.app.candidate_directory import CandidateContact
+from assessments.app.lifecycle import PlatformApi, SkillScore
+from assessments.app.partner import PartnerApi, ResponseErrorCommand, SendTestCommand
 from assessments.app.setup_check import ConsoleFixes, HarvestStatusSource, OperatorFixes
 from assessments.app.webhooks import PingRecord, Webhooks
 from assessments.store.models import (

@@ -72,7 +72,7 @@ GREENHOUSE_ACTIONS: Final = frozenset(
     }
 )
 OTHER_ACTION: Final = "other"
-# Organization names are at most this long (assessments.app.service.MAX_NAME_LENGTH).
+# Organization names are at most this long (assessments.app.administration.MAX_NAME_LENGTH).
 MAX_ORGANIZATION_NAME: Final = 200
 
 

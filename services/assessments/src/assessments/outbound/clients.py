@@ -10,8 +10,8 @@ import grpc
 from alooba.candidates.v1 import candidates_pb2 as candidates_pb
 from alooba.candidates.v1 import candidates_pb2_grpc as candidates_grpc
 from alooba_common.errors import InvalidArgument, Unavailable
+from assessments.app.candidate_directory import ApplicationRefs, CandidateContact, CandidateSummary
 from assessments.app.greenhouse import ProfileIds
-from assessments.app.service import ApplicationRefs, CandidateContact, CandidateSummary
 from assessments.outbound.emails import CandidateForEmail
 
 
