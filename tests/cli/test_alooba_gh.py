@@ -34,6 +34,7 @@ from alooba_common.outbox_servicer import outbox_registration
 from alooba_common.secrets import SecretBox, generate_kek
 from alooba_common.tls import Identity, server_credentials
 from assessments.access import ACCESS
+from assessments.key_cache import KeyCache
 from assessments.lifecycle import PlatformApi
 from assessments.models import OUTBOX
 from assessments.server import ADMIN_SERVICE, MIGRATIONS, PARTNER_SERVICE, PLATFORM_SERVICE
@@ -91,8 +92,13 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
     sessions = session_factory(engine)
     box = SecretBox.from_base64(generate_kek())
     # No relay runs: queued messages stay in the outbox, where the tests can see them.
+    cache = KeyCache()  # shared, as in assessments.server
     partner = PartnerApi(
-        sessions, box, FakeCandidates(), callback_host_allowlist=("*.greenhouse.io",)
+        sessions,
+        box,
+        FakeCandidates(),
+        callback_host_allowlist=("*.greenhouse.io",),
+        key_cache=cache,
     )
     platform = PlatformApi(sessions, box, outbox_committed=lambda: None)
     admin = Administration(
@@ -100,6 +106,7 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
         box,
         default_expiry_days=7,
         key_rotation_grace_seconds=GRACE_DEFAULT_SECONDS,
+        key_cache=cache,
     )
     # No harvest-sync here: `doctor` is tested against the whole system (test_doctor.py).
     nowhere = grpc.aio.insecure_channel("127.0.0.1:9")

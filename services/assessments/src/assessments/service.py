@@ -251,7 +251,7 @@ class PartnerApi:
         callback_host_allowlist: tuple[str, ...],
         report_base_url: str = "http://localhost:8000/reports",
         outbox_committed: Callable[[], None] = _noop,
-        key_cache: KeyCache | None = None,
+        key_cache: KeyCache,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -272,11 +272,10 @@ class PartnerApi:
             PARTNER_AUTH_FAILURES.inc()
             raise Unauthenticated("invalid partner API key")
         lookup_hash = self._box.lookup_hash(partner_key)
-        if self._key_cache is not None:
-            cached = self._key_cache.organization_for(lookup_hash)
-            if cached is not None:
-                structlog.contextvars.bind_contextvars(organization_id=cached)
-                return cached
+        cached = self._key_cache.organization_for(lookup_hash)
+        if cached is not None:
+            structlog.contextvars.bind_contextvars(organization_id=cached)
+            return cached
         key = await repo.api_key_by_hash(lookup_hash)
         now = utcnow()
         if key is None or not keys.accepts(key, now):
@@ -285,8 +284,7 @@ class PartnerApi:
         # last_used_at is written at most once a minute anyway, so skipping it while
         # the key is cached loses nothing.
         await repo.touch_api_key(key.id, now, now - dt.timedelta(minutes=1))
-        if self._key_cache is not None:
-            self._key_cache.remember(lookup_hash, key.organization_id, key.expires_at)
+        self._key_cache.remember(lookup_hash, key.organization_id, key.expires_at)
         structlog.contextvars.bind_contextvars(organization_id=key.organization_id)
         return key.organization_id
 
@@ -447,7 +445,7 @@ class Administration:
         *,
         default_expiry_days: int,
         key_rotation_grace_seconds: int,
-        key_cache: KeyCache | None = None,
+        key_cache: KeyCache,
         flush_receipts: Callable[[], Awaitable[None]] | None = None,
         candidates: CandidateReader | None = None,
     ) -> None:
@@ -478,8 +476,7 @@ class Administration:
                 Repository(session).add(organization)
         except IntegrityError:
             raise FailedPrecondition(f"an organization named {name!r} already exists") from None
-        if self._key_cache is not None:
-            self._key_cache.forget_organization_name(name)  # no longer unknown
+        self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
         return organization
 
@@ -580,8 +577,7 @@ class Administration:
         return key
 
     def _forget_keys(self, organization_id: str) -> None:
-        if self._key_cache is not None:
-            self._key_cache.forget_organization(organization_id)
+        self._key_cache.forget_organization(organization_id)
 
     async def keys(self, organization_id: str) -> Sequence[ApiKey]:
         async with self._sessions.begin() as session:
