@@ -137,7 +137,7 @@ class Webhooks:
             structlog.contextvars.bind_contextvars(organization_id=organization_id)
             self._count_receipt(organization_id, action, verified=True)
             return organization_id
-        WEBHOOK_SIGNATURE_FAILURES.labels(organization_id or "unknown").inc()
+        WEBHOOK_SIGNATURE_FAILURES.inc()
         if found.known:
             log.warning("webhook.signature_refused", organization_id=organization_id)
             self._count_receipt(organization_id, action, verified=False)
