@@ -39,6 +39,7 @@ from assessments.api.access import ACCESS
 from assessments.api.servicer import AdminServicer, PartnerServicer, PlatformServicer
 from assessments.app.administration import Administration
 from assessments.app.candidate_directory import ApplicationRefs
+from assessments.app.key_cache import KeyCache
 from assessments.app.lifecycle import PlatformApi
 from assessments.app.partner import PartnerApi
 from assessments.app.setup_check import DEFAULT_RECENT_DAYS, HarvestStatusSource
@@ -96,8 +97,13 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
     sessions = session_factory(engine)
     box = SecretBox.from_base64(generate_kek())
     # No relay runs: queued messages stay in the outbox, where the tests can see them.
+    cache = KeyCache()  # shared, as in assessments.server
     partner = PartnerApi(
-        sessions, box, FakeCandidates(), callback_host_allowlist=("*.greenhouse.io",)
+        sessions,
+        box,
+        FakeCandidates(),
+        callback_host_allowlist=("*.greenhouse.io",),
+        key_cache=cache,
     )
     platform = PlatformApi(sessions, box, outbox_committed=lambda: None)
     admin = Administration(
@@ -105,6 +111,7 @@ async def service(migrated_database: Path, tmp_path: Path) -> AsyncIterator[Serv
         box,
         default_expiry_days=7,
         key_rotation_grace_seconds=GRACE_DEFAULT_SECONDS,
+        key_cache=cache,
     )
     # No harvest-sync here: `doctor` is tested against the whole system (test_doctor.py).
     nowhere = grpc.aio.insecure_channel("127.0.0.1:9")

@@ -6,7 +6,8 @@ unconfirmed v3 behaviour, its default) and "v3-other" (the other reading of each
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -100,15 +101,17 @@ async def harvest_world(
     rate_limit: int = 1000,
     rate_window_seconds: float = 10.0,
     timeout_seconds: float = 2.0,
+    token_clock: Callable[[], float] = time.time,
     **system_options: Any,
 ) -> AsyncIterator[HarvestWorld]:
     """The system pointed at a Harvest emulator playing `mode`'s v3 behaviour; one rate
-    window for both versions."""
+    window for both versions. `token_clock` times v3 tokens on both sides."""
     async with HarvestEmulator(
         rate_limit=rate_limit,
         rate_window_seconds=rate_window_seconds,
         v3_rate_window_seconds=rate_window_seconds,
         v3_behaviour=behaviour(mode),
+        token_clock=token_clock,
     ) as greenhouse:
         admin_id = greenhouse.add_user("Ada", "Admin", "ada@customer.example", site_admin=True)
         settings = HarvestSettings(
@@ -121,7 +124,12 @@ async def harvest_world(
             timeout_seconds=timeout_seconds,
         )
         async with running_system(
-            databases, harvest=settings, harvest_relay=FAST_RELAY, **callbacks(), **system_options
+            databases,
+            harvest=settings,
+            harvest_relay=FAST_RELAY,
+            harvest_token_clock=token_clock,
+            **callbacks(),
+            **system_options,
         ) as system:
             yield HarvestWorld(system, greenhouse, admin_id, mode)
 

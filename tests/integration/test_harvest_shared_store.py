@@ -14,6 +14,7 @@ import pytest
 from integration.lifecycle_helpers import database
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support.clock import ManualClock
 
 from alooba_common.secrets import SecretBox, generate_kek
 from harvest_sync.domain.harvest_errors import BudgetExhausted
@@ -34,17 +35,21 @@ async def replicas(shared_databases: dict[str, str]) -> AsyncIterator[list[Sessi
         yield [await stack.enter_async_context(database(url)) for _ in range(2)]
 
 
-def budget(sessions: Sessions, key: str, *, limit: int = 3, window: float = 5.0) -> SharedBudget:
+def budget(
+    sessions: Sessions, key: str, clock: ManualClock, *, limit: int = 3, window: float = 5.0
+) -> SharedBudget:
+    """A replica's budget on the replicas' shared clock: the time between two steps is what
+    the test's clock says, never how long a loaded machine took."""
     return SharedBudget(
-        sessions, key, default_limit=limit, window_seconds=window, lease_seconds=2.0
+        sessions, key, default_limit=limit, window_seconds=window, lease_seconds=2.0, clock=clock
     )
 
 
 async def test_two_replicas_never_hold_more_than_the_limit_between_them(
     replicas: list[Sessions],
 ) -> None:
-    key = uuid.uuid4().hex
-    first, second = (budget(sessions, key) for sessions in replicas)
+    key, clock = uuid.uuid4().hex, ManualClock()
+    first, second = (budget(sessions, key, clock) for sessions in replicas)
     slot = await first.acquire()
     # One request alone until an answer names the limit, whichever replica asks.
     with pytest.raises(BudgetExhausted):
@@ -61,7 +66,8 @@ async def test_two_replicas_never_hold_more_than_the_limit_between_them(
 
 async def test_a_429_met_by_one_replica_pauses_the_other(replicas: list[Sessions]) -> None:
     key = uuid.uuid4().hex
-    first, second = (budget(sessions, key, limit=10) for sessions in replicas)
+    clock = ManualClock()
+    first, second = (budget(sessions, key, clock, limit=10) for sessions in replicas)
     await first.answered(await first.acquire(), limit=10, remaining=9, reset_in=None)
     await first.refused(await first.acquire(), 3.0)
     with pytest.raises(BudgetExhausted) as exhausted:
@@ -73,14 +79,18 @@ async def test_what_others_spent_is_held_until_greenhouse_resets(
     replicas: list[Sessions],
 ) -> None:
     key = uuid.uuid4().hex
-    first, second = (budget(sessions, key, limit=4, window=30.0) for sessions in replicas)
+    clock = ManualClock()
+    first, second = (budget(sessions, key, clock, limit=4, window=30.0) for sessions in replicas)
     # Greenhouse counted 3 of 4 after our one request: 2 were someone else's, held until
     # its window resets (in 0.3 s), not for a whole window of ours.
     await first.answered(await first.acquire(), limit=4, remaining=1, reset_in=0.3)
+    answered_at = clock.now()
     await second.acquire(within=0.1)
     with pytest.raises(BudgetExhausted):
         await second.acquire(within=0.1)
     assert await second.acquire(within=1.0) is not None
+    # It waited for Greenhouse's reset, not for a window of ours.
+    assert answered_at + 0.3 <= clock.now() < answered_at + 30.0
 
 
 class CountingMint:

@@ -6,6 +6,7 @@ letters."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import aiohttp
@@ -32,6 +33,7 @@ from integration.harvest_helpers import (
 from integration.helpers import new_tenant
 from integration.lifecycle_helpers import database, eventually, rpc_error
 from sqlalchemy import select
+from support.clock import ManualClock
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as hpb
 from alooba.outbox.v1 import outbox_pb2 as opb
@@ -363,12 +365,17 @@ async def test_a_v3_token_expiring_mid_run_is_renewed_without_a_failed_push(
     shared_databases: dict[str, str], mode: str
 ) -> None:
     # A generous request timeout: on a loaded machine a slow answer must not be what
-    # makes a push take a second attempt.
-    async with harvest_world(shared_databases, mode=mode, timeout_seconds=15) as world:
-        await _token_renewal_run(world)
+    # makes a push take a second attempt. Tokens age on a clock the test moves (shared by
+    # Greenhouse and harvest-sync): one never expires while a push is on its way, however
+    # slow the machine, and the renewals come when the test says.
+    clock = ManualClock(time.time())
+    async with harvest_world(
+        shared_databases, mode=mode, timeout_seconds=15, token_clock=clock
+    ) as world:
+        await _token_renewal_run(world, clock)
 
 
-async def _token_renewal_run(world: HarvestWorld) -> None:
+async def _token_renewal_run(world: HarvestWorld, clock: ManualClock) -> None:
     # Tokens live 2 s: renewed before they expire, several times during the run.
     world.greenhouse.token_lifetime_seconds = 2.0
     tenant = await connected_tenant(world)
@@ -378,7 +385,7 @@ async def _token_renewal_run(world: HarvestWorld) -> None:
     for n, application_id in enumerate(applications[:6]):
         assert await queue_scores(world, tenant.organization.id, application_id, f"t{n}", n)
         await fields_written(world.greenhouse, application_id, {"Alooba Score": n})
-        await asyncio.sleep(0.6)
+        clock.advance(0.6)
     user = str((await status_of(world, tenant.organization.id)).integration_user.id)
     renewed = [t for t in world.greenhouse.token_requests[tokens_before:] if t.sub == user]
     assert len(renewed) >= 2

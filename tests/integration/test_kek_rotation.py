@@ -23,6 +23,7 @@ from alooba_common.secrets import SecretBox, generate_kek, legacy_lookup_hash_ke
 from alooba_common.tls import Identity
 from assessments.app.administration import Administration
 from assessments.app.candidate_directory import ApplicationRefs, CandidateContact
+from assessments.app.key_cache import KeyCache
 from assessments.app.partner import PartnerApi, SendTestCommand
 from assessments.jobs.reencrypt import reencrypt_all as reencrypt_assessments
 from assessments.store.models import ApiKey, Invitation
@@ -68,8 +69,13 @@ async def test_assessments_secrets_move_to_the_new_kek_and_keys_still_authentica
     try:
         sessions = session_factory(engine)
         before = SecretBox.from_base64(old)  # today's configuration: one KEK, no pinning
+        cache = KeyCache()  # shared by the APIs of one process, as in assessments.server
         admin = Administration(
-            sessions, before, default_expiry_days=7, key_rotation_grace_seconds=3600
+            sessions,
+            before,
+            default_expiry_days=7,
+            key_rotation_grace_seconds=3600,
+            key_cache=cache,
         )
         organization = await admin.create_organization(f"Rotating {uuid.uuid4().hex}")
         _, partner_key = await admin.issue_key(organization.id)
@@ -77,7 +83,11 @@ async def test_assessments_secrets_move_to_the_new_kek_and_keys_still_authentica
             organization.id, name="SQL", skills=[], needs_manual_evaluation=False, expiry_days=7
         )
         partner = PartnerApi(
-            sessions, before, _Candidates(), callback_host_allowlist=("*.greenhouse.io",)
+            sessions,
+            before,
+            _Candidates(),
+            callback_host_allowlist=("*.greenhouse.io",),
+            key_cache=cache,
         )
         await partner.send_test(
             partner_key,
@@ -94,8 +104,13 @@ async def test_assessments_secrets_move_to_the_new_kek_and_keys_still_authentica
         await reencrypt_assessments(_assessments(url, new, (old,), pinned))
 
         after = SecretBox.from_base64(new, lookup_hash_key=pinned)  # the old KEK dropped
+        # A process started after the rotation: its own, empty cache.
         rotated = PartnerApi(
-            sessions, after, _Candidates(), callback_host_allowlist=("*.greenhouse.io",)
+            sessions,
+            after,
+            _Candidates(),
+            callback_host_allowlist=("*.greenhouse.io",),
+            key_cache=KeyCache(),
         )
         assert await rotated.authenticate(partner_key) == organization.id
         async with sessions.begin() as session:
@@ -120,6 +135,7 @@ async def test_a_second_run_changes_nothing(new_databases: Callable[[], dict[str
             SecretBox.from_base64(old),
             default_expiry_days=7,
             key_rotation_grace_seconds=3600,
+            key_cache=KeyCache(),
         )
         organization = await admin.create_organization(f"Twice {uuid.uuid4().hex}")
         await admin.issue_key(organization.id)

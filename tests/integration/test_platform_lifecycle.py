@@ -47,9 +47,13 @@ from support.inprocess import System, running_system
 from support.platform import key
 
 from alooba.assessments.v1 import assessments_pb2 as apb
-from alooba_common.db import utcnow
-from alooba_common.outbox import DELIVERED, RelaySettings
+from alooba_common.config import DatabaseSettings
+from alooba_common.db import create_engine, session_factory, utcnow
+from alooba_common.mailer import create_mailer
+from alooba_common.outbox import DELIVERED, OutboxMessage, RelaySettings
+from alooba_common.secrets import SecretBox, generate_kek
 from alooba_dev.smtp_sink import SmtpSink
+from assessments.outbound.emails import CandidateForEmail, EmailSettings, InvitationEmailHandler
 
 LINK_BASE = "https://app.alooba.test/take"
 REPORT_BASE = "https://reports.alooba.test/reports"
@@ -749,3 +753,68 @@ async def test_cancelled_invitation_whose_email_was_still_queued_is_never_emaile
 
             await eventually(settled, what="the cancelled invitation's email settled")
             assert [m for m in sink.messages if m["X-Alooba-Invitation"] == cancelled_id] == []
+
+
+class _CancelledWhileLookingUp:
+    """Stands in for the candidates service's contact look-up, and cancels the invitation
+    while it is asked: the cancellation lands after the delivery's first look at the
+    invitation and before its send, every time (the race the test above met only under
+    load)."""
+
+    def __init__(self, system: System, cancelling: str) -> None:
+        self._system = system
+        self._cancelling = cancelling
+
+    async def candidate_for_email(
+        self, organization_id: str, candidate_id: str, application_id: str
+    ) -> CandidateForEmail:
+        if self._cancelling:
+            await cancel(self._system, self._cancelling)
+        return CandidateForEmail("Harry Potter", "harry@hogwarts.test", "active")
+
+
+async def test_an_email_whose_invitation_is_cancelled_on_its_way_is_not_sent(
+    databases: dict[str, str],
+) -> None:
+    kek = generate_kek()
+    # No relay of the system's own: the test delivers the queued emails itself.
+    async with running_system(
+        databases, **callbacks(), relay_enabled=False, key_encryption_key=kek
+    ) as system:
+        tenant = await new_tenant(system)
+        cancelled_id = await invite(system, tenant)
+        kept_id = await invite(system, tenant)
+        engine = create_engine(DatabaseSettings(url=databases["assessments"]))
+        with SmtpSink() as sink:
+            mailer = create_mailer(sink.url, "", timeout=10)
+            try:
+                for invitation_id, cancelling in ((cancelled_id, cancelled_id), (kept_id, "")):
+                    handler = InvitationEmailHandler(
+                        session_factory(engine),
+                        SecretBox.from_base64(kek),
+                        _CancelledWhileLookingUp(system, cancelling),
+                        mailer,
+                        EmailSettings(LINK_BASE, "Alooba <a@alooba.test>", MAIL_DOMAIN),
+                    )
+                    [row] = [
+                        m
+                        for m in await outbox_messages(system, invitation_id)
+                        if m["kind"] == "invitation.email"
+                    ]
+                    await handler(
+                        OutboxMessage(
+                            id=row["id"],
+                            kind=row["kind"],
+                            payload=row["payload"],
+                            attempts=row["attempts"],
+                            created_at=row["created_at"],
+                        )
+                    )
+                await emails_for(sink, kept_id, count=1)  # the same handler does send
+                assert [m for m in sink.messages if m["X-Alooba-Invitation"] == cancelled_id] == []
+            finally:
+                await mailer.close()
+                await engine.dispose()
+        assert (
+            await invitation(system, tenant, cancelled_id)
+        ).status == apb.INVITATION_STATUS_CANCELLED

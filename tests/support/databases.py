@@ -8,6 +8,7 @@ files. Each test session creates its own databases, one per service, and drops t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -72,10 +73,18 @@ def discover(sqlite_dir: Path) -> tuple[DatabaseServer, object | None]:
 
 
 def _try_testcontainers() -> object | None:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
+        # No daemon to ask. (docker-py's failed attempt would also leave its socket
+        # unclosed: a ResourceWarning, an error under filterwarnings = error.)
+        return None
     try:
         import docker  # type: ignore[import-untyped]
 
-        docker.from_env().ping()
+        # Closed at once: an unclosed client leaves its socket to the garbage collector
+        # (a ResourceWarning, an error under filterwarnings = error).
+        with contextlib.closing(docker.from_env()) as client:
+            client.ping()
     except Exception:
         return None
     from testcontainers.postgres import PostgresContainer

@@ -10,7 +10,8 @@ import base64
 import dataclasses
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from alooba.assessments.v1 import assessments_pb2_grpc as agrpc
 from alooba.candidates.v1 import candidates_pb2_grpc as cgrpc
 from alooba.harvest_sync.v1 import harvest_sync_pb2_grpc as hgrpc
 from alooba.outbox.v1 import outbox_pb2_grpc as ogrpc
+from alooba_common.clock import MONOTONIC, Clock
 from alooba_common.config import DatabaseSettings, GrpcServerSettings, LoggingSettings
 from alooba_common.grpc_metrics import GrpcServerMetrics
 from alooba_common.grpc_server import GrpcService, create_server
@@ -138,12 +140,15 @@ async def running_system(
     harvest: harvest_sync.config.HarvestSettings | None = None,
     harvest_relay: Any = None,
     candidates_relay: Any = None,
+    gateway_clock: Clock = MONOTONIC,
+    harvest_token_clock: Callable[[], float] = time.time,
     **assessments_options: Any,
 ) -> AsyncIterator[System]:
     """`assessments_options` override assessments Settings fields (smtp_url, relay, ...),
-    `gateway_options` the gateway's (auth_throttle_window_seconds, ...), `harvest` and
-    `harvest_relay` harvest-sync's HarvestSettings and RelaySettings, `candidates_relay`
-    candidates' RelaySettings.
+    `gateway_options` the gateway's (auth_throttle_window_seconds, ...), `gateway_clock`
+    the clock of its authentication throttle, `harvest` and `harvest_relay` harvest-sync's
+    HarvestSettings and RelaySettings, `harvest_token_clock` its v3 tokens' clock,
+    `candidates_relay` candidates' RelaySettings.
     Unless given, emails go to a temporary folder, never the repository's var/."""
     log_settings = LoggingSettings(level="info", format="json")
     # candidates is served first (assessments needs its address) but calls assessments
@@ -174,7 +179,9 @@ async def running_system(
         ) as candidates_addr,
         serving(
             harvest_sync.server.build_service(
-                harvest_settings, outbox_metrics=OutboxMetrics.create(CollectorRegistry())
+                harvest_settings,
+                outbox_metrics=OutboxMetrics.create(CollectorRegistry()),
+                token_clock=harvest_token_clock,
             )
         ) as harvest_addr,
     ):
@@ -182,7 +189,8 @@ async def running_system(
             server=assessments_server,
             database=DatabaseSettings(url=databases["assessments"]),
             logging=log_settings,
-            key_encryption_key=generate_kek(),
+            key_encryption_key=assessments_options.pop("key_encryption_key", None)
+            or generate_kek(),
             candidates_addr=candidates_addr,
             harvest_sync_addr=assessments_options.pop("harvest_sync_addr", harvest_addr),
             callback_host_allowlist=callback_hosts,
@@ -201,7 +209,11 @@ async def running_system(
                 max_body_bytes=max_body_bytes,
                 **(gateway_options or {}),
             )
-            app = create_app(gateway_settings, metrics=HttpMetrics.create(CollectorRegistry()))
+            app = create_app(
+                gateway_settings,
+                metrics=HttpMetrics.create(CollectorRegistry()),
+                clock=gateway_clock,
+            )
             channels = Channels()
             operator = channels.get(assessments_addr, Identity.OPERATOR)
             try:

@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from alooba_common.errors import Unauthenticated
 from alooba_common.secrets import SecretBox, generate_kek
 from assessments.app import webhooks
+from assessments.app.key_cache import KeyCache
+from assessments.app.receipts import ReceiptTally
 from greenhouse_emulator.signing import sign
 
 ORGANIZATION = "Acme"
@@ -40,7 +42,11 @@ class _Sessions:
 def organization_with_keys(*secrets: str) -> Iterator[webhooks.Webhooks]:
     """Webhooks over one organization holding `secrets`, with no database behind it."""
     keys = [
-        SimpleNamespace(id=f"key-{n}", encrypted_secret=BOX.encrypt(secret, context=f"key-{n}"))
+        SimpleNamespace(
+            id=f"key-{n}",
+            encrypted_secret=BOX.encrypt(secret, context=f"key-{n}"),
+            expires_at=None,  # the active key: no expiry
+        )
         for n, secret in enumerate(secrets)
     ]
 
@@ -54,11 +60,12 @@ def organization_with_keys(*secrets: str) -> Iterator[webhooks.Webhooks]:
         async def unexpired_keys(self, organization_id: str, now: Any) -> list[Any]:
             return keys
 
-        async def record_webhook_receipt(self, *args: Any, **kwargs: Any) -> None:
-            return None  # the setup check's bookkeeping: no database here
-
+    sessions: Any = _Sessions()
     with mock.patch.object(webhooks, "Repository", Repository):
-        yield webhooks.Webhooks(_Sessions(), BOX)  # type: ignore[arg-type]
+        # The receipts are only tallied in memory here (never flushed): no database.
+        yield webhooks.Webhooks(
+            sessions, BOX, key_cache=KeyCache(), receipts=ReceiptTally(sessions)
+        )
 
 
 def verify(hooks: webhooks.Webhooks, signature: str, body: bytes) -> str | None:

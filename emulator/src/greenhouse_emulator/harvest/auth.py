@@ -143,7 +143,7 @@ class Credentials:
         *,
         revoke_previous: bool,
     ) -> AccessToken:
-        """A new bearer token valid for `lifetime` seconds from `now` (monotonic); with
+        """A new bearer token valid for `lifetime` seconds from `now` (the token clock); with
         `revoke_previous`, the client's earlier tokens for the same `sub` stop working
         (E12's single-active-token reading)."""
         if revoke_previous:

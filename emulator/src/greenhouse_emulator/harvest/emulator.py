@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -61,12 +61,14 @@ class HarvestEmulator:
         v3_behaviour: V3Behaviour | None = None,
         first_id: int | None = None,
         cert_dir: str | Path | None = None,
+        token_clock: Callable[[], float] = time.time,
     ) -> None:
         """`first_id` is the first id handed out (to users, applications, fields and
         options alike; default: a random large one). `cert_dir` keeps the generated
         certificates there instead of in a temporary directory. `v3_behaviour` chooses
         among the plausible readings of what is unconfirmed about v3 (default: the worst
-        case for a client, `V3Behaviour()`)."""
+        case for a client, `V3Behaviour()`). `token_clock` (wall-clock seconds) times the
+        v3 tokens' lives; a test may move it by hand."""
         self.tls = tls
         settings = Settings(
             rate_limit,
@@ -75,7 +77,7 @@ class HarvestEmulator:
             v3_rate_window_seconds,
             v3_behaviour or V3Behaviour(),
         )
-        self._service = Service(settings, first_id)
+        self._service = Service(settings, first_id, token_clock=token_clock)
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None
         self._tls_files: TlsFiles | None = None
         self._served: Served | None = None

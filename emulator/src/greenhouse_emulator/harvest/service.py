@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from greenhouse_emulator.harvest.answers import Answer
@@ -36,8 +38,17 @@ class Settings:
 class Service:
     """The state behind one Harvest emulator."""
 
-    def __init__(self, settings: Settings, first_id: int | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        first_id: int | None,
+        *,
+        token_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
+        # When v3 tokens are issued and expire (wall-clock seconds, as `expires_at` says):
+        # a test may drive it, with the partner's own token clock, to renew on cue.
+        self.token_clock = token_clock
         self.organisation = Organisation(first_id)
         self.credentials = Credentials()
         self.limiter = RateLimiter()

@@ -133,7 +133,9 @@ class V3:
     endpoints: tuple[Endpoint, ...] = V3_ENDPOINTS
 
     def authenticate(self, service: Service, headers: Headers, now: float) -> Principal | Answer:
-        token = service.credentials.access_token(headers.get("Authorization"), now)
+        token = service.credentials.access_token(
+            headers.get("Authorization"), service.token_clock()
+        )
         if token is None:
             return Answer(401, dict(V3_UNAUTHORIZED))
         if token.sub is not None:
@@ -145,7 +147,9 @@ class V3:
         )
 
     def identify(self, service: Service, headers: Headers, now: float) -> str | None:
-        token = service.credentials.access_token(headers.get("Authorization"), now)
+        token = service.credentials.access_token(
+            headers.get("Authorization"), service.token_clock()
+        )
         return token.client_id if token is not None else None
 
     def limiter(self, service: Service) -> tuple[FixedWindowLimiter, float]:
@@ -211,7 +215,9 @@ async def token_endpoint(service: Service, request: web.Request) -> web.Response
     raw_sub = form.get("sub")
     grant = grant_type if isinstance(grant_type, str) else None
     sub_text = raw_sub if isinstance(raw_sub, str) else None
-    client_id, response, number = _token_answer(service, request.headers, grant, sub_text, now)
+    client_id, response, number = _token_answer(
+        service, request.headers, grant, sub_text, service.token_clock()
+    )
     service.token_requests.append(
         TokenRequest(
             at=now,
@@ -266,7 +272,7 @@ def _issue(
     if behaviour.expiry_field in ("expires_in", "both"):
         body["expires_in"] = max(0, math.ceil(lifetime))
     if behaviour.expiry_field in ("expires_at", "both"):
-        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=lifetime)
+        expires = datetime.datetime.fromtimestamp(now + lifetime, datetime.UTC)
         body["expires_at"] = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if behaviour.token_scope:
         body["scope"] = " ".join(scope for scope in _ordered(token.scopes))

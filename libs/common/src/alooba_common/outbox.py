@@ -280,6 +280,9 @@ class OutboxRelay:
         a SQLite transaction can leave aiosqlite's connection unable to close, and the
         process unable to exit."""
         stats = asyncio.create_task(self._report_stats_forever(stopping))
+        # Stop wakes the relay out of its poll wait: without this, every stop waited up
+        # to a full poll interval (a second of every in-process test's teardown).
+        waker = asyncio.create_task(self._wake_on(stopping))
         try:
             while not stopping.is_set():
                 try:
@@ -290,7 +293,7 @@ class OutboxRelay:
                     # The database may be briefly unreachable; keep going.
                     log.exception("outbox.relay_error")
                     delivered = 0
-                if delivered == 0:
+                if delivered == 0 and not stopping.is_set():
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
@@ -298,7 +301,12 @@ class OutboxRelay:
                         )
         finally:
             self._wake.set()
+            waker.cancel()
             await stats
+
+    async def _wake_on(self, stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        self._wake.set()
 
     async def run_once(self) -> int:
         """Claims and delivers one batch; returns how many messages it handled."""

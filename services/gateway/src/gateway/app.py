@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from alooba_common.clock import MONOTONIC, Clock
 from alooba_common.tls import CertificateFiles, Identity
 from gateway.clients import Backends
 from gateway.config import Settings
@@ -26,13 +27,17 @@ from gateway.throttle import AuthThrottle
 from gateway.webhook_gate import OrganizationLookups, VerificationGate
 
 
-def create_app(settings: Settings, *, metrics: HttpMetrics | None = None) -> web.Application:
-    """Builds the app; channels to the backends open when it starts and close when it stops."""
+def create_app(
+    settings: Settings, *, metrics: HttpMetrics | None = None, clock: Clock = MONOTONIC
+) -> web.Application:
+    """Builds the app; channels to the backends open when it starts and close when it stops.
+    `clock` times the authentication throttle's window (tests move it by hand)."""
     metrics = metrics or HttpMetrics.create()
     throttle = AuthThrottle(
         window_seconds=settings.auth_throttle_window_seconds,
         address_limit=settings.auth_throttle_address_limit,
         prefix_limit=settings.auth_throttle_prefix_limit,
+        clock=clock.now,
     )
     app = web.Application(
         client_max_size=settings.max_body_bytes,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from alooba.harvest_sync.v1 import harvest_sync_pb2 as pb
@@ -29,14 +31,18 @@ HARVEST_SYNC_SERVICE = pb.DESCRIPTOR.services_by_name["HarvestSyncService"].full
 
 
 def build_service(
-    settings: Settings, *, outbox_metrics: OutboxMetrics | None = None
+    settings: Settings,
+    *,
+    outbox_metrics: OutboxMetrics | None = None,
+    token_clock: Callable[[], float] = time.time,
 ) -> grpc_server.GrpcService:
-    """The service's servicers, push relay, readiness check and clean-ups."""
+    """The service's servicers, push relay, readiness check and clean-ups. `token_clock`
+    times the v3 tokens (tests drive it together with the Harvest emulator's)."""
     box = settings.secret_box()
     engine = create_engine(settings.database)
     sessions = session_factory(engine)
     locks = LeaseLocks(sessions)
-    clients = HarvestClients(settings.harvest, sessions, box, locks)
+    clients = HarvestClients(settings.harvest, sessions, box, locks, token_clock=token_clock)
     connections = Connections(sessions, box, clients, settings.harvest)
     fields = FieldCatalog(sessions, brand=settings.harvest.brand)
     relay = OutboxRelay(

@@ -96,7 +96,7 @@ class Administration:
         *,
         default_expiry_days: int,
         key_rotation_grace_seconds: int,
-        key_cache: KeyCache | None = None,
+        key_cache: KeyCache,
         flush_receipts: Callable[[], Awaitable[None]] | None = None,
         candidates: CandidateReader | None = None,
     ) -> None:
@@ -118,8 +118,7 @@ class Administration:
                 Repository(session).add(organization)
         except IntegrityError:
             raise AlreadyExists(f"an organization named {name!r} already exists") from None
-        if self._key_cache is not None:
-            self._key_cache.forget_organization_name(name)  # no longer unknown
+        self._key_cache.forget_organization_name(name)  # no longer unknown
         log.info("organization.created", organization_id=organization.id)
         return organization
 
@@ -139,11 +138,10 @@ class Administration:
                 organization.name = name
         except IntegrityError:
             raise AlreadyExists("another organization already has that name") from None
-        if self._key_cache is not None:
-            # The old name is unknown from now on, and the new one known (this replica;
-            # the others' entries expire with the cache's time to live).
-            self._key_cache.forget_organization_name(previous)
-            self._key_cache.forget_organization_name(name)
+        # The old name is unknown from now on, and the new one known (this replica;
+        # the others' entries expire with the cache's time to live).
+        self._key_cache.forget_organization_name(previous)
+        self._key_cache.forget_organization_name(name)
         log.info("organization.renamed", organization_id=organization_id)
         return organization, previous
 
@@ -244,8 +242,7 @@ class Administration:
         return key
 
     def _forget_keys(self, organization_id: str) -> None:
-        if self._key_cache is not None:
-            self._key_cache.forget_organization(organization_id)
+        self._key_cache.forget_organization(organization_id)
 
     async def keys(self, organization_id: str) -> Sequence[ApiKey]:
         async with self._sessions.begin() as session:

@@ -121,7 +121,7 @@ class PartnerApi:
         callback_host_allowlist: tuple[str, ...],
         report_base_url: str = "http://localhost:8000/reports",
         outbox_committed: Callable[[], None] = _noop,
-        key_cache: KeyCache | None = None,
+        key_cache: KeyCache,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -142,11 +142,10 @@ class PartnerApi:
             PARTNER_AUTH_FAILURES.inc()
             raise Unauthenticated("invalid partner API key")
         lookup_hash = self._box.lookup_hash(partner_key)
-        if self._key_cache is not None:
-            cached = self._key_cache.organization_for(lookup_hash)
-            if cached is not None:
-                structlog.contextvars.bind_contextvars(organization_id=cached)
-                return cached
+        cached = self._key_cache.organization_for(lookup_hash)
+        if cached is not None:
+            structlog.contextvars.bind_contextvars(organization_id=cached)
+            return cached
         key = await repo.api_key_by_hash(lookup_hash)
         now = utcnow()
         if key is None or not keys.accepts(key, now):
@@ -155,8 +154,7 @@ class PartnerApi:
         # last_used_at is written at most once a minute anyway, so skipping it while
         # the key is cached loses nothing.
         await repo.touch_api_key(key.id, now, now - dt.timedelta(minutes=1))
-        if self._key_cache is not None:
-            self._key_cache.remember(lookup_hash, key.organization_id, key.expires_at)
+        self._key_cache.remember(lookup_hash, key.organization_id, key.expires_at)
         structlog.contextvars.bind_contextvars(organization_id=key.organization_id)
         return key.organization_id
 

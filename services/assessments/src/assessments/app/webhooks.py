@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Final
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alooba_common.db import utcnow
@@ -90,19 +89,14 @@ class PingRecord:
     active: bool
 
 
-def _noop() -> None:
-    return None
-
-
 class Webhooks:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         box: SecretBox,
         *,
-        invitations_changed: Callable[[], None] = _noop,
-        key_cache: KeyCache | None = None,
-        receipts: ReceiptTally | None = None,
+        key_cache: KeyCache,
+        receipts: ReceiptTally,
         forget_emails: Callable[[Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._sessions = sessions
@@ -114,7 +108,6 @@ class Webhooks:
         self._decoy = secrets.token_urlsafe(32)
         self._key_cache = key_cache
         self._receipts = receipts
-        self._invitations_changed = invitations_changed
 
     async def organization_known(self, organization_name: str) -> bool:
         """Whether webhooks may name this organization: known ones and unknown ones are
@@ -140,39 +133,23 @@ class Webhooks:
             verified |= hmac.compare_digest(expected, given) and found.known
         if verified:
             structlog.contextvars.bind_contextvars(organization_id=organization_id)
-            await self._count_receipt(organization_id, action, verified=True)
+            self._count_receipt(organization_id, action, verified=True)
             return organization_id
-        WEBHOOK_SIGNATURE_FAILURES.labels(organization_id or "unknown").inc()
+        WEBHOOK_SIGNATURE_FAILURES.inc()
         if found.known:
             log.warning("webhook.signature_refused", organization_id=organization_id)
-            await self._count_receipt(organization_id, action, verified=False)
+            self._count_receipt(organization_id, action, verified=False)
         raise Unauthenticated("invalid webhook signature")
 
     async def _secrets(self, organization_name: str) -> WebhookSecrets:
-        cached = (
-            self._key_cache.webhook_secrets(organization_name)
-            if self._key_cache is not None
-            else None
-        )
+        cached = self._key_cache.webhook_secrets(organization_name)
         return cached if cached is not None else await self._load_secrets(organization_name)
 
-    async def _count_receipt(self, organization_id: str, action: str, *, verified: bool) -> None:
-        if self._receipts is not None:
-            # Tallied and written in batches, off the webhook's path (assessments.app.receipts).
-            self._receipts.count(
-                organization_id, receipt_action(action), verified=verified, at=utcnow()
-            )
-            return
-        # Bookkeeping for the setup check: if it cannot be written (say, SQLite busy under
-        # a burst), the webhook is still answered as its signature says, or Greenhouse
-        # would retry a delivery we accepted.
-        try:
-            async with self._sessions.begin() as session:
-                await Repository(session).record_webhook_receipt(
-                    organization_id, receipt_action(action), verified=verified, now=utcnow()
-                )
-        except SQLAlchemyError as error:
-            log.warning("webhook.receipt_not_recorded", error=type(error).__name__)
+    def _count_receipt(self, organization_id: str, action: str, *, verified: bool) -> None:
+        # Tallied and written in batches, off the webhook's path (assessments.app.receipts).
+        self._receipts.count(
+            organization_id, receipt_action(action), verified=verified, at=utcnow()
+        )
 
     async def _load_secrets(self, organization_name: str) -> WebhookSecrets:
         """The organization's id and its accepted keys, decrypted (and cached); for an
@@ -184,14 +161,12 @@ class Webhooks:
             organization = await repo.organization_by_name(organization_name)
             keys = await repo.unexpired_keys(organization.id, utcnow()) if organization else []
         if organization is None:
-            if self._key_cache is not None:
-                self._key_cache.remember_unknown_organization(organization_name)
+            self._key_cache.remember_unknown_organization(organization_name)
             return WebhookSecrets("", (), 0.0)
         accepted = [self._box.decrypt(key.encrypted_secret, context=key.id) for key in keys]
-        if self._key_cache is not None:
-            self._key_cache.remember_webhook_secrets(
-                organization_name, organization.id, accepted, [key.expires_at for key in keys]
-            )
+        self._key_cache.remember_webhook_secrets(
+            organization_name, organization.id, accepted, [key.expires_at for key in keys]
+        )
         return WebhookSecrets(organization.id, tuple(accepted), 0.0)
 
     async def record_ping(self, organization_id: str, ping: PingRecord) -> None:
@@ -245,7 +220,6 @@ class Webhooks:
             await self._forget_emails(every_invitation)
         if cancelled:
             INVITATIONS_CANCELLED_BY_ERASURE.inc(len(cancelled))
-            self._invitations_changed()
         log.info(
             "invitations.cancelled_for_candidate", candidate_id=candidate_id, count=len(cancelled)
         )

@@ -75,8 +75,9 @@ class InvitationEmailHandler:
         *,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
+        # Locks the invitation while its email is sent (see __call__).
         self._sessions = sessions
-        # It only reads (alooba_common.db.read_session_factory).
+        # Everything before the send only reads (alooba_common.db.read_session_factory).
         self._read_sessions = read_sessions or sessions
         self._box = box
         self._candidates = candidates
@@ -167,12 +168,27 @@ class InvitationEmailHandler:
             # Data no retry can fix (compose's messages carry no PII): a dead letter at
             # once, which is counted and alerted on, rather than a dozen silent retries.
             raise PermanentFailure(f"the email cannot be composed: {error}") from None
-        try:
-            await self._mailer.send(composed)
-        except aiosmtplib.SMTPException as error:
-            # The server's text quotes the recipient: only its class and reply codes are
-            # kept (stored as the message's last error, and logged).
-            raise RetryLater(_smtp_failure(error)) from None
+        # The status is checked again with the invitation's row locked, and the lock held
+        # until the email is handed over: a cancellation (or expiry, or completion) that
+        # commits while this delivery was between its first look and the SMTP server
+        # would otherwise be followed by an email whose link no longer works. The
+        # cancellation waits for the send instead (at most the SMTP timeout), and a send
+        # that comes after it sees it. (On SQLite every transaction holds the database's
+        # write lock: the sends of one process queue, which only development runs see.)
+        async with self._sessions.begin() as session:
+            locked = await Repository(session).invitation_for_update(invitation_id)
+            if locked is None:
+                raise PermanentFailure("the invitation no longer exists")
+            if locked.status not in states.OPEN:
+                EMAILS_SKIPPED.labels(purpose, locked.status).inc()
+                log.info("email.skipped", invitation_id=invitation_id, reason=locked.status)
+                return
+            try:
+                await self._mailer.send(composed)
+            except aiosmtplib.SMTPException as error:
+                # The server's text quotes the recipient: only its class and reply codes
+                # are kept (stored as the message's last error, and logged).
+                raise RetryLater(_smtp_failure(error)) from None
         EMAILS_SENT.labels(purpose).inc()
         log.info("email.sent", invitation_id=invitation_id, purpose=purpose)
 

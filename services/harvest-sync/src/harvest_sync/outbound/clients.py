@@ -7,6 +7,9 @@ the limit is per client; E12: a new token may revoke the last one).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,8 +35,13 @@ class HarvestClients:
         sessions: async_sessionmaker[AsyncSession],
         box: SecretBox,
         locks: LeaseLocks,
+        *,
+        token_clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        # When v3 tokens were minted and are due for renewal (wall-clock seconds, shared by
+        # the replicas through the database); a test drives it with Greenhouse's.
+        self._token_clock = token_clock
         self._sessions = sessions
         self._box = box
         self._locks = locks
@@ -100,6 +108,7 @@ class HarvestClients:
             credential.client_id,
             credential.client_secret,
             timeout=settings.timeout_seconds,
+            clock=self._token_clock,
         )
         tokens = SharedTokens(
             self._sessions,
@@ -108,6 +117,7 @@ class HarvestClients:
             mint,
             client_key=credential.fingerprint(),
             mint_timeout=settings.timeout_seconds,
+            clock=self._token_clock,
         )
         return HarvestV3(transport, tokens)
 

@@ -13,12 +13,11 @@ per waiting request.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alooba_common.clock import WALL, Clock
 from harvest_sync.domain.harvest_errors import BudgetExhausted
 from harvest_sync.domain.harvest_ratelimit import Slot, allowed, phantoms
 from harvest_sync.store.models import RateBudgetRecord, RateSlot
@@ -33,7 +32,7 @@ class SharedBudget:
         default_limit: int,
         window_seconds: float,
         lease_seconds: float,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = WALL,
     ) -> None:
         self._sessions = sessions
         self._key = key
@@ -42,6 +41,7 @@ class SharedBudget:
         self.window_seconds = window_seconds
         # An unanswered slot is held this long at most (its holder may have died).
         self._lease = lease_seconds + window_seconds
+        # Wall-clock times: the slots' times are read by every replica.
         self._clock = clock
         # A freed slot is found at its exact time; only a lease ended early by another
         # replica's answer is noticed a poll later.
@@ -70,7 +70,7 @@ class SharedBudget:
         the first answer names the limit)."""
         async with self._sessions.begin() as session:
             budget = await self._budget(session)
-            now = self._clock()
+            now = self._clock.now()
             mine = RateSlot.budget_key == self._key
             self._tries += 1
             if self._tries % 50 == 1:  # what has expired is not counted; cleared now and then
@@ -103,18 +103,18 @@ class SharedBudget:
 
     async def acquire(self, *, within: float | None = None) -> Slot:
         async with self._turn:
-            deadline = None if within is None else self._clock() + within
+            deadline = None if within is None else self._clock.now() + within
             while True:
                 slot, free_at = await self._try()
                 if slot is not None:
                     return slot
-                now = self._clock()
+                now = self._clock.now()
                 if deadline is not None and (
                     now >= deadline or (free_at is not None and free_at > deadline)
                 ):
                     raise BudgetExhausted(max((free_at or now) - now, 0.0))
                 wait = self._poll if free_at is None else max(free_at - now, 0.001)
-                await asyncio.sleep(min(wait, self._poll))
+                await self._clock.sleep(min(wait, self._poll))
 
     async def answered(
         self,
@@ -124,7 +124,7 @@ class SharedBudget:
         remaining: int | None = None,
         reset_in: float | None = None,
     ) -> None:
-        now = self._clock()
+        now = self._clock.now()
         learning = not self._learnt or (limit is not None and 0 < limit != self._limit)
         async with self._sessions.begin() as session:
             if learning:
@@ -160,7 +160,7 @@ class SharedBudget:
     async def refused(self, slot: Slot, retry_after: float) -> None:
         async with self._sessions.begin() as session:
             budget = await self._budget(session)
-            budget.paused_until = max(budget.paused_until, self._clock() + retry_after)
+            budget.paused_until = max(budget.paused_until, self._clock.now() + retry_after)
             if slot is not None:
                 await session.execute(delete(RateSlot).where(RateSlot.id == slot))
 
