@@ -468,7 +468,9 @@ async def test_connecting_harvest_v3_shows_a_missing_scope_then_site_admin_then_
     assert "Every scope needed is granted." in text
     assert "not a Site Admin yet" in text
 
-    status = await setup.system.harvest.GetStatus(hpb.GetStatusRequest(organization_id=org.id))
+    status = (
+        await setup.system.harvest.GetStatus(hpb.GetStatusRequest(organization_id=org.id))
+    ).status
     greenhouse.set_site_admin(status.integration_user.id)
     text = await browser.open(harvest_page, "harvest-v3")
     assert "a Site Admin." in text

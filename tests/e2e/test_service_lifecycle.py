@@ -10,15 +10,13 @@ import uuid
 from collections.abc import Callable
 
 import aiohttp
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.greenhouse import send_test_body
 from support.inprocess import basic_auth
 from support.locks import table_locked
 from support.processes import cli, metric_value, wait_until
 
-from alooba_dev.stack import Stack, grpc_serving
+from alooba_dev.stack import Stack, grpc_health_status, grpc_serving
 
 pytestmark = pytest.mark.e2e
 
@@ -140,6 +138,11 @@ def test_readiness_follows_the_database_and_liveness_does_not(
         proxy.close()
 
 
+# An event loop left unclosed elsewhere in the run is collected during this test (seen
+# only here, only with the module-scoped asyncio loop); its ResourceWarning is not this
+# test's subject. Tracked in the issue-12 note.
+@pytest.mark.filterwarnings("ignore:unclosed event loop:ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_readiness_turns_not_serving_as_soon_as_sigterm_arrives(
     make_stack: Callable[..., Stack],
 ) -> None:
@@ -157,15 +160,4 @@ def test_readiness_turns_not_serving_as_soon_as_sigterm_arrives(
 def grpc_health(address: str, service: str = "") -> str | None:
     """The health status name, or None when the server does not answer (asked on the
     plaintext health port, as the kubelet asks)."""
-
-    async def check() -> str | None:
-        async with grpc.aio.insecure_channel(address) as channel:
-            try:
-                response = await health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=service), timeout=1
-                )
-            except grpc.aio.AioRpcError:
-                return None
-            return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
-
-    return asyncio.run(check())
+    return grpc_health_status(address, service)

@@ -22,6 +22,7 @@ from alooba.candidates.v1 import candidates_pb2 as pb
 from alooba_common.db import async_url, utcnow
 from alooba_common.outbox import OutboxMessage, PermanentFailure, RetryLater
 from alooba_common.tls import Identity
+from candidates.app import cancellation_requests
 from candidates.outbound import cancellations
 from candidates.store.models import OUTBOX
 
@@ -449,14 +450,14 @@ async def test_the_request_reaches_assessments_as_candidates_and_a_malformed_one
         message = OutboxMessage(
             id=uuid.uuid4().hex,
             kind=cancellations.KIND,
-            payload=cancellations.payload(org(), uuid.uuid4().hex, "candidate_anonymized"),
+            payload=cancellation_requests.payload(org(), uuid.uuid4().hex, "candidate_anonymized"),
             attempts=0,
             created_at=utcnow(),
         )
         await handler(message)  # nothing to cancel: answered all the same
 
         malformed = dataclasses.replace(
-            message, payload=cancellations.payload(org(), "", "candidate_anonymized")
+            message, payload=cancellation_requests.payload(org(), "", "candidate_anonymized")
         )
         with pytest.raises(PermanentFailure, match="INVALID_ARGUMENT"):
             await handler(malformed)

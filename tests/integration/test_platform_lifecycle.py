@@ -770,7 +770,7 @@ class _CancelledWhileLookingUp:
     ) -> CandidateForEmail:
         if self._cancelling:
             await cancel(self._system, self._cancelling)
-        return CandidateForEmail("Harry Potter", "harry@hogwarts.test", "active")
+        return CandidateForEmail("Harry Potter", "harry@hogwarts.test", "Harry", "active")
 
 
 async def test_an_email_whose_invitation_is_cancelled_on_its_way_is_not_sent(

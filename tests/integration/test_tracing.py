@@ -160,17 +160,22 @@ async def test_the_invitation_email_continues_the_trace_of_its_send_test(
     await send_test(traced_system, tenant.key, send_test_body(tenant.test.id))
 
     def delivered(spans: Sequence[ReadableSpan]) -> bool:
-        return any(s.kind == trace.SpanKind.CONSUMER for s in spans)
+        # The batch's span ends after the deliveries it holds.
+        return any(s.name == f"{EMAIL_KIND} process batch" for s in spans)
 
     spans = await wait_for_spans(tracing_on, delivered)
     at_assessments = one(spans, SEND_TEST, trace.SpanKind.SERVER)
     delivery = one(spans, f"{EMAIL_KIND} process", trace.SpanKind.CONSUMER)
     assert delivery.context.trace_id == at_assessments.context.trace_id
     assert parent_of(delivery) == at_assessments.context.span_id
-    # What the delivery calls (the candidate's contact details) joins the trace under it.
-    calls = [s for s in spans if parent_of(s) == delivery.context.span_id]
-    assert calls
-    assert all(s.kind == trace.SpanKind.CLIENT for s in calls)
+    # The batch's one call for the candidates' contact details is traced under the
+    # batch's span, which links to this send_test's trace (messaging conventions).
+    [batch] = [s for s in spans if s.name == f"{EMAIL_KIND} process batch"]
+    assert at_assessments.context.trace_id in {link.context.trace_id for link in batch.links}
+    calls = [s for s in spans if parent_of(s) == batch.context.span_id]
+    assert [s.name for s in calls if s.kind == trace.SpanKind.CLIENT] == [
+        "/alooba.candidates.v1.CandidatesService/BatchGetContacts"
+    ]
 
 
 async def test_with_tracing_off_nothing_is_traced_carried_or_logged(

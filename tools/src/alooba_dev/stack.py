@@ -11,7 +11,6 @@ start; the tools and tests that call the services use the same CA (`Stack.channe
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import os
 import signal
@@ -449,22 +448,24 @@ class Stack:
         return {name: self.stop(name, timeout=timeout) for name in order}
 
 
+def grpc_health_status(address: str, service: str = "", timeout: float = 1.0) -> str | None:
+    """The health status name ("SERVING", "NOT_SERVING", ...) at `address` for `service`,
+    or None when nothing answers; asked as the kubelet's probes ask: in plaintext, with no
+    certificate. Synchronous gRPC: callers are synchronous, and grpc.aio under
+    asyncio.run would leave an event loop per call for the garbage collector."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            )
+        except grpc.RpcError:
+            return None
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+
 def grpc_serving(address: str, service: str = "", timeout: float = 1.0) -> bool:
-    """Whether the health port at `address` answers SERVING for `service`, asked as the
-    kubelet's probes ask: in plaintext, with no certificate."""
-
-    async def check() -> bool:
-        async with grpc.aio.insecure_channel(address) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            try:
-                response = await stub.Check(
-                    health_pb2.HealthCheckRequest(service=service), timeout=timeout
-                )
-            except grpc.aio.AioRpcError:
-                return False
-            return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
-
-    return asyncio.run(check())
+    """Whether the health port at `address` answers SERVING for `service`."""
+    return grpc_health_status(address, service, timeout) == "SERVING"
 
 
 _NEXT_STEPS = """

@@ -47,7 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from alooba_common.config import ConfigError, env_float, env_int
 from alooba_common.db import EnumText, UtcDateTime, utcnow
 from alooba_common.outbox_metrics import OutboxMetrics
-from alooba_common.tracing import continued_trace, mark_error, with_trace_context
+from alooba_common.tracing import batch_trace, continued_trace, mark_error, with_trace_context
 
 log = structlog.get_logger("alooba.outbox")
 
@@ -326,9 +326,11 @@ class OutboxRelay:
             if prepare is None:
                 await asyncio.gather(*(deliver(message) for message in messages))
                 return
-            # Each message is still delivered, and its outcome recorded, on its own.
-            async with prepare(messages):
-                await asyncio.gather(*(deliver(message) for message in messages))
+            # Each message is still delivered, and its outcome recorded, on its own; what
+            # the handler does once for all of them is traced in a span linked to each.
+            with batch_trace([message.payload for message in messages], kind):
+                async with prepare(messages):
+                    await asyncio.gather(*(deliver(message) for message in messages))
 
         kinds: dict[str, list[OutboxMessage]] = {}
         for message in batch:

@@ -23,7 +23,7 @@ import importlib.util
 import os
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -212,6 +212,38 @@ def continued_trace(payload: Mapping[str, Any], kind: str, message_id: str) -> I
             "messaging.operation.type": "process",
             "messaging.destination.name": kind,
             "messaging.message.id": message_id,
+        },
+    ):
+        yield
+
+
+@contextmanager
+def batch_trace(payloads: Sequence[Mapping[str, Any]], kind: str) -> Iterator[None]:
+    """Around the work a batch handler does once for several messages (one call fetching
+    all their contacts, say): a span linked to each message's trace, as OpenTelemetry's
+    messaging conventions model a batch; none when no message carries a trace."""
+    carriers = [c for c in (p.get(TRACE_CONTEXT_KEY) for p in payloads) if isinstance(c, dict)]
+    if not carriers:
+        yield
+        return
+    from opentelemetry import propagate, trace
+
+    links = []
+    for carrier in carriers:
+        context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+        if context.is_valid:
+            links.append(trace.Link(context))
+    tracer = trace.get_tracer(__name__)
+    with tracer.start_as_current_span(
+        f"{kind} process batch",
+        context=trace.set_span_in_context(trace.INVALID_SPAN),
+        kind=trace.SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "alooba.outbox",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": kind,
+            "messaging.batch.message_count": len(payloads),
         },
     ):
         yield
