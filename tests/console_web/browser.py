@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
 SCREENSHOTS = Path(
     os.environ.get("SCREENSHOTS") or Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -39,6 +42,9 @@ def chromium_or_skip() -> tuple[str, str]:
     return browser, driver
 
 
+PAGE_LOAD_SECONDS = 30
+
+
 @contextmanager
 def chromium(*, javascript: bool) -> Iterator[WebDriver]:
     binary, driver_path = chromium_or_skip()
@@ -51,6 +57,9 @@ def chromium(*, javascript: bool) -> Iterator[WebDriver]:
             "prefs", {"profile.managed_default_content_settings.javascript": 2}
         )
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    # A page that never finishes loading fails the step in seconds, not at the test's
+    # 300 s timeout (chromedriver waits for a pending navigation before every command).
+    driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
     try:
         yield driver
     finally:
@@ -87,6 +96,14 @@ class Browser:
             lambda: str(self.driver.find_element(By.ID, element_id).get_attribute("value"))
         )
 
+    @classmethod
+    async def signed_out(cls, driver: WebDriver) -> Browser:
+        """A window on `driver` with no cookies left from an earlier test. In a thread like
+        every step: chromedriver waits for a page still loading from the test's servers,
+        which only answer while the event loop runs (called on the loop, it deadlocks)."""
+        await asyncio.to_thread(driver.delete_all_cookies)
+        return cls(driver)
+
     async def run_script(self, script: str) -> None:
         await asyncio.to_thread(self.driver.execute_script, script)
 
@@ -118,7 +135,13 @@ class Browser:
             if b.text.strip() == button_text
         ]
         assert buttons, f"no button {button_text!r} on {self.driver.current_url}"
+        page = self.driver.find_element(By.TAG_NAME, "html")
         buttons[0].click()
+        # Every button the tests click submits a form: the next page replaces this one.
+        # Waiting for that before the screenshot keeps the DevTools capture off a page
+        # still in flight (seen hanging there on a busy machine).
+        with contextlib.suppress(TimeoutException):
+            WebDriverWait(self.driver, PAGE_LOAD_SECONDS).until(staleness_of(page))
         return self._settled(shot)
 
     def _settled(self, shot: str) -> str:

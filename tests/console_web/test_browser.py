@@ -68,9 +68,8 @@ def js_driver() -> Iterator[WebDriver]:
 
 
 @pytest.fixture
-def browser(plain_driver: WebDriver) -> Browser:
-    plain_driver.delete_all_cookies()
-    return Browser(plain_driver)
+async def browser(plain_driver: WebDriver) -> Browser:
+    return await Browser.signed_out(plain_driver)
 
 
 @dataclass
@@ -193,8 +192,7 @@ async def test_a_member_gets_403_on_the_key_page_and_can_open_reports(
 async def test_a_form_posted_without_its_csrf_token_is_refused(
     setup: Setup, js_driver: WebDriver
 ) -> None:
-    js_driver.delete_all_cookies()
-    browser = Browser(js_driver)
+    browser = await Browser.signed_out(js_driver)
     org = await new_organization(setup.system)
     await accept_invitation(browser, setup.console, org.id, "owner", "csrf-settings")
     await browser.open(f"{setup.console.url}/orgs/{org.id}/settings/greenhouse", "csrf-before")
@@ -410,8 +408,7 @@ async def test_an_owner_makes_a_member_a_grader_who_records_the_evaluation(
     text = await browser.open(f"{base}/orgs/{org}/candidates/{interview}", "candidate-not-grader")
     assert "Record the evaluation" not in text
 
-    js_driver.delete_all_cookies()
-    owner = Browser(js_driver)
+    owner = await Browser.signed_out(js_driver)
     await accept_invitation(owner, setup.console, org, "owner", "grader-owner")
     text = await owner.open(f"{base}/orgs/{org}/settings", "settings-members")
     assert member_email in text

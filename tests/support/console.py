@@ -3,7 +3,6 @@ free port, its pages behind a real HTTP server, its own database."""
 
 from __future__ import annotations
 
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from alooba_common.outbox import RelaySettings
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import Identity
+from alooba_dev.ports import free_port
 from console.config import Settings
 from console.metrics import HttpMetrics
 from console.server import build
@@ -80,10 +80,3 @@ async def running_console(
         yield Console(
             settings.public_url, address, cgrpc.UserServiceStub(channel), mail_dir, settings
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -42,6 +41,7 @@ from alooba_common.grpc_server import GrpcService, create_server
 from alooba_common.outbox_metrics import OutboxMetrics
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import Identity
+from alooba_dev.ports import free_port
 from gateway.app import create_app
 from gateway.metrics import HttpMetrics
 from support.tls import AsAllowedCaller, Channels, tls_settings
@@ -79,15 +79,6 @@ async def serving(
         await server.stop(None)
         for cleanup in reversed(service.cleanups):
             await cleanup()
-
-
-def free_port() -> int:
-    """A loopback port free right now, for a server whose address another service must
-    know before that server starts (candidates calls assessments, which calls candidates)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def basic_auth(key: str) -> dict[str, str]:

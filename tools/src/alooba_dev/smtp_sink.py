@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 import threading
 import time
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from alooba_dev.ports import free_port
 
 
 class _Collector:
@@ -49,7 +50,7 @@ class SmtpSink:
     outage) without the service under test changing its configuration."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._collector = _Collector()
         self._controller: Controller | None = None
 
@@ -102,9 +103,3 @@ class SmtpSink:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

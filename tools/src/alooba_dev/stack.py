@@ -30,6 +30,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import CertificateFiles, Identity
+from alooba_dev import ports
 from alooba_dev.listeners import listened_by, taken
 from alooba_dev.pki import DevPki, ensure_dev_pki
 
@@ -83,17 +84,8 @@ class Ports:
 
 
 def free_ports() -> Ports:
-    """Ports the OS says are free now (for tests that run beside `make run`)."""
-    import socket
-
-    sockets = [socket.socket() for _ in dataclasses.fields(Ports)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return Ports(*(sock.getsockname()[1] for sock in sockets))
-    finally:
-        for sock in sockets:
-            sock.close()
+    """Ports free now, outside the ephemeral range (for stacks beside `make run`, and tests)."""
+    return Ports(*ports.free_ports(len(dataclasses.fields(Ports))))
 
 
 def module_name(service: str) -> str:

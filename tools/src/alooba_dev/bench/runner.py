@@ -35,8 +35,10 @@ from alooba_dev.bench.context import (
 from alooba_dev.bench.postgres import fresh_databases
 from alooba_dev.bench.report import Row, percentile
 from alooba_dev.pki import ensure_dev_pki
+from alooba_dev.ports import free_ports
 from alooba_dev.smtp_sink import SmtpSink
-from alooba_dev.stack import START_ORDER, Stack, free_ports, module_name
+from alooba_dev.stack import START_ORDER, Stack, module_name
+from alooba_dev.stack import free_ports as stack_ports
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[4]
@@ -92,12 +94,6 @@ class BenchStack(Stack):
 # --- the floor ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -117,7 +113,7 @@ def measure_floor(
     """A bare aiohttp handler calling a bare grpc.aio echo service, in two processes,
     loaded exactly as the endpoints are; the hop is mutual TLS with `pki`'s certificates
     (as every hop of the system is), or plaintext without."""
-    echo_port, http_port = _free_port(), _free_port()
+    echo_port, http_port = free_ports(2)
     floor_module = [sys.executable, "-m", "alooba_dev.bench.floor"]
     if pki is not None:
         floor_module += ["--tls", str(pki)]
@@ -493,7 +489,7 @@ class Run:
         with fresh_databases(self.admin_url, "alooba_bench") as databases, SmtpSink() as smtp:
             stack = BenchStack(
                 var_dir=var_dir,
-                ports=free_ports(),
+                ports=stack_ports(),
                 database_urls=databases,
                 profiled=self.profile,
                 profile_dir=self.profile_dir,

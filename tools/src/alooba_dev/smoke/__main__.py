@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from alooba_common.config import CA_FILE, CERT_FILE, KEY_FILE
 from alooba_common.grpc_client import create_channel
 from alooba_common.secrets import generate_kek
 from alooba_common.tls import CertificateFiles, Identity
+from alooba_dev import ports
 from alooba_dev.bench.postgres import fresh_databases
 from alooba_dev.demo import World, flow, visit_console
 from alooba_dev.pki import DevPki, ensure_dev_pki
@@ -65,14 +65,7 @@ class Containers:
 
 
 def free_ports(services: tuple[str, ...]) -> dict[str, ServicePorts]:
-    sockets = [socket.socket() for _ in range(PORTS_EACH * len(services))]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        numbers = [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+    numbers = ports.free_ports(PORTS_EACH * len(services))
     return {
         service: ServicePorts(*numbers[PORTS_EACH * i : PORTS_EACH * (i + 1)])
         for i, service in enumerate(services)
