@@ -138,11 +138,6 @@ def test_readiness_follows_the_database_and_liveness_does_not(
         proxy.close()
 
 
-# An event loop left unclosed elsewhere in the run is collected during this test (seen
-# only here, only with the module-scoped asyncio loop); its ResourceWarning is not this
-# test's subject. Tracked in the issue-12 note.
-@pytest.mark.filterwarnings("ignore:unclosed event loop:ResourceWarning")
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_readiness_turns_not_serving_as_soon_as_sigterm_arrives(
     make_stack: Callable[..., Stack],
 ) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 from collections.abc import Coroutine
 from typing import Any
+
+from alooba_dev.ports import free_port
 
 
 class TcpProxy:
@@ -24,11 +25,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.stalled = False
-        if not port:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = int(sock.getsockname()[1])
-        self.port = port
+        self.port = port or free_port()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
 
@@ -55,6 +52,9 @@ class TcpProxy:
         self.cut()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            # A stopped loop still holds its self-pipe (a socket pair) until it is closed.
+            self._loop.close()
 
     async def _open(self) -> None:
         if self._server is None:
