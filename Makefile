@@ -129,8 +129,21 @@ BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 BENCH_ARGS ?=
 FAULTS_ARGS ?=
 
+# The bench's saturation figures also come from wrk (Debian's package), beside its own load
+# generator: installed here when missing and we may (root, apt-get); else the run says so.
+.PHONY: wrk
+wrk: ## Install Debian's wrk for make bench's second load generator, if missing
+	@if command -v wrk >/dev/null; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "wrk: apt-get install -y wrk"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else \
+	  echo "wrk: not installed; the bench runs without its wrk column (sudo apt-get install -y wrk)" >&2; \
+	fi
+
 .PHONY: bench
-bench: install ## Benchmark the real services on PostgreSQL (BENCH_ARGS="--only harvest": the Harvest section alone); prints a table, writes bench/results/latest.json
+bench: install wrk ## Benchmark the real services on PostgreSQL (BENCH_ARGS="--only harvest": the Harvest section alone); prints a table, writes bench/results/latest.json
 	$(BIN)/python -m alooba_dev.bench --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
 
 .PHONY: faults

@@ -11,8 +11,7 @@ from alooba_dev.stack import Stack, free_ports
 
 def _start(var_dir: Path, databases: dict[str, str], **options: Any) -> Stack:
     stack = Stack(var_dir=var_dir, ports=free_ports(), database_urls=databases, **options)
-    stack.start_all()
-    stack.wait_ready(timeout=60)
+    stack.start_ready(timeout=60)
     return stack
 
 

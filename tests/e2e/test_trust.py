@@ -57,8 +57,7 @@ def stack(
         database_urls=new_databases(),
         services=WITH_CONSOLE,
     )
-    started.start_all()
-    started.wait_ready(timeout=60)
+    started.start_ready(timeout=60)
     yield started
     exit_codes = started.stop_all()
     assert exit_codes == dict.fromkeys(exit_codes, 0), exit_codes

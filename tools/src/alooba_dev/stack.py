@@ -350,6 +350,16 @@ class Stack:
         for service in self.services:
             self.start(service)
 
+    def start_ready(self, timeout: float = 60.0) -> None:
+        """start_all, then wait_ready; when a service never gets ready, every process is
+        stopped before the error goes up (a failed start leaves nothing running)."""
+        self.start_all()
+        try:
+            self.wait_ready(timeout=timeout)
+        except BaseException:
+            self.stop_all()
+            raise
+
     def wait_ready(self, services: tuple[str, ...] = (), timeout: float = 30.0) -> None:
         """Waits until each service answers its readiness probe, and the answer came from
         the process this stack started (not another stack holding the same port)."""
