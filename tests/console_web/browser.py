@@ -139,9 +139,14 @@ class Browser:
         buttons[0].click()
         # Every button the tests click submits a form: the next page replaces this one.
         # Waiting for that before the screenshot keeps the DevTools capture off a page
-        # still in flight (seen hanging there on a busy machine).
+        # still in flight (seen hanging there on a busy machine). While the documents
+        # change over, Chromium may answer the old page's element with other errors than
+        # "stale" ("Node ... does not belong to the document"): asked again.
+        replaced = WebDriverWait(
+            self.driver, PAGE_LOAD_SECONDS, ignored_exceptions=(WebDriverException,)
+        )
         with contextlib.suppress(TimeoutException):
-            WebDriverWait(self.driver, PAGE_LOAD_SECONDS).until(staleness_of(page))
+            replaced.until(staleness_of(page))
         return self._settled(shot)
 
     def _settled(self, shot: str) -> str:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -25,8 +25,9 @@ from alooba_common.config import ConfigError
 
 
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None:
-        """Hands the message over; raises when it was not accepted."""
+    async def send(self, message: Message) -> None:
+        """Hands the message over (an EmailMessage, or a compat32 Message); raises when it
+        was not accepted."""
 
     def batch(self) -> contextlib.AbstractAsyncContextManager[None]:
         """The sends made inside (in this task and the tasks it starts) share one
@@ -176,7 +177,7 @@ class SmtpMailer:
             if batch.client is not None:
                 self._sessions.give_back(batch.client)
 
-    async def _send_in_batch(self, batch: _Batch, message: EmailMessage) -> None:
+    async def _send_in_batch(self, batch: _Batch, message: Message) -> None:
         async with batch.lock:
             if batch.client is None or not batch.client.is_connected:
                 batch.client = await self._connect()
@@ -191,7 +192,7 @@ class SmtpMailer:
                 batch.client = None
                 raise
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         batch = _BATCH.get()
         if batch is not None and batch.owner is self:
             await self._send_in_batch(batch, message)
@@ -221,7 +222,7 @@ class DirectoryMailer:
 
     directory: Path
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
         # Written whole then renamed, so a reader never sees half a message.
