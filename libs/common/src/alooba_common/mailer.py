@@ -77,13 +77,21 @@ class _Sessions:
                 client.close()
 
 
+# A batch's messages share a few sessions, each carrying one message after another. One
+# message is several exchanges with the server (MAIL, RCPT, DATA, the content), each
+# answered before the next is sent, so a single session delivers at most one message per
+# few round trips however fast both ends are; a handful in parallel keeps a batch moving
+# while still opening a connection per few dozen messages, not per message.
+SESSIONS_PER_BATCH = 4
+
+
 @dataclass(eq=False)
 class _Batch:
-    """One SMTP session shared by a batch's sends (SmtpMailer.batch)."""
+    """The SMTP sessions shared by a batch's sends (SmtpMailer.batch)."""
 
     owner: object
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    client: aiosmtplib.SMTP | None = None
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SESSIONS_PER_BATCH))
+    idle: list[aiosmtplib.SMTP] = field(default_factory=list)
 
 
 _BATCH: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar(
@@ -174,23 +182,25 @@ class SmtpMailer:
             yield
         finally:
             _BATCH.reset(token)
-            if batch.client is not None:
-                self._sessions.give_back(batch.client)
+            for client in batch.idle:
+                self._sessions.give_back(client)
 
     async def _send_in_batch(self, batch: _Batch, message: Message) -> None:
-        async with batch.lock:
-            if batch.client is None or not batch.client.is_connected:
-                batch.client = await self._connect()
+        async with batch.slots:
+            client = batch.idle.pop() if batch.idle else None
+            if client is None or not client.is_connected:
+                client = await self._connect()
             try:
-                await batch.client.send_message(message)
+                await client.send_message(message)
             except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException):
                 # The server refused this message; aiosmtplib has reset the envelope, so
                 # the session carries the batch's next message (if it is still open).
+                batch.idle.append(client)
                 raise
             except BaseException:
-                batch.client.close()
-                batch.client = None
+                client.close()
                 raise
+            batch.idle.append(client)
 
     async def send(self, message: Message) -> None:
         batch = _BATCH.get()
