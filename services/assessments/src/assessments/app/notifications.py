@@ -39,9 +39,7 @@ def message_id(email: InvitationEmail, domain: str) -> str:
     return f"<{email.purpose}-{email.sequence}-{email.invitation_id}@{domain}>"
 
 
-def compose(
-    email: InvitationEmail, recipient: Recipient, *, sender: str, domain: str
-) -> Message:
+def compose(email: InvitationEmail, recipient: Recipient, *, sender: str, domain: str) -> Message:
     deadline = email.deadline.astimezone(dt.UTC).strftime("%A %d %B %Y, %H:%M UTC")
     subjects = {
         "invitation": f"Your {email.test_name} assessment",
