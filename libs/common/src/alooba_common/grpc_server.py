@@ -98,25 +98,31 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                if _contains_nul(request):
-                    # No field of ours may hold NUL (PostgreSQL cannot store it); refusing
-                    # here keeps a bad byte from becoming a database error.
-                    raise InvalidArgument("text fields must not contain NUL characters")
-                return await inner(request, context)
-            except DomainError as error:
-                code = error.code
-                await context.abort(error.code, error.message)
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as error:
-                # context.abort() raises once the status is set: keep what it set.
-                if _is_abort(error):
-                    code = context.code() or grpc.StatusCode.UNKNOWN
+                try:
+                    if _contains_nul(request):
+                        # No field of ours may hold NUL (PostgreSQL cannot store it);
+                        # refusing here keeps a bad byte from becoming a database error.
+                        raise InvalidArgument("text fields must not contain NUL characters")
+                    return await inner(request, context)
+                except DomainError as error:
+                    code, message = error.code, error.message
+                except asyncio.CancelledError:
+                    code = grpc.StatusCode.CANCELLED
                     raise
-                code = grpc.StatusCode.INTERNAL
-                log.exception("rpc.failed", grpc_service=service)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                except Exception as error:
+                    # context.abort() raises once the status is set: keep what it set.
+                    if _is_abort(error):
+                        code = context.code() or grpc.StatusCode.UNKNOWN
+                        raise
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("rpc.failed", grpc_service=service)
+                    message = "internal error"
+                # Aborted here, outside the except clauses: an abort raised inside one
+                # carries the error as its __context__, and with it the traceback's frames
+                # and all they hold (a refused webhook's body, up to 1 MiB), which grpc
+                # keeps until the cyclic garbage collector runs. Under a flood of badly
+                # signed webhooks that was tens of MB in assessments.
+                await context.abort(code, message)
             finally:
                 elapsed = time.perf_counter() - started
                 metrics.handled.labels("unary", service, method, code.name).inc()
