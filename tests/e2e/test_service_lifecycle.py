@@ -145,14 +145,8 @@ def test_readiness_turns_not_serving_as_soon_as_sigterm_arrives(
     # when Kubernetes must see NOT_SERVING and stop routing to the pod.
     stack = make_stack(service_env={"assessments": {"DRAIN_SECONDS": "3"}})
     address = stack.health_address("assessments")
-    assert grpc_health(address) == "SERVING"
+    assert grpc_health_status(address) == "SERVING"
     stack.processes["assessments"].send_signal(signal.SIGTERM)
-    wait_until(lambda: grpc_health(address) == "NOT_SERVING", 2.5, "NOT_SERVING")
-    assert grpc_health(address, "liveness") == "SERVING"
+    wait_until(lambda: grpc_health_status(address) == "NOT_SERVING", 2.5, "NOT_SERVING")
+    assert grpc_health_status(address, "liveness") == "SERVING"
     assert stack.processes["assessments"].wait(25) == 0
-
-
-def grpc_health(address: str, service: str = "") -> str | None:
-    """The health status name, or None when the server does not answer (asked on the
-    plaintext health port, as the kubelet asks)."""
-    return grpc_health_status(address, service)

@@ -23,6 +23,7 @@ from typing import Any
 from alooba.assessments.v1 import assessments_pb2 as pb
 from alooba.assessments.v1 import assessments_pb2_grpc as pb_grpc
 from alooba_common.tls import Identity
+from alooba_dev import ports
 from alooba_dev.bench import flood, harvest, report, scenarios, statements, wrk
 from alooba_dev.bench.context import (
     BenchContext,
@@ -35,10 +36,8 @@ from alooba_dev.bench.context import (
 from alooba_dev.bench.postgres import fresh_databases
 from alooba_dev.bench.report import Row, percentile
 from alooba_dev.pki import ensure_dev_pki
-from alooba_dev.ports import free_ports
 from alooba_dev.smtp_sink import SmtpSink
-from alooba_dev.stack import START_ORDER, Stack, module_name
-from alooba_dev.stack import free_ports as stack_ports
+from alooba_dev.stack import START_ORDER, Stack, free_ports, module_name
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parents[4]
@@ -113,7 +112,7 @@ def measure_floor(
     """A bare aiohttp handler calling a bare grpc.aio echo service, in two processes,
     loaded exactly as the endpoints are; the hop is mutual TLS with `pki`'s certificates
     (as every hop of the system is), or plaintext without."""
-    echo_port, http_port = free_ports(2)
+    echo_port, http_port = ports.free_ports(2)
     floor_module = [sys.executable, "-m", "alooba_dev.bench.floor"]
     if pki is not None:
         floor_module += ["--tls", str(pki)]
@@ -489,7 +488,7 @@ class Run:
         with fresh_databases(self.admin_url, "alooba_bench") as databases, SmtpSink() as smtp:
             stack = BenchStack(
                 var_dir=var_dir,
-                ports=stack_ports(),
+                ports=free_ports(),
                 database_urls=databases,
                 profiled=self.profile,
                 profile_dir=self.profile_dir,
